@@ -1,0 +1,84 @@
+package sql_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
+)
+
+var sample = map[string]string{
+	"database":          "dc_data_baker",
+	"table":             "addressbase_partitioned",
+	"source_table":      "addressbase_cleaned_raw",
+	"target_table":      "addressbase_partitioned",
+	"ballots_table":     "current_ballots",
+	"addressbase_table": "addressbase_partitioned",
+	"target_location":   "s3://pollingstations.private.data/addressbase/development/addressbase_partitioned/",
+}
+
+func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
+	names := dcsql.Names()
+	if len(names) < 6 {
+		t.Fatalf("Names() = %v, want the six layer queries", names)
+	}
+	for _, name := range names {
+		got, err := dcsql.Render(name, sample)
+		if err != nil {
+			t.Fatalf("Render(%q): %v", name, err)
+		}
+		if strings.Contains(got, "{{") || strings.Contains(got, "}}") || strings.Contains(got, "<no value>") {
+			t.Errorf("Render(%q) left a deploy-time placeholder:\n%s", name, got)
+		}
+	}
+}
+
+func TestRenderNamesTheMissingValue(t *testing.T) {
+	_, err := dcsql.Render("partition-addressbase-cleaned", map[string]string{"database": "d", "source_table": "s"})
+	if err == nil || !strings.Contains(err.Error(), "target_location") {
+		t.Fatalf("Render without target_location: err = %v, want one naming target_location", err)
+	}
+}
+
+func TestRenderRefusesQuoteInValue(t *testing.T) {
+	vals := map[string]string{"database": "d", "source_table": "s", "target_location": "s3://b/p'; DROP"}
+	if _, err := dcsql.Render("partition-addressbase-cleaned", vals); err == nil {
+		t.Fatal("Render accepted a value with a quote")
+	}
+}
+
+func TestRuntimePlaceholdersAndFill(t *testing.T) {
+	rendered, err := dcsql.Render("uprn-to-ballots-first-letter", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"first_letter"}, dcsql.RuntimePlaceholders(rendered)); diff != "" {
+		t.Errorf("RuntimePlaceholders (-want +got):\n%s", diff)
+	}
+	filled, err := dcsql.Fill(rendered, map[string]string{"first_letter": "M"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"first_letter = 'M'", "addressbase_partitioned/first_letter=M/'"} {
+		if !strings.Contains(filled, want) {
+			t.Errorf("filled SQL lacks %q", want)
+		}
+	}
+	_, err = dcsql.Fill(rendered, map[string]string{"other": "x"})
+	if err == nil || !strings.Contains(err.Error(), "first_letter") {
+		t.Errorf("Fill without first_letter: err = %v, want one naming it", err)
+	}
+}
+
+func TestHashFollowsTheSQL(t *testing.T) {
+	a, _ := dcsql.Render("addressbase-gate-uprns", sample)
+	b := strings.Replace(a, "count(*)", "count(1)", 1)
+	if dcsql.Hash(a) != dcsql.Hash(a) {
+		t.Fatal("Hash is not stable")
+	}
+	if dcsql.Hash(a) == dcsql.Hash(b) {
+		t.Fatal("Hash did not change when the SQL changed")
+	}
+}
