@@ -1,0 +1,142 @@
+// Package addressbase reads the AddressBase cleaned CSV (no header, Python
+// csv defaults, five columns) described in ARCHITECTURE.md.
+package addressbase
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/geo"
+)
+
+// Columns is the number of columns in every AddressBase cleaned row.
+const Columns = 5
+
+// Record is one parsed AddressBase row with its derived fields.
+type Record struct {
+	UPRN        string
+	Address     string
+	Postcode    string
+	AddressType string
+	// Outcode is the part of the postcode before the space.
+	Outcode string
+	// FirstLetter is the first character of the postcode (the partition key).
+	FirstLetter string
+	Lon, Lat    float64
+}
+
+// ParseError names the file, line and (when known) field of bad input.
+type ParseError struct {
+	File  string
+	Line  int
+	Field string
+	Err   error
+}
+
+func (e *ParseError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s:%d: field %s: %v", e.File, e.Line, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// ErrEmpty is returned (wrapped in a ParseError) for a file with no rows.
+var ErrEmpty = errors.New("file has no rows")
+
+var fieldNames = [Columns]string{"uprn", "address", "postcode", "location", "address_type"}
+
+// Reader streams Records from an AddressBase cleaned CSV.
+type Reader struct {
+	name string
+	csv  *csv.Reader
+	rows int
+}
+
+// NewReader returns a Reader over r; name is used in error messages.
+func NewReader(r io.Reader, name string) *Reader {
+	c := csv.NewReader(r)
+	c.FieldsPerRecord = -1 // checked here, to give a clearer message
+	c.ReuseRecord = true
+	return &Reader{name: name, csv: c}
+}
+
+// Rows returns the number of records read so far.
+func (r *Reader) Rows() int { return r.rows }
+
+// Read returns the next record, or io.EOF after the last one. An empty file
+// is an error, not io.EOF.
+func (r *Reader) Read() (Record, error) {
+	fields, err := r.csv.Read()
+	if err == io.EOF {
+		if r.rows == 0 {
+			return Record{}, &ParseError{File: r.name, Line: 1, Err: ErrEmpty}
+		}
+		return Record{}, io.EOF
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return Record{}, &ParseError{File: r.name, Line: pe.StartLine, Err: pe.Err}
+		}
+		return Record{}, fmt.Errorf("%s: read csv: %w", r.name, err)
+	}
+	line, _ := r.csv.FieldPos(0)
+	rec, err := r.parse(fields, line)
+	if err != nil {
+		return Record{}, err
+	}
+	r.rows++
+	return rec, nil
+}
+
+func (r *Reader) parse(f []string, line int) (Record, error) {
+	fail := func(field string, format string, args ...any) (Record, error) {
+		return Record{}, &ParseError{File: r.name, Line: line, Field: field, Err: fmt.Errorf(format, args...)}
+	}
+	for i, v := range f {
+		if !utf8.ValidString(v) {
+			name := fmt.Sprintf("%d", i+1)
+			if i < Columns {
+				name = fieldNames[i]
+			}
+			return fail(name, "invalid UTF-8 byte sequence in %q", v)
+		}
+	}
+	if r.rows == 0 && len(f) >= 2 && strings.EqualFold(strings.TrimSpace(f[0]), "uprn") &&
+		strings.EqualFold(strings.TrimSpace(f[1]), "address") {
+		return fail("", "first row looks like a header (%s); AddressBase cleaned files have no header row", strings.Join(f, ","))
+	}
+	if len(f) != Columns {
+		return fail("", "got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns)
+	}
+	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4]}
+	if rec.UPRN == "" {
+		return fail("uprn", "empty uprn")
+	}
+	if rec.Postcode == "" {
+		return fail("postcode", "empty postcode")
+	}
+	out, _, ok := strings.Cut(rec.Postcode, " ")
+	if !ok || out == "" {
+		return fail("postcode", "postcode %q has no outcode followed by a space", rec.Postcode)
+	}
+	if c := rec.Postcode[0]; c < 'A' || c > 'Z' {
+		// first_letter names a partition folder, so it must be a plain letter.
+		return fail("postcode", "postcode %q does not start with an upper-case letter A-Z", rec.Postcode)
+	}
+	rec.Outcode = out
+	rec.FirstLetter = rec.Postcode[:1]
+	lon, lat, err := geo.ParseEWKTPoint(f[3])
+	if err != nil {
+		return fail("location", "%w", err)
+	}
+	rec.Lon, rec.Lat = lon, lat
+	// encoding/csv reuses only the slice, not the strings, so no copy is needed.
+	return rec, nil
+}
