@@ -1,0 +1,159 @@
+package pgtest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
+)
+
+func TestStartGivesPostGIS(t *testing.T) {
+	dsn := pgtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+
+	var version, postgis string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		t.Fatalf("server_version: %v", err)
+	}
+	if !strings.HasPrefix(version, "15.") {
+		t.Errorf("server_version = %q, want 15.x", version)
+	}
+	if err := conn.QueryRow(ctx, "SELECT postgis_lib_version()").Scan(&postgis); err != nil {
+		t.Fatalf("postgis_lib_version: %v", err)
+	}
+	if !strings.HasPrefix(postgis, "3.") {
+		t.Errorf("postgis_lib_version = %q, want 3.x", postgis)
+	}
+	var contains bool
+	if err := conn.QueryRow(ctx,
+		"SELECT ST_Contains(ST_GeomFromText('POLYGON((0 0,2 0,2 2,0 2,0 0))',4326), ST_SetSRID(ST_MakePoint(1,1),4326))",
+	).Scan(&contains); err != nil || !contains {
+		t.Errorf("ST_Contains = %v, %v; want true, nil", contains, err)
+	}
+}
+
+func TestServerLifecycle(t *testing.T) {
+	if err := pgtest.Installed(); err != nil {
+		t.Skip(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := pgtest.StartServer(ctx)
+	if err != nil {
+		t.Fatalf("StartServer: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+
+	dsn, err := s.CreateDatabase(ctx, "plain")
+	if err != nil {
+		t.Fatalf("CreateDatabase: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	var db string
+	if err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil || db != "plain" {
+		t.Errorf("current_database = %q, %v; want plain", db, err)
+	}
+	conn.Close(ctx)
+
+	// TCP logins need the password: host auth is scram-sha-256, not trust.
+	bad := strings.Replace(dsn, s.Password, "wrong", 1)
+	if c, err := pgx.Connect(ctx, bad); err == nil {
+		c.Close(ctx)
+		t.Error("connect with a wrong password succeeded; want an authentication error")
+	}
+
+	if _, err := s.CreateDatabase(ctx, "Bad-Name"); err == nil {
+		t.Error("CreateDatabase(\"Bad-Name\") succeeded; want an error")
+	}
+
+	if err := s.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if c, err := pgx.Connect(ctx, dsn); err == nil {
+		c.Close(ctx)
+		t.Error("connect after Stop succeeded")
+	}
+}
+
+func TestMissingBinaries(t *testing.T) {
+	t.Setenv("PGTEST_BIN_DIR", t.TempDir())
+	err := pgtest.Installed()
+	if !errors.Is(err, pgtest.ErrNotInstalled) {
+		t.Fatalf("Installed() = %v, want ErrNotInstalled", err)
+	}
+	for _, pkg := range strings.Fields(pgtest.Packages) {
+		if !strings.Contains(err.Error(), pkg) {
+			t.Errorf("error %q does not name package %s", err, pkg)
+		}
+	}
+	if _, err := pgtest.StartServer(context.Background()); !errors.Is(err, pgtest.ErrNotInstalled) {
+		t.Errorf("StartServer() = %v, want ErrNotInstalled", err)
+	}
+}
+
+// recordingTB records how StartT gave up, without stopping the real test.
+type recordingTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recordingTB) Helper() {}
+func (r *recordingTB) Skipf(format string, args ...any) {
+	r.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (r *recordingTB) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestStartWithoutBinaries(t *testing.T) {
+	tests := []struct {
+		name              string
+		ci                string
+		wantSkip, wantErr bool
+	}{
+		{name: "local run skips", ci: "", wantSkip: true},
+		{name: "CI fails", ci: "true", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PGTEST_BIN_DIR", t.TempDir())
+			t.Setenv("CI", tt.ci)
+			rec := &recordingTB{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				pgtest.StartT(rec)
+				t.Error("StartT returned normally without binaries")
+			}()
+			<-done
+			msg := rec.skipped + rec.failed
+			if (rec.skipped != "") != tt.wantSkip || (rec.failed != "") != tt.wantErr {
+				t.Errorf("skipped=%q failed=%q; want skip=%v fail=%v", rec.skipped, rec.failed, tt.wantSkip, tt.wantErr)
+			}
+			if !strings.Contains(msg, "postgresql-15-postgis-3") {
+				t.Errorf("message %q does not name the apt packages", msg)
+			}
+		})
+	}
+}
