@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -155,5 +156,48 @@ func TestStartWithoutBinaries(t *testing.T) {
 				t.Errorf("message %q does not name the apt packages", msg)
 			}
 		})
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }
+
+func TestSharedAndClone(t *testing.T) {
+	s := pgtest.Shared(t)
+	if again := pgtest.Shared(t); again != s {
+		t.Fatal("Shared returned a different server on the second call")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tmplDSN, err := s.CreateDatabase(ctx, "tmpl", "postgis")
+	if err != nil {
+		t.Fatalf("CreateDatabase: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, tmplDSN)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE shapes (g geometry(Polygon, 4326)); INSERT INTO shapes VALUES (ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326))"); err != nil {
+		t.Fatalf("seed template: %v", err)
+	}
+	conn.Close(ctx)
+
+	cloneDSN, err := s.CloneDatabase(ctx, "clone1", "tmpl")
+	if err != nil {
+		t.Fatalf("CloneDatabase: %v", err)
+	}
+	conn, err = pgx.Connect(ctx, cloneDSN)
+	if err != nil {
+		t.Fatalf("connect clone: %v", err)
+	}
+	defer conn.Close(ctx)
+	var wkt string
+	if err := conn.QueryRow(ctx, "SELECT ST_AsText(g) FROM shapes").Scan(&wkt); err != nil {
+		t.Fatalf("read clone: %v", err)
+	}
+	if want := "POLYGON((0 0,1 0,1 1,0 0))"; wkt != want {
+		t.Errorf("clone holds %q, want %q", wkt, want)
+	}
+	if _, err := s.CloneDatabase(ctx, "clone2", "no-such"); err == nil {
+		t.Error("CloneDatabase from an invalid template name succeeded")
 	}
 }
