@@ -1,6 +1,8 @@
 package geo
 
 import (
+	"math"
+
 	"github.com/paulmach/orb"
 )
 
@@ -10,6 +12,9 @@ import (
 // inside any part of a multipolygon is contained. Orientation tests are exact.
 // Contains scans every edge; use Prepare or Index for repeated queries.
 func Contains(mp orb.MultiPolygon, p orb.Point) bool {
+	if !finite(p) {
+		return false
+	}
 	for _, poly := range mp {
 		if polygonContains(poly, p[0], p[1]) {
 			return true
@@ -84,4 +89,8 @@ func edgeTest(ax, ay, bx, by, px, py float64) (cross, on bool) {
 		return false, true
 	}
 	return false, false
+}
+
+func finite(p orb.Point) bool {
+	return !math.IsNaN(p[0]) && !math.IsNaN(p[1]) && !math.IsInf(p[0], 0) && !math.IsInf(p[1], 0)
 }

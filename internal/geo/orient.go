@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"math"
 	"math/big"
 )
 
@@ -61,7 +62,13 @@ func sign(v float64) int {
 }
 
 // orientExact evaluates the orientation determinant with exact rationals.
+// Non-finite inputs (which ParseWKT never produces) give 0.
 func orientExact(ax, ay, bx, by, cx, cy float64) int {
+	for _, v := range [...]float64{ax, ay, bx, by, cx, cy} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+	}
 	r := func(v float64) *big.Rat { return new(big.Rat).SetFloat64(v) }
 	acx := new(big.Rat).Sub(r(ax), r(cx))
 	bcy := new(big.Rat).Sub(r(by), r(cy))

@@ -119,8 +119,8 @@ type preparedPolygon struct {
 
 func (pp *preparedPolygon) contains(px, py float64) bool {
 	b := &pp.outer.bound
-	if px <= b.Min[0] || px >= b.Max[0] || py <= b.Min[1] || py >= b.Max[1] {
-		return false // outside or on the bounding box, so not strictly inside
+	if !(px > b.Min[0] && px < b.Max[0] && py > b.Min[1] && py < b.Max[1]) {
+		return false // outside or on the bounding box (or NaN), so not strictly inside
 	}
 	in, on := pp.outer.locate(px, py)
 	if on || !in {
