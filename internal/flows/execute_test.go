@@ -1,0 +1,372 @@
+package flows_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
+)
+
+// scenario drives the JS fakes in tools/run-sfn.mjs.
+type scenario struct {
+	GuardProceed *bool          `json:"guardProceed,omitempty"`
+	FailQuery    string         `json:"failQuery,omitempty"`
+	RunningPolls int            `json:"runningPolls,omitempty"`
+	Throttle     map[string]int `json:"throttle,omitempty"`
+}
+
+type call struct {
+	State   string         `json:"state"`
+	Role    string         `json:"role"`
+	Payload map[string]any `json:"payload"`
+	Error   string         `json:"error"`
+}
+
+type report struct {
+	Status  string   `json:"status"`
+	Error   string   `json:"error"`
+	Cause   string   `json:"cause"`
+	Calls   []call   `json:"calls"`
+	Entered []string `json:"entered"`
+	SNS     []struct {
+		TopicArn string `json:"topicArn"`
+		Message  string `json:"message"`
+	} `json:"sns"`
+	Retries []struct {
+		State string `json:"state"`
+	} `json:"retries"`
+	Output json.RawMessage `json:"output"`
+}
+
+const executionID = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
+
+var roles = map[string]string{
+	lambdas.Guard:         "guard",
+	lambdas.TableLocation: "tableLocation",
+	lambdas.EmptyPrefix:   "emptyPrefix",
+	lambdas.Query:         "query",
+	lambdas.ExportBallots: "exportBallots",
+	lambdas.OutcodeSplit:  "outcodeSplit",
+	lambdas.DeleteStale:   "deleteStale",
+}
+
+// execute runs sm with aws-local-stepfunctions under Node 22.
+func execute(t *testing.T, sm asl.StateMachine, sc scenario) report {
+	t.Helper()
+	root := nodetool.Require(t)
+	node, err := nodetool.Node22(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := json.Marshal(map[string]any{
+		"definition": json.RawMessage(render(t, sm)),
+		"input":      map[string]any{"source": "test"},
+		"context": map[string]any{
+			"StateMachine": map[string]any{"Id": "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"},
+			"Execution":    map[string]any{"Id": executionID},
+		},
+		"roles":    roles,
+		"scenario": sc,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	out, err := nodetool.Run(ctx, root, req, node, filepath.Join(root, "tools", "run-sfn.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("local execution took %v", time.Since(start))
+	var r report
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, out)
+	}
+	return r
+}
+
+func callsOf(r report, role string) []call {
+	var out []call
+	for _, c := range r.Calls {
+		if c.Role == role {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func mustSucceed(t *testing.T, r report) {
+	t.Helper()
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s: %s: %s\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	if len(r.SNS) != 0 {
+		t.Errorf("a successful run notified the failure topic: %+v", r.SNS)
+	}
+}
+
+func TestAddressBaseHappyPath(t *testing.T) {
+	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{RunningPolls: 1})
+	mustSucceed(t, r)
+	top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	if diff := cmp.Diff(top, r.Entered); diff != "" {
+		t.Errorf("top-level states (-want +got):\n%s", diff)
+	}
+	steps := []string{
+		flows.StateGuard, flows.StateABSetSource, flows.StateABEmptyTarget,
+		flows.StateABPartition, flows.StateABPartition + " - status", flows.StateABPartition + " - status",
+		flows.StateABRepair, flows.StateABRepair + " - status",
+	}
+	if got := callStates(r); !isSubsequence(steps, got) {
+		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, got)
+	}
+	repairDone := lastIndex(callStates(r), flows.StateABRepair+" - status")
+	for _, g := range []string{flows.StateABGateOneSource, flows.StateABGateUPRNs} {
+		if i := slices.Index(callStates(r), g); i < repairDone {
+			t.Errorf("gate %q started at call %d, before the repair finished (call %d)", g, i, repairDone)
+		}
+	}
+
+	var started []string
+	for _, c := range callsOf(r, "query") {
+		if _, poll := c.Payload["queryExecutionId"]; poll {
+			continue
+		}
+		if n, ok := c.Payload["QueryName"].(string); ok {
+			started = append(started, n)
+		} else {
+			started = append(started, c.Payload["QueryString"].(string))
+		}
+	}
+	sort.Strings(started[2:]) // the gates run in parallel
+	want := []string{"partition-addressbase-cleaned", "MSCK REPAIR TABLE dc_data_baker.addressbase_partitioned", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	if diff := cmp.Diff(want, started); diff != "" {
+		t.Errorf("queries started (-want +got):\n%s", diff)
+	}
+	partition := callsOf(r, "query")[0].Payload
+	wantCtx := map[string]any{"addressbase_cleaned_raw_location": "s3://source-bucket/addressbase_cleaned_raw/"}
+	if diff := cmp.Diff(wantCtx, partition["context"]); diff != "" {
+		t.Errorf("partition query context (-want +got):\n%s", diff)
+	}
+	empty := callsOf(r, "emptyPrefix")
+	if len(empty) != 1 || empty[0].Payload["prefix"] != addressBaseParams().TargetPrefix {
+		t.Errorf("emptyPrefix calls = %+v, want one for the target prefix", empty)
+	}
+	// With one RUNNING answer per query, each of the 4 queries polls twice.
+	if n := len(callsOf(r, "query")); n != 4*3 {
+		t.Errorf("query Lambda called %d times, want 12 (4 starts + 8 polls)", n)
+	}
+}
+
+func TestCurrentElectionsHappyPath(t *testing.T) {
+	p := currentElectionsParams()
+	p.Letters = []string{"A", "B", "C", "D", "E"}
+	p.MaxConcurrency = 2
+	r := execute(t, flows.CurrentElections(p), scenario{})
+	mustSucceed(t, r)
+	top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	if diff := cmp.Diff(top, r.Entered); diff != "" {
+		t.Errorf("top-level states (-want +got):\n%s", diff)
+	}
+	called := callStates(r)
+	steps := []string{
+		flows.StateGuard, flows.StateCEEmptyJoined, flows.StateCEExport, flows.StateCEJoinLetter,
+		flows.StateCERepair, flows.StateCEOutcodeLetter, flows.StateCEDeleteStale,
+	}
+	if !isSubsequence(steps, called) {
+		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
+	}
+	// Every join finishes before the repair; every gate finishes before the
+	// first outcode file is written; deleting stale files comes last.
+	order := []struct{ before, after string }{
+		{flows.StateCEJoinLetter + " - status", flows.StateCERepair},
+		{flows.StateCEGateOneSource + " - status", flows.StateCEOutcodeLetter},
+		{flows.StateCEGateUPRNs + " - status", flows.StateCEOutcodeLetter},
+		{flows.StateCEOutcodeLetter, flows.StateCEDeleteStale},
+	}
+	for _, o := range order {
+		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
+		if last < 0 || first < 0 || last > first {
+			t.Errorf("%q (last call %d) must finish before %q (first call %d)", o.before, last, o.after, first)
+		}
+	}
+
+	var joined, split []string
+	for _, c := range callsOf(r, "query") {
+		if c.Payload["QueryName"] == "uprn-to-ballots-first-letter" {
+			joined = append(joined, c.Payload["context"].(map[string]any)["first_letter"].(string))
+		}
+	}
+	for _, c := range callsOf(r, "outcodeSplit") {
+		split = append(split, c.Payload["first_letter"].(string))
+		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.OutcodePrefix, "first_letter": c.Payload["first_letter"]}
+		if diff := cmp.Diff(want, c.Payload); diff != "" {
+			t.Errorf("outcode payload (-want +got):\n%s", diff)
+		}
+	}
+	sort.Strings(joined)
+	sort.Strings(split)
+	if diff := cmp.Diff(p.Letters, joined); diff != "" {
+		t.Errorf("join query letters (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(p.Letters, split); diff != "" {
+		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
+	}
+
+	stale := callsOf(r, "deleteStale")
+	if len(stale) != 1 {
+		t.Fatalf("deleteStale called %d times, want 1", len(stale))
+	}
+	letters, _ := stale[0].Payload["letters"].([]any)
+	var got []string
+	for _, l := range letters {
+		res := l.(map[string]any)
+		got = append(got, res["first_letter"].(string))
+		if _, ok := res["outcodes"].([]any); !ok {
+			t.Errorf("deleteStale letter result has no outcodes list: %v", res)
+		}
+	}
+	if diff := cmp.Diff(p.Letters, got); diff != "" {
+		t.Errorf("deleteStale got letter results (-want +got):\n%s", diff)
+	}
+	if stale[0].Payload["dest_prefix"] != p.OutcodePrefix || stale[0].Payload["bucket"] != p.Bucket {
+		t.Errorf("deleteStale payload = %v", stale[0].Payload)
+	}
+}
+
+func TestAlreadyRunningStopsQuietly(t *testing.T) {
+	no := false
+	for name, sm := range map[string]asl.StateMachine{
+		"addressbase":       flows.AddressBase(addressBaseParams()),
+		"current elections": flows.CurrentElections(currentElectionsParams()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := execute(t, sm, scenario{GuardProceed: &no})
+			mustSucceed(t, r)
+			want := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateAlreadyRunning}
+			if diff := cmp.Diff(want, r.Entered); diff != "" {
+				t.Errorf("states entered (-want +got):\n%s", diff)
+			}
+			if len(r.Calls) != 1 || r.Calls[0].Role != "guard" {
+				t.Errorf("calls = %+v, want only the guard", r.Calls)
+			}
+			wantGuard := map[string]any{
+				"stateMachineArn":     "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer",
+				"currentExecutionArn": executionID,
+			}
+			if diff := cmp.Diff(wantGuard, r.Calls[0].Payload); diff != "" {
+				t.Errorf("guard payload (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFailedGateNotifiesAndFails(t *testing.T) {
+	tests := []struct {
+		name      string
+		sm        asl.StateMachine
+		failQuery string
+	}{
+		{"addressbase uprn gate", flows.AddressBase(addressBaseParams()), "addressbase-gate-uprns"},
+		{"current elections one-source gate", flows.CurrentElections(currentElectionsParams()), "current-elections-gate-one-source"},
+		{"current elections join", flows.CurrentElections(currentElectionsParams()), "uprn-to-ballots-first-letter"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := execute(t, tc.sm, scenario{FailQuery: tc.failQuery})
+			if r.Status != "FAILED" {
+				t.Fatalf("status = %s, want FAILED", r.Status)
+			}
+			if r.Error != "QueryFailed" || !strings.Contains(r.Cause, tc.failQuery) {
+				t.Errorf("execution error = %s: %s, want the query's failure", r.Error, r.Cause)
+			}
+			if len(r.SNS) != 1 {
+				t.Fatalf("SNS messages = %+v, want exactly one", r.SNS)
+			}
+			msg := r.SNS[0]
+			if msg.TopicArn != topicArn {
+				t.Errorf("published to %q, want %q", msg.TopicArn, topicArn)
+			}
+			for _, want := range []string{executionID, "QueryFailed", tc.failQuery, "FAILED"} {
+				if !strings.Contains(msg.Message, want) {
+					t.Errorf("message %q does not mention %q", msg.Message, want)
+				}
+			}
+			top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateNotifyFailure, flows.StateFailed}
+			if diff := cmp.Diff(top, r.Entered); diff != "" {
+				t.Errorf("top-level states (-want +got):\n%s", diff)
+			}
+			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "deleteStale")); n != 0 {
+				t.Errorf("%d publishing calls after a failed query, want none", n)
+			}
+		})
+	}
+}
+
+func TestThrottledLambdaIsRetried(t *testing.T) {
+	p := currentElectionsParams()
+	p.Letters = []string{"A", "B"}
+	r := execute(t, flows.CurrentElections(p), scenario{Throttle: map[string]int{"outcodeSplit": 2, "guard": 1}})
+	mustSucceed(t, r)
+	retried := map[string]int{}
+	for _, x := range r.Retries {
+		retried[x.State]++
+	}
+	if diff := cmp.Diff(map[string]int{flows.StateGuard: 1}, retried); diff != "" {
+		t.Errorf("top-level retries by state (-want +got):\n%s", diff)
+	}
+	// Nested retries are seen through the calls: 2 throttled, then one good
+	// call per letter, and the run still succeeded.
+	var errs []string
+	for _, c := range callsOf(r, "outcodeSplit") {
+		errs = append(errs, c.Error)
+	}
+	want := []string{"Lambda.TooManyRequestsException", "Lambda.TooManyRequestsException", "", ""}
+	if diff := cmp.Diff(want, errs); diff != "" {
+		t.Errorf("outcode Lambda call errors (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetriesRunOutThenNotify(t *testing.T) {
+	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{Throttle: map[string]int{"emptyPrefix": 100}})
+	if r.Status != "FAILED" || r.Error != "Lambda.TooManyRequestsException" {
+		t.Fatalf("status = %s %s, want FAILED with the throttling error", r.Status, r.Error)
+	}
+	if n := len(callsOf(r, "emptyPrefix")); n != 1+asl.LambdaRetry().MaxAttempts {
+		t.Errorf("emptyPrefix called %d times, want %d", n, 1+asl.LambdaRetry().MaxAttempts)
+	}
+	if len(r.SNS) != 1 {
+		t.Errorf("SNS messages = %d, want 1", len(r.SNS))
+	}
+	if n := len(callsOf(r, "query")); n != 0 {
+		t.Errorf("query Lambda called %d times after the prefix could not be emptied", n)
+	}
+}
+
+func callStates(r report) []string {
+	out := make([]string, len(r.Calls))
+	for i, c := range r.Calls {
+		out[i] = c.State
+	}
+	return out
+}
+
+func lastIndex(s []string, v string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == v {
+			return i
+		}
+	}
+	return -1
+}

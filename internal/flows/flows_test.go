@@ -1,0 +1,280 @@
+package flows_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+const (
+	topicArn = "arn:aws:sns:eu-west-2:123456789012:dc-data-baker-failures"
+	fnPrefix = "arn:aws:lambda:eu-west-2:123456789012:function:"
+)
+
+var lambdas = flows.Lambdas{
+	Guard:         fnPrefix + "check_step_function_running",
+	TableLocation: fnPrefix + "get_glue_table_location",
+	EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
+	Query:         fnPrefix + "run_athena_query",
+	ExportBallots: fnPrefix + "export_current_ballots",
+	OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
+	DeleteStale:   fnPrefix + "delete_stale_outcodes",
+}
+
+func addressBaseParams() flows.AddressBaseParams {
+	return flows.AddressBaseParams{
+		Lambdas:         lambdas,
+		FailureTopicArn: topicArn,
+		Database:        "dc_data_baker",
+		TargetBucket:    "pollingstations.private.data",
+		TargetPrefix:    "addressbase/development/addressbase_partitioned/",
+	}
+}
+
+func currentElectionsParams() flows.CurrentElectionsParams {
+	return flows.CurrentElectionsParams{
+		Lambdas:         lambdas,
+		FailureTopicArn: topicArn,
+		Database:        "dc_data_baker",
+		Bucket:          "pollingstations.private.data",
+		JoinedPrefix:    "addressbase/development/current_ballots_joined_to_address_base/",
+		OutcodePrefix:   "addressbase/development/current_elections_parquet/",
+	}
+}
+
+// machines are every definition the tests check, by golden file name.
+func machines() map[string]asl.StateMachine {
+	small := currentElectionsParams()
+	small.Letters = []string{"A", "B", "C"}
+	small.MaxConcurrency = 2
+	small.OutcodeMaxConcurrency = 3
+	return map[string]asl.StateMachine{
+		"addressbase":                flows.AddressBase(addressBaseParams()),
+		"current_elections":          flows.CurrentElections(currentElectionsParams()),
+		"current_elections_abc_conc": flows.CurrentElections(small),
+	}
+}
+
+func render(t *testing.T, sm asl.StateMachine) []byte {
+	t.Helper()
+	b, err := sm.Render()
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return b
+}
+
+func TestDefinitionsMatchGolden(t *testing.T) {
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			got := render(t, sm)
+			golden := filepath.Join("testdata", name+".json")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("definition differs from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+func TestDefinitionsPassASLValidator(t *testing.T) {
+	nodetool.Require(t)
+	defs := map[string][]byte{}
+	for name, sm := range machines() {
+		defs[name] = render(t, sm)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := asl.Validate(ctx, defs); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("asl-validator checked %d definitions in %v", len(defs), time.Since(start))
+}
+
+// walk visits every state at any depth.
+func walk(states map[string]any, fn func(name string, s map[string]any)) {
+	for name, v := range states {
+		s := v.(map[string]any)
+		fn(name, s)
+		if bs, ok := s["Branches"].([]any); ok {
+			for _, b := range bs {
+				walk(b.(map[string]any)["States"].(map[string]any), fn)
+			}
+		}
+		if p, ok := s["ItemProcessor"].(map[string]any); ok {
+			walk(p["States"].(map[string]any), fn)
+		}
+	}
+}
+
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Policies that hold for every definition, checked on the rendered JSON.
+func TestDefinitionPolicies(t *testing.T) {
+	wantRetry := []any{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def := decode(t, render(t, sm))
+			if def["StartAt"] != flows.StateGuard {
+				t.Errorf("StartAt = %v, want the singleton guard", def["StartAt"])
+			}
+			if def["TimeoutSeconds"] == nil {
+				t.Error("no TimeoutSeconds: a stuck run would never end")
+			}
+			lambdaTasks := 0
+			walk(def["States"].(map[string]any), func(state string, s map[string]any) {
+				if s["Type"] == "Wait" || s["Type"] == "Choice" || s["Type"] == "Pass" || s["Type"] == "Succeed" || s["Type"] == "Fail" {
+					return
+				}
+				if s["Type"] == "Map" {
+					if c, _ := s["MaxConcurrency"].(float64); c < 1 {
+						t.Errorf("Map %q has unbounded concurrency", state)
+					}
+					return
+				}
+				if s["Type"] != "Task" || s["Resource"] != asl.LambdaInvokeResource {
+					return
+				}
+				lambdaTasks++
+				retry, _ := s["Retry"].([]any)
+				if len(retry) == 0 {
+					t.Errorf("Lambda task %q does not retry", state)
+					return
+				}
+				r := retry[0].(map[string]any)
+				if diff := cmp.Diff(wantRetry, r["ErrorEquals"]); diff != "" {
+					t.Errorf("Lambda task %q retries (-want +got):\n%s", state, diff)
+				}
+				if r["BackoffRate"].(float64) <= 1 || r["JitterStrategy"] != "FULL" {
+					t.Errorf("Lambda task %q retries without backoff and jitter: %v", state, r)
+				}
+			})
+			if lambdaTasks == 0 {
+				t.Error("no Lambda tasks found")
+			}
+			states := def["States"].(map[string]any)
+			notify := states[flows.StateNotifyFailure].(map[string]any)
+			if notify["Resource"] != asl.SNSPublishResource || notify["Parameters"].(map[string]any)["TopicArn"] != topicArn {
+				t.Errorf("failure notification = %v, want SNS publish to %s", notify, topicArn)
+			}
+			for _, st := range []string{flows.StateGuard, flows.StateRun} {
+				catch, _ := states[st].(map[string]any)["Catch"].([]any)
+				if len(catch) == 0 || catch[0].(map[string]any)["Next"] != flows.StateNotifyFailure {
+					t.Errorf("state %q does not send failures to %q: %v", st, flows.StateNotifyFailure, catch)
+				}
+			}
+		})
+	}
+}
+
+func TestCurrentElectionsParameters(t *testing.T) {
+	p := currentElectionsParams()
+	p.Letters = []string{"B", "M"}
+	p.MaxConcurrency = 2
+	def := decode(t, render(t, flows.CurrentElections(p)))
+	got := map[string]any{}
+	walk(def["States"].(map[string]any), func(name string, s map[string]any) {
+		switch name {
+		case flows.StateCESetLetters:
+			got["letters"] = s["Result"].(map[string]any)["letters"]
+		case flows.StateCEJoinLetters:
+			got["join concurrency"] = s["MaxConcurrency"]
+		case flows.StateCEOutcodes:
+			got["outcode concurrency"] = s["MaxConcurrency"]
+		}
+	})
+	want := map[string]any{
+		"letters":             []any{"B", "M"},
+		"join concurrency":    2.0,
+		"outcode concurrency": float64(flows.DefaultMaxConcurrency),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if n := len(flows.DefaultLetters()); n != 26 {
+		t.Errorf("DefaultLetters has %d letters, want 26", n)
+	}
+}
+
+func TestAthenaQueryLoop(t *testing.T) {
+	q := flows.AthenaQuery{
+		Name: "Q", Lambda: lambdas.Query, ResultPath: "$.q", PollSeconds: 7, Next: "After",
+		Request: map[string]any{"QueryString": "MSCK REPAIR TABLE t"},
+	}
+	states := q.States()
+	states["After"] = asl.Succeed{}
+	def := decode(t, render(t, asl.StateMachine{StartAt: "Q", States: states}))
+	st := def["States"].(map[string]any)
+	got := map[string]any{
+		"start payload":  st["Q"].(map[string]any)["Parameters"].(map[string]any)["Payload"],
+		"wait":           st["Q - wait"].(map[string]any)["Seconds"],
+		"status payload": st["Q - status"].(map[string]any)["Parameters"].(map[string]any)["Payload"],
+		"choice default": st["Q - done?"].(map[string]any)["Default"],
+	}
+	want := map[string]any{
+		"start payload":  map[string]any{"QueryString": "MSCK REPAIR TABLE t", "blocking": false},
+		"wait":           7.0,
+		"status payload": map[string]any{"queryExecutionId.$": "$.q.Payload.queryExecutionId"},
+		"choice default": "Q - unexpected status",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, ok := q.Request["blocking"]; ok {
+		t.Error("States modified the caller's Request map")
+	}
+}
+
+// Sanity check on the helper used by the execution tests.
+func TestSubsequence(t *testing.T) {
+	if !isSubsequence([]string{"a", "c"}, []string{"a", "b", "c"}) || isSubsequence([]string{"c", "a"}, []string{"a", "b", "c"}) {
+		t.Fatal("isSubsequence is wrong")
+	}
+}
+
+func isSubsequence(want, got []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func fmtCalls(r report) string {
+	s := ""
+	for _, c := range r.Calls {
+		s += fmt.Sprintf("  %s (%s) %v\n", c.State, c.Role, c.Payload)
+	}
+	return s
+}
