@@ -1,0 +1,459 @@
+// Package bake runs the AddressBase and CurrentElections layers on one
+// machine, from local CSVs into a local folder with the same layout and
+// schema as the S3 output, and publishes the result atomically.
+package bake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/DemocracyClub/dc-data-baker/internal/geo"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+)
+
+// Folder names of the three layers inside Options.Out, as on S3.
+const (
+	AddressBaseDir = "addressbase_partitioned"
+	JoinedDir      = "current_ballots_joined_to_address_base"
+	OutcodesDir    = "current_elections_parquet"
+)
+
+// Options says what to bake and where.
+type Options struct {
+	// AddressBase is the path of the AddressBase cleaned CSV (no header).
+	AddressBase string
+	// Ballots is the path of EE's current ballots CSV (with header).
+	Ballots string
+	// Out is the output folder. It is replaced atomically on success and
+	// left untouched on failure.
+	Out string
+	// Progress receives periodic progress lines and the final summary; nil
+	// discards them.
+	Progress io.Writer
+	// ProgressEvery is the progress interval; 0 means 2s.
+	ProgressEvery time.Duration
+	// Workers is the geo-join parallelism; 0 means GOMAXPROCS.
+	Workers int
+	// Logger receives structured logs from the shared layer code (such as
+	// the duplicate report); nil logs warnings as JSON to Progress.
+	Logger *slog.Logger
+}
+
+// Summary reports what a run did.
+type Summary struct {
+	AddressRows       int64         `json:"address_rows"`
+	Letters           int           `json:"letters"`
+	BallotRows        int           `json:"ballot_rows"`
+	BallotPieces      int           `json:"ballot_pieces"`
+	BallotsSkipped    int           `json:"ballot_rows_skipped_none"`
+	Elections         int           `json:"elections"`
+	JoinedRows        int64         `json:"joined_rows"`
+	RowsWithBallots   int64         `json:"rows_with_ballots"`
+	OutputRows        int64         `json:"output_rows"`
+	Outcodes          int           `json:"outcodes"`
+	Written           int           `json:"outcodes_written"`
+	Unchanged         int           `json:"outcodes_unchanged"`
+	Empty             int           `json:"outcodes_empty"`
+	Deleted           int           `json:"outcodes_deleted"`
+	DuplicatesDropped int           `json:"duplicates_dropped"`
+	Elapsed           time.Duration `json:"elapsed_ns"`
+}
+
+// AddressRow is one row of addressbase_partitioned (first_letter is the
+// partition folder, not a column).
+type AddressRow struct {
+	Outcode           string  `parquet:"outcode"`
+	UPRN              string  `parquet:"uprn"`
+	Address           string  `parquet:"address"`
+	Postcode          string  `parquet:"postcode"`
+	Longitude         float64 `parquet:"longitude"`
+	Latitude          float64 `parquet:"latitude"`
+	AddressbaseSource string  `parquet:"addressbase_source"`
+}
+
+// partFile is the one file written per partition, like UNLOAD's output.
+const partFile = "part-00000.parquet"
+
+// rowGroupRows bounds the rows a parquet writer buffers in memory.
+const rowGroupRows = 64 * 1024
+
+// Run bakes opts.AddressBase and opts.Ballots into opts.Out.
+func Run(ctx context.Context, opts Options) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	if opts.AddressBase == "" || opts.Ballots == "" || opts.Out == "" {
+		return sum, errors.New("bake: AddressBase, Ballots and Out are all required")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 2 * time.Second
+	}
+	prog := newProgress(opts.Progress, opts.ProgressEvery)
+	defer prog.stop()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(prog.w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+
+	abPath, err := filepath.Abs(opts.AddressBase)
+	if err != nil {
+		return sum, fmt.Errorf("addressbase path: %w", err)
+	}
+	out, err := filepath.Abs(opts.Out)
+	if err != nil {
+		return sum, fmt.Errorf("out path: %w", err)
+	}
+	if err := checkOut(out); err != nil {
+		return sum, err
+	}
+	parent := filepath.Dir(out)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return sum, fmt.Errorf("create %s: %w", parent, err)
+	}
+	// Stage beside Out, on the same filesystem, so publishing is a rename.
+	staging, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".staging-")
+	if err != nil {
+		return sum, fmt.Errorf("create staging folder: %w", err)
+	}
+	published := false
+	defer func() {
+		if !published {
+			os.RemoveAll(staging)
+		}
+	}()
+
+	// Parse the ballots first: they are small, and bad WKT should fail fast.
+	prog.begin("ballots")
+	ix, bst, err := ballots.IndexFile(opts.Ballots)
+	if err != nil {
+		return sum, fmt.Errorf("ballots: %w", err)
+	}
+	sum.BallotRows, sum.BallotPieces, sum.BallotsSkipped, sum.Elections = bst.Rows, bst.Pieces, bst.SkippedNone, bst.Elections
+	prog.done(int64(bst.Rows))
+
+	prog.begin("addressbase layer")
+	source := (&url.URL{Scheme: "file", Path: abPath}).String()
+	letters, csvRows, err := addressBaseLayer(abPath, source, staging, prog)
+	if err != nil {
+		return sum, err
+	}
+	sum.Letters = len(letters)
+	sum.AddressRows = csvRows
+	prog.done(csvRows)
+
+	prog.begin("current elections layer")
+	jst, err := joinLayer(ctx, ix, staging, letters, opts.Workers, prog)
+	if err != nil {
+		return sum, err
+	}
+	sum.JoinedRows, sum.RowsWithBallots = jst.dst.Rows, jst.withBallots
+	prog.done(jst.dst.Rows)
+
+	// Quality gates, as in the state machine, before anything is published.
+	if jst.src.Rows != csvRows {
+		return sum, fmt.Errorf("quality gate: %s holds %d rows, the CSV %d", AddressBaseDir, jst.src.Rows, csvRows)
+	}
+	if err := gates.OneSource(jst.sources); err != nil {
+		return sum, fmt.Errorf("quality gate: %w", err)
+	}
+	if err := gates.CompareUPRNs(jst.src, jst.dst); err != nil {
+		return sum, fmt.Errorf("quality gate %s vs %s: %w", AddressBaseDir, JoinedDir, err)
+	}
+
+	prog.begin("outcode split")
+	if err := seed(filepath.Join(out, OutcodesDir), filepath.Join(staging, OutcodesDir)); err != nil {
+		return sum, err
+	}
+	splitIn, err := splitLayer(ctx, staging, letters, &sum, opts.Logger, prog)
+	if err != nil {
+		return sum, err
+	}
+	if err := gates.CompareUPRNs(jst.dst, splitIn); err != nil {
+		return sum, fmt.Errorf("quality gate %s vs outcode split input: %w", JoinedDir, err)
+	}
+	prog.done(sum.OutputRows)
+
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if err := publish(staging, out); err != nil {
+		return sum, err
+	}
+	published = true
+	sum.Elapsed = time.Since(start)
+	prog.stop()
+	prog.summary(sum)
+	return sum, nil
+}
+
+// checkOut refuses to replace something that is not a previous bake output,
+// so a typo such as --out ~ cannot delete a home folder.
+func checkOut(out string) error {
+	fi, err := os.Stat(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("out %s: %w", out, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("out %s exists and is not a folder", out)
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return fmt.Errorf("out %s: %w", out, err)
+	}
+	if len(ents) == 0 {
+		return nil
+	}
+	for _, e := range ents {
+		switch e.Name() {
+		case AddressBaseDir, JoinedDir, OutcodesDir:
+			return nil
+		}
+	}
+	return fmt.Errorf("out %s is not empty and holds no earlier bake output; refusing to replace it", out)
+}
+
+// addressBaseLayer streams the CSV into addressbase_partitioned/first_letter=X/.
+func addressBaseLayer(path, source, staging string, prog *progress) ([]string, int64, error) {
+	var rows int64
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open addressbase: %w", err)
+	}
+	defer f.Close()
+
+	type part struct {
+		f *os.File
+		w *parquet.GenericWriter[AddressRow]
+	}
+	parts := map[string]*part{}
+	closeAll := func() error {
+		var errs []error
+		for l, p := range parts {
+			if err := p.w.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("write %s letter %s: %w", AddressBaseDir, l, err))
+			}
+			if err := p.f.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s letter %s: %w", AddressBaseDir, l, err))
+			}
+		}
+		parts = nil
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if parts != nil {
+			closeAll()
+		}
+	}()
+
+	r := addressbase.NewReader(f, path)
+	buf := make([]AddressRow, 1)
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("addressbase: %w", err)
+		}
+		p := parts[rec.FirstLetter]
+		if p == nil {
+			dir := filepath.Join(staging, AddressBaseDir, "first_letter="+rec.FirstLetter)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, 0, fmt.Errorf("create %s: %w", dir, err)
+			}
+			pf, err := os.Create(filepath.Join(dir, partFile))
+			if err != nil {
+				return nil, 0, fmt.Errorf("create partition: %w", err)
+			}
+			p = &part{f: pf, w: parquet.NewGenericWriter[AddressRow](pf,
+				parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(rowGroupRows))}
+			parts[rec.FirstLetter] = p
+		}
+		buf[0] = AddressRow{
+			Outcode: rec.Outcode, UPRN: rec.UPRN, Address: rec.Address, Postcode: rec.Postcode,
+			Longitude: rec.Lon, Latitude: rec.Lat, AddressbaseSource: source,
+		}
+		if _, err := p.w.Write(buf); err != nil {
+			return nil, 0, fmt.Errorf("write %s letter %s: %w", AddressBaseDir, rec.FirstLetter, err)
+		}
+		rows++
+		prog.add(1)
+	}
+	letters := make([]string, 0, len(parts))
+	for l := range parts {
+		letters = append(letters, l)
+	}
+	sort.Strings(letters)
+	if err := closeAll(); err != nil {
+		return nil, 0, err
+	}
+	return letters, rows, nil
+}
+
+type joinStats struct {
+	src, dst    gates.UPRNStats // addressbase_partitioned and the joined table
+	sources     map[string]int64
+	withBallots int64
+}
+
+// joinLayer geo-joins each letter's addresses with the ballot index and
+// writes current_ballots_joined_to_address_base/first_letter=X/.
+func joinLayer(ctx context.Context, ix *geo.Index, staging string, letters []string, workers int, prog *progress) (joinStats, error) {
+	js := joinStats{sources: map[string]int64{}}
+	for _, l := range letters {
+		if err := ctx.Err(); err != nil {
+			return js, err
+		}
+		in := filepath.Join(staging, AddressBaseDir, "first_letter="+l, partFile)
+		addrs, err := parquet.ReadFile[AddressRow](in)
+		if err != nil {
+			return js, fmt.Errorf("read %s: %w", in, err)
+		}
+		rows := make([]outcodes.Row, len(addrs))
+		withBallots := geoJoin(ix, addrs, rows, workers, prog)
+		js.withBallots += withBallots
+		// Per-letter stats keep the UPRN sets small; a UPRN has one
+		// postcode, so the letters' sets are disjoint and can be summed.
+		var src, dst gates.UPRNStats
+		for i := range addrs {
+			src.Add(addrs[i].UPRN)
+		}
+		for i := range rows {
+			dst.Add(rows[i].UPRN)
+			js.sources[rows[i].AddressbaseSource]++
+		}
+		js.src, js.dst = js.src.Plus(src), js.dst.Plus(dst)
+		dir := filepath.Join(staging, JoinedDir, "first_letter="+l)
+		if err := writeParquet(dir, rows); err != nil {
+			return js, err
+		}
+	}
+	return js, nil
+}
+
+// geoJoin fills rows from addrs, in parallel over chunks, and returns how
+// many rows have at least one ballot.
+func geoJoin(ix *geo.Index, addrs []AddressRow, rows []outcodes.Row, workers int, prog *progress) int64 {
+	const chunk = 4096
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var total int64
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ids []string
+			var with int64
+			// Neighbouring addresses mostly share a ballot set: reuse the
+			// last slice rather than allocate one per row.
+			var last []string
+			for lo := range next {
+				hi := min(lo+chunk, len(addrs))
+				for i := lo; i < hi; i++ {
+					a := &addrs[i]
+					ids = ix.Containing(orbPoint(a.Longitude, a.Latitude), ids[:0])
+					if !slices.Equal(ids, last) || last == nil {
+						last = slices.Clone(ids)
+						if last == nil {
+							last = []string{}
+						}
+					}
+					if len(ids) > 0 {
+						with++
+					}
+					rows[i] = joinedRow(a, last)
+				}
+				prog.add(int64(hi - lo))
+			}
+			mu.Lock()
+			total += with
+			mu.Unlock()
+		}()
+	}
+	for lo := 0; lo < len(addrs); lo += chunk {
+		next <- lo
+	}
+	close(next)
+	wg.Wait()
+	return total
+}
+
+// writeParquet writes rows as dir/part-00000.parquet.
+func writeParquet[T any](dir string, rows []T) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, partFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	w := parquet.NewGenericWriter[T](f, parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(rowGroupRows))
+	if _, err := w.Write(rows); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := w.Close(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}
+
+// splitLayer runs outcodes.Split per letter, then deletes stale outcodes.
+// It returns the UPRN stats of the rows Split read.
+func splitLayer(ctx context.Context, staging string, letters []string, sum *Summary, log *slog.Logger, prog *progress) (gates.UPRNStats, error) {
+	store := blob.NewDir(staging)
+	var keep []string
+	var in gates.UPRNStats
+	for _, l := range letters {
+		res, err := outcodes.Split(ctx, outcodes.SplitInput{
+			Src:       store,
+			SrcPrefix: JoinedDir + "/first_letter=" + l + "/",
+			Dst:       store,
+			DstPrefix: OutcodesDir + "/",
+			Letter:    l,
+			Logger:    log,
+		})
+		if err != nil {
+			return in, fmt.Errorf("split letter %s: %w", l, err)
+		}
+		in = in.Plus(res.Input)
+		addSplit(sum, res)
+		keep = append(keep, res.Outcodes...)
+		prog.add(int64(res.Rows))
+	}
+	sum.Outcodes = len(keep)
+	deleted, err := outcodes.DeleteStale(ctx, store, OutcodesDir+"/", keep)
+	if err != nil {
+		return in, fmt.Errorf("delete stale outcodes: %w", err)
+	}
+	sum.Deleted = len(deleted)
+	return in, nil
+}

@@ -1,0 +1,90 @@
+package bake
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progress prints a line per interval for the running step, and one when a
+// step ends. It is safe for concurrent add calls.
+type progress struct {
+	w     io.Writer
+	every time.Duration
+	start time.Time
+
+	rows atomic.Int64
+	mu   sync.Mutex
+	step string
+	t0   time.Time
+
+	quit chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+func newProgress(w io.Writer, every time.Duration) *progress {
+	if w == nil {
+		w = io.Discard
+	}
+	p := &progress{w: w, every: every, start: time.Now(), quit: make(chan struct{})}
+	p.wg.Add(1)
+	go p.loop()
+	return p
+}
+
+func (p *progress) loop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			step, t0 := p.step, p.t0
+			p.mu.Unlock()
+			if step == "" {
+				continue
+			}
+			n := p.rows.Load()
+			el := time.Since(t0)
+			fmt.Fprintf(p.w, "databaker: %s: %d rows, %.0f rows/s, %s\n", step, n, float64(n)/el.Seconds(), el.Round(time.Millisecond))
+		}
+	}
+}
+
+func (p *progress) begin(step string) {
+	p.mu.Lock()
+	p.step, p.t0 = step, time.Now()
+	p.mu.Unlock()
+	p.rows.Store(0)
+}
+
+func (p *progress) add(n int64) { p.rows.Add(n) }
+
+// done prints the step's total; n is the row count to report.
+func (p *progress) done(n int64) {
+	p.mu.Lock()
+	step, t0 := p.step, p.t0
+	p.step = ""
+	p.mu.Unlock()
+	el := time.Since(t0)
+	fmt.Fprintf(p.w, "databaker: %s done: %d rows in %s (%.0f rows/s)\n", step, n, el.Round(time.Millisecond), float64(n)/max(el.Seconds(), 1e-9))
+}
+
+func (p *progress) stop() {
+	p.once.Do(func() { close(p.quit); p.wg.Wait() })
+}
+
+func (p *progress) summary(s Summary) {
+	fmt.Fprintf(p.w, "databaker: baked %d addresses (%d letters) against %d elections (%d ballot pieces, %d None rows skipped)\n",
+		s.AddressRows, s.Letters, s.Elections, s.BallotPieces, s.BallotsSkipped)
+	fmt.Fprintf(p.w, "databaker: joined %d rows (%d with ballots); %d output rows, %d duplicates dropped\n",
+		s.JoinedRows, s.RowsWithBallots, s.OutputRows, s.DuplicatesDropped)
+	fmt.Fprintf(p.w, "databaker: %d outcodes: %d written, %d unchanged, %d empty, %d stale deleted; elapsed %s\n",
+		s.Outcodes, s.Written, s.Unchanged, s.Empty, s.Deleted, s.Elapsed.Round(time.Millisecond))
+}
