@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunExitCodes(t *testing.T) {
+	sample := "../../testdata/sample/"
+	tmp := t.TempDir()
+	bad := filepath.Join(tmp, "bad.csv")
+	if err := os.WriteFile(bad, []byte("uprn,address,postcode,location,address_type\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		code       int
+		wantStdout string
+		wantStderr string
+	}{
+		{"no command", nil, 2, "", "Usage:"},
+		{"help", []string{"--help"}, 0, "bake", ""},
+		{"unknown", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"bake help", []string{"bake", "--help"}, 0, "", "Examples:"},
+		{"bake missing out", []string{"bake", "--addressbase", "a", "--ballots", "b"}, 2, "", "--out is required"},
+		{"bake bad flag", []string{"bake", "--nope"}, 2, "", "flag provided but not defined"},
+		{"bake positional", []string{"bake", "--addressbase", "a", "--ballots", "b", "--out", "o", "extra"}, 2, "", `unexpected argument "extra"`},
+		{"bake bad input", []string{"bake", "--addressbase", bad, "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o1")}, 1, "", bad + ":1: first row looks like a header"},
+		{"bake sample", []string{"bake", "--addressbase", sample + "addressbase_cleaned.csv", "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o2")}, 0, "", "4 outcodes: 4 written"},
+		{"synth missing out", []string{"synth", "--addresses", "10"}, 2, "", "--out is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.wantStdout) {
+				t.Errorf("stdout %q does not contain %q", stdout.String(), tc.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.wantStderr)
+			}
+		})
+	}
+}
