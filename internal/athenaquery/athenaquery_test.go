@@ -1,0 +1,509 @@
+package athenaquery_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
+)
+
+const (
+	workgroup = "dc-data-baker"
+	database  = "dc_data_baker"
+	// uprnSQL is shaped like the deploy-time-rendered named query.
+	uprnSQL = "UNLOAD (SELECT uprn, address, postcode, addressbase_source, ballot_ids FROM joined WHERE first_letter = '{first_letter}') " +
+		"TO 's3://dc-data-baker-results/current_ballots_joined_to_address_base/first_letter={first_letter}/' WITH (format='PARQUET', compression='SNAPPY')"
+)
+
+func rendered(letter string) string {
+	return strings.ReplaceAll(uprnSQL, "{first_letter}", letter)
+}
+
+// manyQueries returns n named queries in the workgroup, with the ones given
+// appended at the end so that they are on the last page.
+func manyQueries(n int, extra ...namedQuery) []namedQuery {
+	qs := make([]namedQuery, 0, n+len(extra))
+	for i := range n {
+		qs = append(qs, namedQuery{NamedQueryID: fmt.Sprintf("nq-%03d", i), Name: fmt.Sprintf("other-%03d", i), Database: database, QueryString: "SELECT 1", WorkGroup: workgroup})
+	}
+	return append(qs, extra...)
+}
+
+var uprnQuery = namedQuery{NamedQueryID: "nq-uprn", Name: "uprn-to-ballots-first-letter", Database: database, QueryString: uprnSQL, WorkGroup: workgroup}
+
+// clock is a fake time source; Sleep advances it and records each wait.
+type clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.sleeps = append(c.sleeps, d)
+	return ctx.Err()
+}
+
+func newHandler(f *fakeAthena) (*athenaquery.Handler, *clock) {
+	h := athenaquery.New(f.client(), athenaquery.Config{WorkGroup: workgroup, Database: database}, nil)
+	c := &clock{now: time.Now()}
+	h.Now, h.Sleep = c.Now, c.Sleep
+	return h, c
+}
+
+func readPayload(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "functions", "run_athena_query", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestInvokeJSON drives the handler through the Lambda JSON boundary with the
+// state machine's payloads.
+func TestInvokeJSON(t *testing.T) {
+	script := map[string][]execState{
+		rendered("A"): {{State: "QUEUED"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 987654321}},
+		rendered("B"): {{State: "RUNNING"}},
+		"MSCK REPAIR TABLE addressbase_partitioned": {{State: "SUCCEEDED"}},
+		"earlier": {{State: "RUNNING", Scanned: 1024}},
+	}
+	tests := []struct {
+		payload    string
+		wantOut    string
+		wantErr    string
+		wantSleeps []time.Duration
+		wantSQL    []string
+	}{
+		{
+			payload:    "blocking_named_query.json",
+			wantOut:    `{"queryExecutionId":"exec-1","status":"SUCCEEDED","dataScannedBytes":987654321}`,
+			wantSleeps: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond},
+			wantSQL:    []string{rendered("A")},
+		},
+		{
+			payload: "nonblocking_named_query.json",
+			wantOut: `{"queryExecutionId":"exec-1"}`,
+			wantSQL: []string{rendered("B")},
+		},
+		{
+			payload: "blocking_query_string.json",
+			wantOut: `{"queryExecutionId":"exec-1","status":"SUCCEEDED","dataScannedBytes":0}`,
+			wantSQL: []string{"MSCK REPAIR TABLE addressbase_partitioned"},
+		},
+		{
+			payload: "status_check.json",
+			wantOut: `{"queryExecutionId":"exec-earlier","status":"RUNNING","dataScannedBytes":1024}`,
+		},
+		{
+			payload: "missing_context.json",
+			wantErr: `render query "uprn-to-ballots-first-letter": no context value for placeholder(s) {first_letter}`,
+		},
+		{
+			payload: "unknown_query.json",
+			wantErr: `named query "no-such-query" not found in workgroup "dc-data-baker" (121 named queries listed)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.payload, func(t *testing.T) {
+			f := newFakeAthena(t, 50, manyQueries(120, uprnQuery), script)
+			f.addExecution("exec-earlier", "earlier")
+			h, clk := newHandler(f)
+			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), readPayload(t, tt.payload))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				if n := len(f.startedRequests()); n != 0 {
+					t.Errorf("%d queries started despite the error", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(decode(t, tt.wantOut), decode(t, string(out))); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantSleeps, clk.sleeps); diff != "" {
+				t.Errorf("sleeps (-want +got):\n%s", diff)
+			}
+			var gotSQL []string
+			for _, s := range f.startedRequests() {
+				gotSQL = append(gotSQL, s.QueryString)
+				if s.WorkGroup != workgroup || s.QueryExecutionContext.Database != database {
+					t.Errorf("started in workgroup %q database %q, want %q %q", s.WorkGroup, s.QueryExecutionContext.Database, workgroup, database)
+				}
+			}
+			if diff := cmp.Diff(tt.wantSQL, gotSQL); diff != "" {
+				t.Errorf("started SQL (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("decode %s: %v", s, err)
+	}
+	return m
+}
+
+// TestNamedQueryLookupPagination checks that every ListNamedQueries page is
+// read and that details are fetched in batches of at most 50 IDs.
+func TestNamedQueryLookupPagination(t *testing.T) {
+	tests := []struct {
+		name      string
+		pageSize  int
+		others    int
+		wantPages int
+		wantBatch []int
+	}{
+		{name: "one page", pageSize: 50, others: 3, wantPages: 1, wantBatch: []int{4}},
+		{name: "target on third page", pageSize: 50, others: 120, wantPages: 3, wantBatch: []int{50, 50, 21}},
+		{name: "pages smaller than batches", pageSize: 7, others: 60, wantPages: 9, wantBatch: []int{50, 11}},
+		{name: "exactly one full batch", pageSize: 25, others: 49, wantPages: 2, wantBatch: []int{50}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			other := namedQuery{NamedQueryID: "elsewhere", Name: uprnQuery.Name, QueryString: "SELECT 'wrong workgroup'", WorkGroup: "primary"}
+			f := newFakeAthena(t, tt.pageSize, append(manyQueries(tt.others, uprnQuery), other), nil)
+			h, _ := newHandler(f)
+			nq, err := h.FindNamedQuery(context.Background(), "uprn-to-ballots-first-letter")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := *nq.QueryString; got != uprnSQL {
+				t.Errorf("QueryString = %q, want %q", got, uprnSQL)
+			}
+			lists := f.Calls("AmazonAthena.ListNamedQueries")
+			if len(lists) != tt.wantPages {
+				t.Errorf("ListNamedQueries called %d times, want %d", len(lists), tt.wantPages)
+			}
+			for _, c := range lists {
+				if !strings.Contains(string(c.Body), `"WorkGroup":"dc-data-baker"`) {
+					t.Errorf("ListNamedQueries without the workgroup: %s", c.Body)
+				}
+			}
+			var batches []int
+			for _, c := range f.Calls("AmazonAthena.BatchGetNamedQuery") {
+				var in struct{ NamedQueryIds []string }
+				if err := json.Unmarshal(c.Body, &in); err != nil {
+					t.Fatal(err)
+				}
+				batches = append(batches, len(in.NamedQueryIds))
+			}
+			if diff := cmp.Diff(tt.wantBatch, batches); diff != "" {
+				t.Errorf("BatchGetNamedQuery sizes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNamedQueryLookupErrors(t *testing.T) {
+	dup := uprnQuery
+	dup.NamedQueryID = "nq-uprn-2"
+	tests := []struct {
+		name    string
+		queries []namedQuery
+		wantErr string
+	}{
+		{name: "empty workgroup", wantErr: `named query "uprn-to-ballots-first-letter" not found in workgroup "dc-data-baker" (0 named queries listed)`},
+		{name: "only in another workgroup", queries: []namedQuery{{NamedQueryID: "x", Name: uprnQuery.Name, WorkGroup: "primary"}}, wantErr: `not found in workgroup "dc-data-baker"`},
+		{name: "two with the same name", queries: manyQueries(60, uprnQuery, dup), wantErr: `named query "uprn-to-ballots-first-letter" is ambiguous in workgroup "dc-data-baker": 2 queries have that name (nq-uprn, nq-uprn-2)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAthena(t, 50, tt.queries, nil)
+			h, _ := newHandler(f)
+			_, err := h.FindNamedQuery(context.Background(), "uprn-to-ballots-first-letter")
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestBlockingOutcomes covers the end states of a blocking run.
+func TestBlockingOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		states     []execState
+		wantOut    athenaquery.Output
+		wantFailed *athenaquery.QueryFailedError
+		wantSleeps []time.Duration
+	}{
+		{
+			name:       "succeeds after a long run, backoff capped at 5s",
+			states:     []execState{{State: "QUEUED"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 42}},
+			wantOut:    athenaquery.Output{QueryExecutionID: "exec-1", Status: "SUCCEEDED", DataScannedBytes: ptr(int64(42))},
+			wantSleeps: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 5 * time.Second, 5 * time.Second, 5 * time.Second},
+		},
+		{
+			name:       "failed",
+			states:     []execState{{State: "RUNNING"}, {State: "FAILED", Reason: "COLUMN_NOT_FOUND: line 1:8: Column 'uprnx' cannot be resolved"}},
+			wantFailed: &athenaquery.QueryFailedError{Query: "uprn-to-ballots-first-letter", QueryExecutionID: "exec-1", State: "FAILED", Reason: "COLUMN_NOT_FOUND: line 1:8: Column 'uprnx' cannot be resolved"},
+			wantSleeps: []time.Duration{200 * time.Millisecond},
+		},
+		{
+			name:       "cancelled",
+			states:     []execState{{State: "QUEUED"}, {State: "CANCELLED", Reason: "Query cancelled by user"}},
+			wantFailed: &athenaquery.QueryFailedError{Query: "uprn-to-ballots-first-letter", QueryExecutionID: "exec-1", State: "CANCELLED", Reason: "Query cancelled by user"},
+			wantSleeps: []time.Duration{200 * time.Millisecond},
+		},
+		{
+			name:       "failed without a reason",
+			states:     []execState{{State: "FAILED"}},
+			wantFailed: &athenaquery.QueryFailedError{Query: "uprn-to-ballots-first-letter", QueryExecutionID: "exec-1", State: "FAILED", Reason: "no reason given"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAthena(t, 50, manyQueries(2, uprnQuery), map[string][]execState{rendered("C"): tt.states})
+			h, clk := newHandler(f)
+			out, err := h.Handle(context.Background(), athenaquery.Input{QueryName: uprnQuery.Name, Context: athenaquery.Context{"first_letter": json.RawMessage(`"C"`)}, Blocking: true})
+			if tt.wantFailed != nil {
+				var fe *athenaquery.QueryFailedError
+				if !errors.As(err, &fe) {
+					t.Fatalf("error = %v, want a QueryFailedError", err)
+				}
+				if diff := cmp.Diff(tt.wantFailed, fe); diff != "" {
+					t.Errorf("error (-want +got):\n%s", diff)
+				}
+				if !strings.Contains(err.Error(), tt.wantFailed.Reason) || !strings.Contains(err.Error(), tt.wantFailed.Query) {
+					t.Errorf("message %q lacks the reason or query name", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.wantOut, out); diff != "" {
+					t.Errorf("output (-want +got):\n%s", diff)
+				}
+			}
+			if diff := cmp.Diff(tt.wantSleeps, clk.sleeps); diff != "" {
+				t.Errorf("sleeps (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestTimeoutNearDeadline checks that polling stops before the Lambda
+// deadline and names the execution, so the state machine can poll later.
+func TestTimeoutNearDeadline(t *testing.T) {
+	f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT slow()": {{State: "RUNNING"}}})
+	h, clk := newHandler(f)
+	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(15*time.Second))
+	defer cancel()
+	payload := []byte(`{"QueryString":"SELECT slow()","blocking":true}`)
+	_, err := lambda.NewHandler(h.Handle).Invoke(ctx, payload)
+	var te *athenaquery.QueryTimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("error = %v, want a QueryTimeoutError", err)
+	}
+	if te.QueryExecutionID != "exec-1" || te.State != "RUNNING" {
+		t.Errorf("timeout error = %+v, want execution exec-1 RUNNING", te)
+	}
+	if !strings.Contains(err.Error(), `{"queryExecutionId": "exec-1"}`) {
+		t.Errorf("message %q does not say how to check the query again", err)
+	}
+	// 200+400+800+1600ms leaves 12s; another 3.2s wait would leave less than
+	// the 10s margin.
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond}
+	if diff := cmp.Diff(want, clk.sleeps); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
+	}
+
+	// Status mode picks the query up again.
+	out, err := h.Handle(context.Background(), athenaquery.Input{QueryExecutionID: te.QueryExecutionID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "RUNNING" {
+		t.Errorf("status = %q, want RUNNING", out.Status)
+	}
+}
+
+func TestTimeoutMarginConfigurable(t *testing.T) {
+	f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT slow()": {{State: "QUEUED"}}})
+	h, clk := newHandler(f)
+	h.SafetyMargin = time.Second
+	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(3500*time.Millisecond))
+	defer cancel()
+	_, err := h.Handle(ctx, athenaquery.Input{QueryString: "SELECT slow()", Blocking: true})
+	var te *athenaquery.QueryTimeoutError
+	if !errors.As(err, &te) || te.State != "QUEUED" {
+		t.Fatalf("error = %v, want a QueryTimeoutError in state QUEUED", err)
+	}
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+	if diff := cmp.Diff(want, clk.sleeps); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
+	}
+}
+
+func TestStatusMode(t *testing.T) {
+	tests := []struct {
+		state   execState
+		wantOut athenaquery.Output
+		wantErr string
+	}{
+		{state: execState{State: "QUEUED"}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "QUEUED", DataScannedBytes: ptr(int64(0))}},
+		{state: execState{State: "RUNNING", Scanned: 10}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "RUNNING", DataScannedBytes: ptr(int64(10))}},
+		{state: execState{State: "SUCCEEDED", Scanned: 5000}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "SUCCEEDED", DataScannedBytes: ptr(int64(5000))}},
+		{state: execState{State: "FAILED", Reason: "HIVE_BAD_DATA: bad row"}, wantErr: `athena query <QueryString> (execution q1) FAILED: HIVE_BAD_DATA: bad row`},
+		{state: execState{State: "CANCELLED", Reason: "cancelled"}, wantErr: `athena query <QueryString> (execution q1) CANCELLED: cancelled`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.state.State, func(t *testing.T) {
+			f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT 1": {tt.state}})
+			f.addExecution("q1", "SELECT 1")
+			h, clk := newHandler(f)
+			out, err := h.Handle(context.Background(), athenaquery.Input{QueryExecutionID: "q1"})
+			if tt.wantErr != "" {
+				var fe *athenaquery.QueryFailedError
+				if !errors.As(err, &fe) || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want QueryFailedError %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantOut, out); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+			if len(clk.sleeps) != 0 {
+				t.Errorf("status mode waited: %v", clk.sleeps)
+			}
+		})
+	}
+}
+
+func TestStatusModeUnknownExecution(t *testing.T) {
+	f := newFakeAthena(t, 50, nil, nil)
+	h, _ := newHandler(f)
+	_, err := h.Handle(context.Background(), athenaquery.Input{QueryExecutionID: "nope"})
+	if err == nil || !strings.Contains(err.Error(), "get query execution nope") || !strings.Contains(err.Error(), "InvalidRequestException") {
+		t.Fatalf("error = %v, want one naming the execution and Athena's error", err)
+	}
+}
+
+func TestInputValidation(t *testing.T) {
+	tests := []struct {
+		payload string
+		wantErr string
+	}{
+		{`{}`, "input: set exactly one of QueryName, QueryString or queryExecutionId"},
+		{`{"blocking":true,"context":{"first_letter":"A"}}`, "input: set exactly one of QueryName, QueryString or queryExecutionId"},
+		{`{"QueryName":"a","QueryString":"SELECT 1"}`, "input: set only one of QueryName and QueryString, not both"},
+		{`{"QueryName":"a","queryExecutionId":"q1"}`, "input: queryExecutionId cannot be combined with QueryName or QueryString"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.payload, func(t *testing.T) {
+			f := newFakeAthena(t, 50, nil, nil)
+			h, _ := newHandler(f)
+			_, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(tt.payload))
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("error = %v, want %q", err, tt.wantErr)
+			}
+			if calls := f.Calls(""); len(calls) != 0 {
+				t.Errorf("made %d Athena calls for invalid input", len(calls))
+			}
+		})
+	}
+}
+
+func TestRender(t *testing.T) {
+	tests := []struct {
+		name    string
+		sql     string
+		ctx     string
+		want    string
+		wantErr string
+	}{
+		{name: "repeated placeholder", sql: "SELECT '{first_letter}' WHERE x = '{first_letter}'", ctx: `{"first_letter":"A"}`, want: "SELECT 'A' WHERE x = 'A'"},
+		{name: "number and bool", sql: "LIMIT {n} -- {flag}", ctx: `{"n":12345678901234567890,"flag":true}`, want: "LIMIT 12345678901234567890 -- true"},
+		{name: "extra context ignored", sql: "SELECT {a}", ctx: `{"a":"1","b":"2"}`, want: "SELECT 1"},
+		{name: "regex quantifiers untouched", sql: "SELECT regexp_like(p, '^[A-Z]{1,2}[0-9]') AND x = '{v}'", ctx: `{"v":"ok"}`, want: "SELECT regexp_like(p, '^[A-Z]{1,2}[0-9]') AND x = 'ok'"},
+		{name: "no placeholders", sql: "SELECT 1", want: "SELECT 1"},
+		{name: "empty string value is explicit", sql: "x = '{v}'", ctx: `{"v":""}`, want: "x = ''"},
+		{name: "missing", sql: "SELECT '{first_letter}', '{b}', '{a}'", ctx: `{"a":"x"}`, wantErr: "no context value for placeholder(s) {b}, {first_letter}"},
+		{name: "null", sql: "SELECT '{a}'", ctx: `{"a":null}`, wantErr: `context value "a": is null`},
+		{name: "object", sql: "SELECT '{a}'", ctx: `{"a":{"b":1}}`, wantErr: `context value "a": is map[string]interface {}, want a string, number or boolean`},
+		{name: "quote", sql: "SELECT '{a}'", ctx: `{"a":"x' OR '1'='1"}`, wantErr: `context value "a": "x' OR '1'='1" contains a quote or NUL character`},
+		{name: "deploy-time template left over", sql: "SELECT '{{ .Bucket }}'", wantErr: "SQL still contains a deploy-time template marker {{ or }}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ctx athenaquery.Context
+			if tt.ctx != "" {
+				if err := json.Unmarshal([]byte(tt.ctx), &ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := athenaquery.Render(tt.sql, ctx)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Render = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want athenaquery.Config
+	}{
+		{env: nil, want: athenaquery.Config{WorkGroup: "dc-data-baker", Database: "dc_data_baker"}},
+		{env: map[string]string{"ATHENA_WORKGROUP": "wg-staging", "ATHENA_DATABASE": "db2"}, want: athenaquery.Config{WorkGroup: "wg-staging", Database: "db2"}},
+	}
+	for _, tt := range tests {
+		got := athenaquery.ConfigFromEnv(func(k string) string { return tt.env[k] })
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("ConfigFromEnv(%v) (-want +got):\n%s", tt.env, diff)
+		}
+	}
+}
+
+// TestAthenaErrorsWrapped checks that an API error keeps its context.
+func TestAthenaErrorsWrapped(t *testing.T) {
+	f := newFakeAthena(t, 50, nil, nil) // no script: StartQueryExecution is refused
+	h, _ := newHandler(f)
+	_, err := h.Handle(context.Background(), athenaquery.Input{QueryString: "SELECT 2"})
+	if err == nil || !strings.HasPrefix(err.Error(), `start query <QueryString> in workgroup "dc-data-baker": `) || !strings.Contains(err.Error(), "InvalidRequestException") {
+		t.Fatalf("error = %v", err)
+	}
+}

@@ -1,0 +1,179 @@
+package athenaquery_test
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
+)
+
+// fakeAthena is an in-memory Athena speaking the JSON 1.1 protocol, with the
+// real API's limits: ListNamedQueries pages, at most 50 IDs per
+// BatchGetNamedQuery, named queries visible only in their own workgroup.
+type fakeAthena struct {
+	*awsfake.Server
+
+	mu       sync.Mutex
+	pageSize int
+	queries  []namedQuery
+	// script lists, per SQL text, the states GetQueryExecution returns on
+	// successive calls; the last one repeats.
+	script  map[string][]execState
+	execs   map[string]*execution
+	started []startRequest
+}
+
+type namedQuery struct {
+	NamedQueryID string `json:"NamedQueryId"`
+	Name         string `json:"Name"`
+	Database     string `json:"Database"`
+	QueryString  string `json:"QueryString"`
+	WorkGroup    string `json:"WorkGroup"`
+}
+
+type execState struct {
+	State   string
+	Reason  string
+	Scanned int64
+}
+
+type execution struct {
+	sql   string
+	polls int
+}
+
+type startRequest struct {
+	QueryString           string
+	WorkGroup             string
+	QueryExecutionContext struct{ Database string }
+	ClientRequestToken    string
+}
+
+func newFakeAthena(t *testing.T, pageSize int, queries []namedQuery, script map[string][]execState) *fakeAthena {
+	t.Helper()
+	f := &fakeAthena{pageSize: pageSize, queries: queries, script: script, execs: map[string]*execution{}}
+	f.Server = awsfake.New(awsfake.JSON11, awsfake.Routes{
+		"AmazonAthena.ListNamedQueries":    f.listNamedQueries,
+		"AmazonAthena.BatchGetNamedQuery":  f.batchGetNamedQuery,
+		"AmazonAthena.StartQueryExecution": f.startQueryExecution,
+		"AmazonAthena.GetQueryExecution":   f.getQueryExecution,
+	})
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeAthena) client() *athena.Client { return athena.NewFromConfig(f.Config()) }
+
+func (f *fakeAthena) listNamedQueries(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ NextToken, WorkGroup string }](body)
+	if err != nil {
+		return nil, err
+	}
+	wg := in.WorkGroup
+	if wg == "" {
+		wg = "primary"
+	}
+	var ids []string
+	for _, q := range f.queries {
+		if q.WorkGroup == wg {
+			ids = append(ids, q.NamedQueryID)
+		}
+	}
+	start := 0
+	if in.NextToken != "" {
+		if start, err = strconv.Atoi(in.NextToken); err != nil {
+			return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "bad NextToken"}
+		}
+	}
+	end := min(start+f.pageSize, len(ids))
+	out := map[string]any{"NamedQueryIds": ids[start:end]}
+	if end < len(ids) {
+		out["NextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+func (f *fakeAthena) batchGetNamedQuery(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ NamedQueryIds []string }](body)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.NamedQueryIds) < 1 || len(in.NamedQueryIds) > 50 {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("NamedQueryIds must hold 1 to 50 IDs, got %d", len(in.NamedQueryIds))}
+	}
+	found := []namedQuery{}
+	unprocessed := []map[string]string{}
+	for _, id := range in.NamedQueryIds {
+		ok := false
+		for _, q := range f.queries {
+			if q.NamedQueryID == id {
+				found = append(found, q)
+				ok = true
+			}
+		}
+		if !ok {
+			unprocessed = append(unprocessed, map[string]string{"NamedQueryId": id, "ErrorCode": "INVALID_INPUT", "ErrorMessage": "not found"})
+		}
+	}
+	return map[string]any{"NamedQueries": found, "UnprocessedNamedQueryIds": unprocessed}, nil
+}
+
+func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
+	in, err := awsfake.Decode[startRequest](body)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.script[in.QueryString]; !ok {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "fake has no script for SQL: " + in.QueryString}
+	}
+	f.started = append(f.started, in)
+	id := fmt.Sprintf("exec-%d", len(f.started))
+	f.execs[id] = &execution{sql: in.QueryString}
+	return map[string]string{"QueryExecutionId": id}, nil
+}
+
+func (f *fakeAthena) getQueryExecution(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.execs[in.QueryExecutionId]
+	if !ok {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
+	}
+	states := f.script[e.sql]
+	st := states[min(e.polls, len(states)-1)]
+	e.polls++
+	status := map[string]any{"State": st.State, "SubmissionDateTime": 1.7645e9}
+	if st.Reason != "" {
+		status["StateChangeReason"] = st.Reason
+	}
+	return map[string]any{"QueryExecution": map[string]any{
+		"QueryExecutionId": in.QueryExecutionId,
+		"Query":            e.sql,
+		"StatementType":    "DML",
+		"Status":           status,
+		"Statistics":       map[string]any{"DataScannedInBytes": st.Scanned, "EngineExecutionTimeInMillis": 1234},
+	}}, nil
+}
+
+// addExecution registers an execution started elsewhere, for status mode.
+func (f *fakeAthena) addExecution(id, sql string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.execs[id] = &execution{sql: sql}
+}
+
+func (f *fakeAthena) startedRequests() []startRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]startRequest(nil), f.started...)
+}

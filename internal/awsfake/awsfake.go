@@ -1,0 +1,158 @@
+// Package awsfake provides an in-process fake for AWS services that speak the
+// JSON 1.0/1.1 protocol (Athena, Glue, Step Functions). It routes requests on
+// the X-Amz-Target header so that real aws-sdk-go-v2 clients can be pointed at
+// it with BaseEndpoint, exercising the SDK's serialisation end to end.
+package awsfake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region that Config uses.
+const Region = "eu-west-2"
+
+// Protocol content types.
+const (
+	JSON10 = "application/x-amz-json-1.0" // Step Functions
+	JSON11 = "application/x-amz-json-1.1" // Athena, Glue
+)
+
+// HandlerFunc answers one operation. body is the raw JSON request. The
+// returned value is marshalled as the JSON response; a non-nil error is sent as
+// an AWS JSON-protocol error (use *APIError to choose the code and status).
+type HandlerFunc func(body []byte) (any, error)
+
+// APIError is a modelled AWS error, for example InvalidRequestException.
+type APIError struct {
+	Code    string // the __type, e.g. "EntityNotFoundException"
+	Message string
+	Status  int // HTTP status; 400 when zero
+}
+
+func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+// Call is one request received by the server.
+type Call struct {
+	Target string // e.g. "AmazonAthena.ListNamedQueries"
+	Body   []byte
+}
+
+// Server is an httptest server routing AWS JSON-protocol requests.
+type Server struct {
+	*httptest.Server
+
+	contentType string
+	mu          sync.Mutex
+	routes      map[string]HandlerFunc
+	calls       []Call
+}
+
+// Routes maps an X-Amz-Target value to its handler.
+type Routes map[string]HandlerFunc
+
+// New starts a server. contentType is the service's protocol content type,
+// JSON11 (Athena, Glue) or JSON10 (Step Functions). Close it when done (tests: t.Cleanup(s.Close)).
+func New(contentType string, routes Routes) *Server {
+	s := &Server{contentType: contentType, routes: map[string]HandlerFunc{}}
+	for k, v := range routes {
+		s.routes[k] = v
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// Calls returns the requests received so far for target ("" for all).
+func (s *Server) Calls(target string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if target == "" || c.Target == target {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Config returns an aws.Config with static credentials that sends every
+// request to the server.
+func (s *Server) Config() aws.Config {
+	return aws.Config{
+		Region:           Region,
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "SECRETFAKE", ""),
+		BaseEndpoint:     aws.String(s.URL),
+		RetryMaxAttempts: 1,
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.writeError(w, &APIError{Code: "SerializationException", Message: err.Error()})
+		return
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-") {
+		s.writeError(w, &APIError{Code: "SerializationException", Message: fmt.Sprintf("unexpected %s with content type %q", r.Method, r.Header.Get("Content-Type"))})
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		s.writeError(w, &APIError{Code: "MissingAuthenticationTokenException", Message: "request is not signed", Status: http.StatusForbidden})
+		return
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Target: target, Body: body})
+	h, ok := s.routes[target]
+	s.mu.Unlock()
+	if !ok {
+		s.writeError(w, &APIError{Code: "UnknownOperationException", Message: "no fake for " + target})
+		return
+	}
+	out, err := h(body)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.writeError(w, &APIError{Code: "InternalServerException", Message: err.Error(), Status: http.StatusInternalServerError})
+		return
+	}
+	w.Header().Set("Content-Type", s.contentType)
+	_, _ = w.Write(b)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		apiErr = &APIError{Code: "InternalServerException", Message: err.Error(), Status: http.StatusInternalServerError}
+	}
+	status := apiErr.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	w.Header().Set("Content-Type", s.contentType)
+	w.Header().Set("X-Amzn-Errortype", apiErr.Code)
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"__type": apiErr.Code, "message": apiErr.Message})
+	_, _ = w.Write(b)
+}
+
+// Decode unmarshals a request body into v, for use inside a HandlerFunc.
+func Decode[T any](body []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return v, &APIError{Code: "SerializationException", Message: err.Error()}
+	}
+	return v, nil
+}
