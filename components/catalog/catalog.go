@@ -1,0 +1,135 @@
+// Package catalog turns table declarations into Glue tables and their
+// populating SQL into Athena named queries.
+package catalog
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/athena"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/glue"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
+)
+
+// Hive classes for each format.
+const (
+	openCSVSerDe     = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+	textInputFormat  = "org.apache.hadoop.mapred.TextInputFormat"
+	textOutputFormat = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+	parquetSerDe     = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+	parquetInput     = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+	parquetOutput    = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+)
+
+// TableArgs is what a Glue table needs besides its declaration.
+type TableArgs struct {
+	Database pulumi.StringInput
+	Vars     tables.Vars
+}
+
+// NewTable creates the Glue table that t declares.
+func NewTable(ctx *pulumi.Context, name string, t tables.Table, args TableArgs, opts ...pulumi.ResourceOption) (*glue.CatalogTable, error) {
+	location, err := t.Location(args.Vars)
+	if err != nil {
+		return nil, err
+	}
+	sd := &glue.CatalogTableStorageDescriptorArgs{
+		Location: pulumi.String(location),
+		Columns:  columns(t.Columns),
+	}
+	params := pulumi.StringMap{"EXTERNAL": pulumi.String("TRUE")}
+	switch t.Format {
+	case tables.CSV:
+		// Python's csv module doubles quotes inside quoted fields, which is
+		// also the SerDe's default escape, so no escapeChar is set.
+		sd.SerDeInfo = &glue.CatalogTableStorageDescriptorSerDeInfoArgs{
+			SerializationLibrary: pulumi.String(openCSVSerDe),
+			Parameters: pulumi.StringMap{
+				"separatorChar": pulumi.String(","),
+				"quoteChar":     pulumi.String(`"`),
+			},
+		}
+		sd.InputFormat = pulumi.String(textInputFormat)
+		sd.OutputFormat = pulumi.String(textOutputFormat)
+		params["classification"] = pulumi.String("csv")
+		if t.SkipHeader {
+			params["skip.header.line.count"] = pulumi.String("1")
+		}
+	case tables.Parquet:
+		if t.SkipHeader {
+			return nil, fmt.Errorf("table %s: SkipHeader applies only to CSV", t.Name)
+		}
+		sd.SerDeInfo = &glue.CatalogTableStorageDescriptorSerDeInfoArgs{
+			SerializationLibrary: pulumi.String(parquetSerDe),
+		}
+		sd.InputFormat = pulumi.String(parquetInput)
+		sd.OutputFormat = pulumi.String(parquetOutput)
+		params["classification"] = pulumi.String("parquet")
+	default:
+		return nil, fmt.Errorf("table %s: unknown format %v", t.Name, t.Format)
+	}
+	var keys glue.CatalogTablePartitionKeyArray
+	for _, k := range t.PartitionKeys {
+		keys = append(keys, glue.CatalogTablePartitionKeyArgs{
+			Name: pulumi.String(k.Name), Type: pulumi.String(k.Type), Comment: optional(k.Comment),
+		})
+	}
+	return glue.NewCatalogTable(ctx, name, &glue.CatalogTableArgs{
+		Name:              pulumi.String(t.Name),
+		DatabaseName:      args.Database,
+		Description:       pulumi.String(t.Description),
+		TableType:         pulumi.String("EXTERNAL_TABLE"),
+		Parameters:        params,
+		StorageDescriptor: sd,
+		PartitionKeys:     keys,
+	}, opts...)
+}
+
+func columns(cs []tables.Column) glue.CatalogTableStorageDescriptorColumnArray {
+	out := make(glue.CatalogTableStorageDescriptorColumnArray, len(cs))
+	for i, c := range cs {
+		out[i] = glue.CatalogTableStorageDescriptorColumnArgs{
+			Name: pulumi.String(c.Name), Type: pulumi.String(c.Type), Comment: optional(c.Comment),
+		}
+	}
+	return out
+}
+
+func optional(s string) pulumi.StringPtrInput {
+	if s == "" {
+		return nil
+	}
+	return pulumi.String(s)
+}
+
+// QueryArgs places a named query.
+type QueryArgs struct {
+	Database  pulumi.StringInput
+	Workgroup pulumi.StringInput
+	// Values fill the template's deploy-time placeholders.
+	Values map[string]string
+}
+
+// NewNamedQuery renders sql/<query>.sql and creates it as a named query
+// called query. Its description carries a hash of the rendered SQL, so a
+// changed query shows up in a preview.
+func NewNamedQuery(ctx *pulumi.Context, name, query string, args QueryArgs, opts ...pulumi.ResourceOption) (*athena.NamedQuery, error) {
+	rendered, err := dcsql.Render(query, args.Values)
+	if err != nil {
+		return nil, err
+	}
+	return athena.NewNamedQuery(ctx, name, &athena.NamedQueryArgs{
+		Name:        pulumi.String(query),
+		Database:    args.Database,
+		Workgroup:   args.Workgroup,
+		Query:       pulumi.String(rendered),
+		Description: pulumi.String(Description(rendered)),
+	}, opts...)
+}
+
+// Description is a named query's description for rendered SQL.
+func Description(rendered string) string {
+	return "dc-data-baker; sql sha256:" + dcsql.Hash(rendered)
+}
