@@ -1,0 +1,26 @@
+// Command empty_s3_bucket_by_prefix is the Lambda that deletes every object
+// under an S3 prefix (never a whole bucket).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		logger.Error("load AWS config", "error", err)
+		os.Exit(1)
+	}
+	h := s3prefix.New(s3.NewFromConfig(cfg), logger)
+	lambda.Start(h.Handle)
+}
