@@ -52,7 +52,7 @@ type piece struct {
 	polys []orb.Polygon
 }
 
-func readPieces(t *testing.T, path string) []piece {
+func readPieces(t testing.TB, path string) []piece {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -109,7 +109,7 @@ func containsStrict(poly orb.Polygon, p orb.Point) bool {
 	return inside
 }
 
-func parsePoint(t *testing.T, s string) orb.Point {
+func parsePoint(t testing.TB, s string) orb.Point {
 	t.Helper()
 	body, ok := strings.CutPrefix(s, "SRID=4326;POINT(")
 	body, ok2 := strings.CutSuffix(body, ")")
@@ -127,7 +127,7 @@ func parsePoint(t *testing.T, s string) orb.Point {
 
 // bruteForce returns uprn → sorted distinct ballot ids, testing every
 // address against every polygon, and uprn → outcode.
-func bruteForce(t *testing.T, abPath string, pieces []piece) (map[string][]string, map[string]string) {
+func bruteForce(t testing.TB, abPath string, pieces []piece) (map[string][]string, map[string]string) {
 	t.Helper()
 	f, err := os.Open(abPath)
 	if err != nil {

@@ -87,7 +87,7 @@ func describe(n parquet.Node) string {
 
 // openParquet opens path with the generic parquet reader and checks its
 // schema against want (column → type). A 0-row file may have no columns.
-func openParquet(t *testing.T, path string, want map[string]string) *parquet.File {
+func openParquet(t testing.TB, path string, want map[string]string) *parquet.File {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -115,7 +115,7 @@ func openParquet(t *testing.T, path string, want map[string]string) *parquet.Fil
 	return pf
 }
 
-func readRows[T any](t *testing.T, path string, want map[string]string) []T {
+func readRows[T any](t testing.TB, path string, want map[string]string) []T {
 	t.Helper()
 	pf := openParquet(t, path, want)
 	if pf.NumRows() == 0 {
@@ -133,7 +133,7 @@ func readRows[T any](t *testing.T, path string, want map[string]string) []T {
 
 // readOutcodes reads every <OUTCODE>.parquet in dir, checks the outcode
 // column and the single source, and returns the rows by outcode.
-func readOutcodes(t *testing.T, dir, source string) map[string][]wantRow {
+func readOutcodes(t testing.TB, dir, source string) map[string][]wantRow {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -167,7 +167,7 @@ func readOutcodes(t *testing.T, dir, source string) map[string][]wantRow {
 
 // snapshot returns path → sha256 of every file under dir ("" if dir is
 // missing), to prove a failed run left it untouched.
-func snapshot(t *testing.T, dir string) map[string]string {
+func snapshot(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -196,7 +196,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 }
 
 // siblings lists the names in dir, to catch leftover staging folders.
-func siblings(t *testing.T, dir string) []string {
+func siblings(t testing.TB, dir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
