@@ -117,6 +117,7 @@ func mustSucceed(t *testing.T, r report) {
 }
 
 func TestAddressBaseHappyPath(t *testing.T) {
+	t.Parallel()
 	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{RunningPolls: 1})
 	mustSucceed(t, r)
 	top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
@@ -170,6 +171,7 @@ func TestAddressBaseHappyPath(t *testing.T) {
 }
 
 func TestCurrentElectionsHappyPath(t *testing.T) {
+	t.Parallel()
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B", "C", "D", "E"}
 	p.MaxConcurrency = 2
@@ -246,12 +248,14 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 }
 
 func TestAlreadyRunningStopsQuietly(t *testing.T) {
+	t.Parallel()
 	no := false
 	for name, sm := range map[string]asl.StateMachine{
 		"addressbase":       flows.AddressBase(addressBaseParams()),
 		"current elections": flows.CurrentElections(currentElectionsParams()),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			r := execute(t, sm, scenario{GuardProceed: &no})
 			mustSucceed(t, r)
 			want := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateAlreadyRunning}
@@ -273,6 +277,7 @@ func TestAlreadyRunningStopsQuietly(t *testing.T) {
 }
 
 func TestFailedGateNotifiesAndFails(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		sm        asl.StateMachine
@@ -284,6 +289,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := execute(t, tc.sm, scenario{FailQuery: tc.failQuery})
 			if r.Status != "FAILED" {
 				t.Fatalf("status = %s, want FAILED", r.Status)
@@ -315,6 +321,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 }
 
 func TestThrottledLambdaIsRetried(t *testing.T) {
+	t.Parallel()
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B"}
 	r := execute(t, flows.CurrentElections(p), scenario{Throttle: map[string]int{"outcodeSplit": 2, "guard": 1}})
@@ -339,6 +346,7 @@ func TestThrottledLambdaIsRetried(t *testing.T) {
 }
 
 func TestRetriesRunOutThenNotify(t *testing.T) {
+	t.Parallel()
 	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{Throttle: map[string]int{"emptyPrefix": 100}})
 	if r.Status != "FAILED" || r.Error != "Lambda.TooManyRequestsException" {
 		t.Fatalf("status = %s %s, want FAILED with the throttling error", r.Status, r.Error)

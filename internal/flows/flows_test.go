@@ -99,6 +99,7 @@ func TestDefinitionsMatchGolden(t *testing.T) {
 }
 
 func TestDefinitionsPassASLValidator(t *testing.T) {
+	t.Parallel()
 	nodetool.Require(t)
 	defs := map[string][]byte{}
 	for name, sm := range machines() {
