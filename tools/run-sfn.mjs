@@ -79,7 +79,7 @@ const fakes = {
     const outcodes = [`${p.first_letter}1`, `${p.first_letter}2`];
     return {
       first_letter: p.first_letter, rows: 10, duplicates_dropped: 0,
-      outcodes, written: [outcodes[0]], unchanged: [outcodes[1]], empty: [],
+      outcodes, written: 1, unchanged: 1, empty: 0,
     };
   },
   deleteStale: (p) => {
