@@ -1,0 +1,161 @@
+// Package core deploys what every layer shares: the Athena results bucket and
+// workgroup, the Glue database, the failure topic and references to the
+// buckets the project reads and writes but does not own.
+package core
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/athena"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/glue"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/DemocracyClub/dc-data-baker/components/storage"
+)
+
+// Fixed names that SQL templates and Lambdas also use.
+const (
+	DatabaseName  = "dc_data_baker"
+	WorkgroupName = "dc-data-baker"
+)
+
+// CoreArgs configures Core.
+type CoreArgs struct {
+	Environment string
+	// ResultsExpireDays is how long Athena results are kept.
+	ResultsExpireDays int
+	// BytesScannedCutoff stops any query that scans more than this.
+	BytesScannedCutoff int
+	// FailureEmail, if set, is subscribed to the failure topic.
+	FailureEmail string
+	// AddressBaseBucket and EEBucket are looked up by name, never created.
+	AddressBaseBucket string
+	EEBucket          string
+}
+
+// ExternalBucket is a bucket the project uses but does not own.
+type ExternalBucket struct {
+	Name string
+	Arn  string
+}
+
+// Core is the shared part of the stack.
+type Core struct {
+	pulumi.ResourceState
+
+	ResultsBucket     *storage.PrivateBucket
+	ResultsBucketName pulumi.StringOutput
+	ResultsBucketArn  pulumi.StringOutput
+	WorkgroupName     pulumi.StringOutput
+	WorkgroupArn      pulumi.StringOutput
+	DatabaseName      pulumi.StringOutput
+	FailureTopicArn   pulumi.StringOutput
+
+	Database    *glue.CatalogDatabase
+	Workgroup   *athena.Workgroup
+	AddressBase ExternalBucket
+	EE          ExternalBucket
+}
+
+// NewCore creates Core.
+func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.ResourceOption) (*Core, error) {
+	if args == nil {
+		return nil, fmt.Errorf("core %s: args are required", name)
+	}
+	c := &Core{}
+	if err := ctx.RegisterComponentResource("dc-data-baker:core:Core", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	var err error
+	if c.AddressBase, err = lookupBucket(ctx, args.AddressBaseBucket, parent); err != nil {
+		return nil, err
+	}
+	if c.EE, err = lookupBucket(ctx, args.EEBucket, parent); err != nil {
+		return nil, err
+	}
+
+	c.ResultsBucket, err = storage.NewPrivateBucket(ctx, name+"-results", &storage.PrivateBucketArgs{
+		ExpireDays: args.ResultsExpireDays,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.ResultsBucketName, c.ResultsBucketArn = c.ResultsBucket.Name, c.ResultsBucket.Arn
+
+	c.Workgroup, err = athena.NewWorkgroup(ctx, name+"-workgroup", &athena.WorkgroupArgs{
+		Name:        pulumi.String(WorkgroupName),
+		Description: pulumi.String("dc-data-baker queries; configuration enforced"),
+		Configuration: &athena.WorkgroupConfigurationArgs{
+			EnforceWorkgroupConfiguration:   pulumi.Bool(true),
+			PublishCloudwatchMetricsEnabled: pulumi.Bool(true),
+			BytesScannedCutoffPerQuery:      pulumi.Int(args.BytesScannedCutoff),
+			EngineVersion: &athena.WorkgroupConfigurationEngineVersionArgs{
+				SelectedEngineVersion: pulumi.String("Athena engine version 3"),
+			},
+			ResultConfiguration: &athena.WorkgroupConfigurationResultConfigurationArgs{
+				OutputLocation: pulumi.Sprintf("s3://%s/athena-results/", c.ResultsBucketName),
+				EncryptionConfiguration: &athena.WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs{
+					EncryptionOption: pulumi.String("SSE_S3"),
+				},
+			},
+		},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.WorkgroupName, c.WorkgroupArn = c.Workgroup.Name, c.Workgroup.Arn
+
+	c.Database, err = glue.NewCatalogDatabase(ctx, name+"-database", &glue.CatalogDatabaseArgs{
+		Name:        pulumi.String(DatabaseName),
+		Description: pulumi.String("Tables defined by dc-data-baker"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.DatabaseName = c.Database.Name
+
+	topic, err := sns.NewTopic(ctx, name+"-failures", &sns.TopicArgs{
+		DisplayName: pulumi.Sprintf("dc-data-baker %s failures", args.Environment),
+		// The AWS-managed key lets services in this account (Step
+		// Functions) publish without a key policy of our own.
+		KmsMasterKeyId: pulumi.String("alias/aws/sns"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.FailureTopicArn = topic.Arn
+	if args.FailureEmail != "" {
+		if _, err := sns.NewTopicSubscription(ctx, name+"-failures-email", &sns.TopicSubscriptionArgs{
+			Topic:    topic.Arn,
+			Protocol: pulumi.String("email"),
+			Endpoint: pulumi.String(args.FailureEmail),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"resultsBucketName": c.ResultsBucketName,
+		"resultsBucketArn":  c.ResultsBucketArn,
+		"workgroupName":     c.WorkgroupName,
+		"databaseName":      c.DatabaseName,
+		"failureTopicArn":   c.FailureTopicArn,
+	})
+}
+
+// lookupBucket reads an existing bucket: the program never creates, changes
+// or deletes it.
+func lookupBucket(ctx *pulumi.Context, bucket string, parent pulumi.ResourceOrInvokeOption) (ExternalBucket, error) {
+	if bucket == "" {
+		return ExternalBucket{}, fmt.Errorf("external bucket name is empty")
+	}
+	got, err := s3.LookupBucket(ctx, &s3.LookupBucketArgs{Bucket: bucket}, parent)
+	if err != nil {
+		return ExternalBucket{}, fmt.Errorf("look up bucket %s: %w", bucket, err)
+	}
+	return ExternalBucket{Name: got.Bucket, Arn: got.Arn}, nil
+}

@@ -1,0 +1,71 @@
+// Package layers holds one Pulumi component per baked layer.
+package layers
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/DemocracyClub/dc-data-baker/components/catalog"
+	"github.com/DemocracyClub/dc-data-baker/components/core"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+)
+
+// AddressBaseArgs configures the AddressBase layer.
+type AddressBaseArgs struct {
+	Core *core.Core
+	Vars tables.Vars
+}
+
+// AddressBase turns the AddressBase cleaned CSV into a parquet table
+// partitioned by the first letter of the postcode.
+type AddressBase struct {
+	pulumi.ResourceState
+
+	// PartitionedLocation is s3://bucket/prefix/ of addressbase_partitioned.
+	PartitionedLocation pulumi.StringOutput
+}
+
+// NewAddressBase creates the AddressBase layer.
+func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opts ...pulumi.ResourceOption) (*AddressBase, error) {
+	if args == nil || args.Core == nil {
+		return nil, fmt.Errorf("addressbase layer %s: Core is required", name)
+	}
+	c := &AddressBase{}
+	if err := ctx.RegisterComponentResource("dc-data-baker:layers:AddressBase", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	co := args.Core
+	buckets := tables.Buckets{AddressBase: co.AddressBase.Name, EE: co.EE.Name}
+	raw := tables.AddressBaseCleanedRaw(buckets)
+	partitioned := tables.AddressBasePartitioned(buckets)
+
+	tableArgs := catalog.TableArgs{Database: co.DatabaseName, Vars: args.Vars}
+	for _, t := range []tables.Table{raw, partitioned} {
+		if _, err := catalog.NewTable(ctx, name+"-"+t.Name, t, tableArgs, parent); err != nil {
+			return nil, err
+		}
+	}
+	target, err := partitioned.Location(args.Vars)
+	if err != nil {
+		return nil, err
+	}
+	queries := []struct {
+		name   string
+		values map[string]string
+	}{
+		{partitioned.Query, map[string]string{"database": core.DatabaseName, "source_table": raw.Name, "target_location": target}},
+		{"addressbase-gate-one-source", map[string]string{"database": core.DatabaseName, "table": partitioned.Name}},
+		{"addressbase-gate-uprns", map[string]string{"database": core.DatabaseName, "source_table": raw.Name, "target_table": partitioned.Name}},
+	}
+	for _, q := range queries {
+		if _, err := catalog.NewNamedQuery(ctx, name+"-"+q.name, q.name, catalog.QueryArgs{
+			Database: co.DatabaseName, Workgroup: co.WorkgroupName, Values: q.values,
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	c.PartitionedLocation = pulumi.String(target).ToStringOutput()
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"partitionedLocation": c.PartitionedLocation})
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Environments a stack may deploy.
+var environments = []string{"development", "staging", "production"}
+
+// CloudWatch accepts only these log retention periods, in days.
+var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Config is the stack configuration, read once by configure. Defaults live in
+// Pulumi.yaml, where the CLI applies them.
+type Config struct {
+	Environment              string
+	FailureEmail             string
+	AthenaBytesScannedCutoff int
+	AthenaResultsExpireDays  int
+	LogRetentionDays         int
+	AddressBaseBucket        string
+	AddressBaseRelease       string
+	EEBucket                 string
+}
+
+// Tags go on every taggable resource.
+func (c Config) Tags() map[string]string {
+	return map[string]string{"dc-product": "dc-data-baker", "dc-environment": c.Environment}
+}
+
+// configure reads and validates the stack config.
+func configure(ctx *pulumi.Context) (Config, error) {
+	cfg := config.New(ctx, "")
+	var c Config
+	var errs []string
+	str := func(key string, dst *string) {
+		v, err := cfg.Try(key)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("missing required config %s:%s (set it in Pulumi.%s.yaml)", ctx.Project(), key, ctx.Stack()))
+			return
+		}
+		*dst = strings.TrimSpace(v)
+	}
+	num := func(key string, dst *int) {
+		v, err := cfg.TryInt(key)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("config %s:%s: %v", ctx.Project(), key, err))
+			return
+		}
+		*dst = v
+	}
+	str("environment", &c.Environment)
+	str("addressbaseBucket", &c.AddressBaseBucket)
+	str("addressbaseRelease", &c.AddressBaseRelease)
+	str("eeBucket", &c.EEBucket)
+	num("athenaBytesScannedCutoff", &c.AthenaBytesScannedCutoff)
+	num("athenaResultsExpireDays", &c.AthenaResultsExpireDays)
+	num("logRetentionDays", &c.LogRetentionDays)
+	c.FailureEmail = strings.TrimSpace(cfg.Get("failureEmail"))
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("stack %s: %s", ctx.Stack(), strings.Join(errs, "; "))
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("stack %s: %w", ctx.Stack(), err)
+	}
+	return c, nil
+}
+
+func (c Config) validate() error {
+	if !slices.Contains(environments, c.Environment) {
+		return fmt.Errorf("unknown environment %q: want one of %s", c.Environment, strings.Join(environments, ", "))
+	}
+	// Athena refuses a per-query cutoff under 10 MB.
+	if c.AthenaBytesScannedCutoff < 10_000_000 {
+		return fmt.Errorf("athenaBytesScannedCutoff %d is below Athena's minimum of 10000000 bytes", c.AthenaBytesScannedCutoff)
+	}
+	if c.AthenaResultsExpireDays < 1 {
+		return fmt.Errorf("athenaResultsExpireDays %d must be at least 1", c.AthenaResultsExpireDays)
+	}
+	if !slices.Contains(logRetentions, c.LogRetentionDays) {
+		return fmt.Errorf("logRetentionDays %d is not a CloudWatch retention period (%v)", c.LogRetentionDays, logRetentions)
+	}
+	for key, v := range map[string]string{"addressbaseBucket": c.AddressBaseBucket, "eeBucket": c.EEBucket, "addressbaseRelease": c.AddressBaseRelease} {
+		if v == "" || strings.ContainsAny(v, "/{}'\" ") {
+			return fmt.Errorf("%s %q must be a plain, non-empty name", key, v)
+		}
+	}
+	if c.FailureEmail != "" {
+		if _, err := mail.ParseAddress(c.FailureEmail); err != nil {
+			return fmt.Errorf("failureEmail %q: %w", c.FailureEmail, err)
+		}
+	}
+	return nil
+}

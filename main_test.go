@@ -1,0 +1,492 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	"github.com/DemocracyClub/dc-data-baker/components/catalog"
+)
+
+const project = "dc-data-baker"
+
+// res is one resource the program registered, with its inputs.
+type res struct {
+	Type, Name, ID string
+	Inputs         map[string]any
+	Taggable       bool
+}
+
+// mocks records every resource and answers the lookups the program makes.
+type mocks struct {
+	mu        sync.Mutex
+	resources []*res
+	calls     []string
+	taggable  map[string]bool
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	in := args.Inputs.Mappable()
+	id := args.Name + "-id"
+	state := map[string]any{}
+	for k, v := range in {
+		state[k] = v
+	}
+	switch args.TypeToken {
+	case "aws:s3/bucketV2:BucketV2":
+		state["bucket"] = args.Name + "-bucket"
+		id = args.Name + "-bucket"
+		state["arn"] = "arn:aws:s3:::" + args.Name + "-bucket"
+	default:
+		if _, ok := state["arn"]; !ok {
+			svc := strings.SplitN(args.TypeToken, ":", 3)[1]
+			svc = strings.SplitN(svc, "/", 2)[0]
+			state["arn"] = fmt.Sprintf("arn:aws:%s:eu-west-2:123456789012:%s", svc, args.Name)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resources = append(m.resources, &res{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: in, Taggable: m.taggable[args.TypeToken+"::"+args.Name]})
+	return id, resource.NewPropertyMapFromMap(state), nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.calls = append(m.calls, args.Token)
+	m.mu.Unlock()
+	switch args.Token {
+	case "aws:s3/getBucket:getBucket":
+		b := args.Args["bucket"].StringValue()
+		return resource.NewPropertyMapFromMap(map[string]any{"bucket": b, "arn": "arn:aws:s3:::" + b, "id": b}), nil
+	}
+	return resource.PropertyMap{}, nil
+}
+
+func (m *mocks) byType(typ string) []*res {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*res
+	for _, r := range m.resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// stackConfig merges Pulumi.yaml's defaults with Pulumi.<env>.yaml, as the
+// Pulumi CLI does, into the PULUMI_CONFIG form that the SDK reads.
+func stackConfig(t *testing.T, env string) map[string]string {
+	t.Helper()
+	var proj struct {
+		Config map[string]struct {
+			Default any `yaml:"default"`
+		} `yaml:"config"`
+	}
+	readYAML(t, "Pulumi.yaml", &proj)
+	out := map[string]string{}
+	for k, v := range proj.Config {
+		if v.Default != nil {
+			out[project+":"+k] = scalar(t, v.Default)
+		}
+	}
+	var stack struct {
+		Config map[string]any `yaml:"config"`
+	}
+	readYAML(t, "Pulumi."+env+".yaml", &stack)
+	for k, v := range stack.Config {
+		out[k] = scalar(t, v)
+	}
+	return out
+}
+
+func scalar(t *testing.T, v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int, bool, float64:
+		return fmt.Sprint(v)
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// run runs program under mocks with the given config.
+func run(t *testing.T, cfg map[string]string) (*mocks, error) {
+	t.Helper()
+	b, _ := json.Marshal(cfg)
+	t.Setenv("PULUMI_CONFIG", string(b))
+	m := &mocks{taggable: map[string]bool{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		// Registered first, so it sees each resource's arguments before
+		// the program's own tagging does: it records which take tags.
+		if err := ctx.RegisterStackTransformation(func(a *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+			if _, ok := tagsField(a.Props); ok {
+				m.mu.Lock()
+				m.taggable[a.Type+"::"+a.Name] = true
+				m.mu.Unlock()
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return program(ctx)
+	}, pulumi.WithMocks(project, "test", m))
+	return m, err
+}
+
+// each runs the program for every committed stack.
+func each(t *testing.T, f func(t *testing.T, env string, m *mocks)) {
+	for _, env := range []string{"development", "production"} {
+		t.Run(env, func(t *testing.T) {
+			m, err := run(t, stackConfig(t, env))
+			if err != nil {
+				t.Fatalf("program: %v", err)
+			}
+			f(t, env, m)
+		})
+	}
+}
+
+// get walks nested maps and lists: get(x, "a", "0", "b").
+func get(v any, path ...string) any {
+	for _, p := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			var i int
+			if _, err := fmt.Sscan(p, &i); err != nil || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func TestEveryTaggableResourceIsTagged(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		n := 0
+		for _, r := range m.resources {
+			if !r.Taggable {
+				continue
+			}
+			n++
+			want := map[string]any{"dc-product": "dc-data-baker", "dc-environment": env}
+			got, _ := r.Inputs["tags"].(map[string]any)
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s %s: tag %s = %v, want %v", r.Type, r.Name, k, got[k], v)
+				}
+			}
+		}
+		if n < 4 {
+			t.Fatalf("only %d taggable resources seen; the recorder is not working", n)
+		}
+	})
+}
+
+func TestBucketsArePrivateEncryptedAndTLSOnly(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		buckets := m.byType("aws:s3/bucketV2:BucketV2")
+		if len(buckets) == 0 {
+			t.Fatal("no buckets")
+		}
+		for _, b := range buckets {
+			forBucket := func(typ string) *res {
+				for _, r := range m.byType(typ) {
+					if r.Inputs["bucket"] == b.ID {
+						return r
+					}
+				}
+				t.Errorf("bucket %s has no %s", b.Name, typ)
+				return &res{Inputs: map[string]any{}}
+			}
+			pab := forBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+			for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+				if pab.Inputs[k] != true {
+					t.Errorf("bucket %s: public access block %s = %v", b.Name, k, pab.Inputs[k])
+				}
+			}
+			sse := forBucket("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+			if alg := get(sse.Inputs, "rules", "0", "applyServerSideEncryptionByDefault", "sseAlgorithm"); alg != "AES256" && alg != "aws:kms" {
+				t.Errorf("bucket %s: encryption = %v", b.Name, alg)
+			}
+			ver := forBucket("aws:s3/bucketVersioningV2:BucketVersioningV2")
+			if s := get(ver.Inputs, "versioningConfiguration", "status"); s != "Enabled" {
+				t.Errorf("bucket %s: versioning = %v", b.Name, s)
+			}
+			own := forBucket("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+			if o := get(own.Inputs, "rule", "objectOwnership"); o != "BucketOwnerEnforced" {
+				t.Errorf("bucket %s: object ownership = %v (ACLs must be off)", b.Name, o)
+			}
+			pol := forBucket("aws:s3/bucketPolicy:BucketPolicy")
+			var doc struct {
+				Statement []struct {
+					Effect    string
+					Principal any
+					Resource  []string
+					Condition map[string]map[string]string
+				}
+			}
+			if err := json.Unmarshal([]byte(fmt.Sprint(pol.Inputs["policy"])), &doc); err != nil {
+				t.Fatalf("bucket %s policy: %v", b.Name, err)
+			}
+			arn := "arn:aws:s3:::" + b.ID
+			tlsOnly := false
+			for _, s := range doc.Statement {
+				if s.Effect == "Deny" && s.Condition["Bool"]["aws:SecureTransport"] == "false" &&
+					cmp.Equal(s.Resource, []string{arn, arn + "/*"}) {
+					tlsOnly = true
+				}
+			}
+			if !tlsOnly {
+				t.Errorf("bucket %s: policy does not deny non-TLS requests on the bucket and its objects: %v", b.Name, pol.Inputs["policy"])
+			}
+		}
+	})
+}
+
+func TestResultsExpire(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		lc := m.byType("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
+		if len(lc) != 1 {
+			t.Fatalf("lifecycle configurations = %d, want 1 (results bucket)", len(lc))
+		}
+		if d := get(lc[0].Inputs, "rules", "0", "expiration", "days"); d != 7.0 {
+			t.Errorf("results expire after %v days, want Pulumi.yaml's default 7", d)
+		}
+	})
+}
+
+func TestExternalBucketsAreLookedUpNotCreated(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		lookups := 0
+		for _, c := range m.calls {
+			if c == "aws:s3/getBucket:getBucket" {
+				lookups++
+			}
+		}
+		if lookups != 2 {
+			t.Errorf("bucket lookups = %d, want 2 (AddressBase and EE)", lookups)
+		}
+		for _, b := range m.byType("aws:s3/bucketV2:BucketV2") {
+			if b.Inputs["bucket"] == "pollingstations.private.data" || b.Inputs["bucket"] == "ee.data-cache.production" {
+				t.Errorf("program creates external bucket %v", b.Inputs["bucket"])
+			}
+		}
+	})
+}
+
+func TestWorkgroupEnforcesItsConfiguration(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		wgs := m.byType("aws:athena/workgroup:Workgroup")
+		if len(wgs) != 1 {
+			t.Fatalf("workgroups = %d, want 1", len(wgs))
+		}
+		wg := wgs[0].Inputs
+		if wg["name"] != "dc-data-baker" {
+			t.Errorf("workgroup name = %v", wg["name"])
+		}
+		c := wg["configuration"]
+		if get(c, "enforceWorkgroupConfiguration") != true {
+			t.Error("workgroup configuration is not enforced")
+		}
+		if got := get(c, "bytesScannedCutoffPerQuery"); got != 107374182400.0 {
+			t.Errorf("bytes scanned cutoff = %v, want Pulumi.yaml's default", got)
+		}
+		results := m.byType("aws:s3/bucketV2:BucketV2")[0].ID
+		loc, _ := get(c, "resultConfiguration", "outputLocation").(string)
+		if !strings.HasPrefix(loc, "s3://"+results+"/") {
+			t.Errorf("result location %q is not under the results bucket %s", loc, results)
+		}
+	})
+}
+
+func TestGlueTables(t *testing.T) {
+	type col struct{ Name, Type string }
+	cols := func(v any) []col {
+		var out []col
+		for _, c := range v.([]any) {
+			out = append(out, col{get(c, "name").(string), get(c, "type").(string)})
+		}
+		return out
+	}
+	each(t, func(t *testing.T, env string, m *mocks) {
+		got := map[string]map[string]any{}
+		for _, r := range m.byType("aws:glue/catalogTable:CatalogTable") {
+			got[r.Inputs["name"].(string)] = r.Inputs
+		}
+		raw := got["addressbase_cleaned_raw"]
+		if raw == nil {
+			t.Fatal("no addressbase_cleaned_raw table")
+		}
+		if diff := cmp.Diff([]col{{"uprn", "string"}, {"address", "string"}, {"postcode", "string"}, {"location", "string"}, {"address_type", "string"}},
+			cols(get(raw, "storageDescriptor", "columns"))); diff != "" {
+			t.Errorf("addressbase_cleaned_raw columns (-want +got):\n%s", diff)
+		}
+		if s := get(raw, "storageDescriptor", "serDeInfo", "serializationLibrary"); s != "org.apache.hadoop.hive.serde2.OpenCSVSerde" {
+			t.Errorf("raw SerDe = %v", s)
+		}
+		if h := get(raw, "parameters", "skip.header.line.count"); h != nil {
+			t.Errorf("raw skips %v header lines, but the AddressBase CSV has no header", h)
+		}
+		if l := get(raw, "storageDescriptor", "location"); l != "s3://pollingstations.private.data/addressbase/current/addressbase_cleaned/" {
+			t.Errorf("raw location = %v", l)
+		}
+
+		p := got["addressbase_partitioned"]
+		if p == nil {
+			t.Fatal("no addressbase_partitioned table")
+		}
+		if diff := cmp.Diff([]col{{"outcode", "string"}, {"uprn", "string"}, {"address", "string"}, {"postcode", "string"},
+			{"longitude", "double"}, {"latitude", "double"}, {"addressbase_source", "string"}},
+			cols(get(p, "storageDescriptor", "columns"))); diff != "" {
+			t.Errorf("addressbase_partitioned columns (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]col{{"first_letter", "string"}}, cols(p["partitionKeys"])); diff != "" {
+			t.Errorf("partition keys (-want +got):\n%s", diff)
+		}
+		sd := p["storageDescriptor"]
+		for k, want := range map[string]string{
+			"serDeInfo.serializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+			"inputFormat":                    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+			"outputFormat":                   "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+			"location":                       "s3://pollingstations.private.data/addressbase/" + env + "/addressbase_partitioned/",
+		} {
+			if v := get(sd, strings.Split(k, ".")...); v != want {
+				t.Errorf("addressbase_partitioned %s = %v, want %s", k, v, want)
+			}
+		}
+	})
+}
+
+func TestNamedQueriesAreRenderedAndHashed(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		qs := m.byType("aws:athena/namedQuery:NamedQuery")
+		names := map[string]bool{}
+		for _, q := range qs {
+			sql := q.Inputs["query"].(string)
+			names[q.Inputs["name"].(string)] = true
+			if strings.Contains(sql, "{{") || strings.Contains(sql, "<no value>") {
+				t.Errorf("%s: deploy-time placeholder left:\n%s", q.Name, sql)
+			}
+			if q.Inputs["description"] != catalog.Description(sql) {
+				t.Errorf("%s: description %v does not carry the SQL's hash", q.Name, q.Inputs["description"])
+			}
+			if q.Inputs["workgroup"] != "dc-data-baker" || q.Inputs["database"] != "dc_data_baker" {
+				t.Errorf("%s: workgroup/database = %v/%v", q.Name, q.Inputs["workgroup"], q.Inputs["database"])
+			}
+		}
+		if !names["partition-addressbase-cleaned"] {
+			t.Errorf("named queries %v lack partition-addressbase-cleaned", names)
+		}
+		for _, q := range qs {
+			if q.Inputs["name"] == "partition-addressbase-cleaned" &&
+				!strings.Contains(q.Inputs["query"].(string), "TO 's3://pollingstations.private.data/addressbase/"+env+"/addressbase_partitioned/'") {
+				t.Errorf("partition query does not write to the %s table location", env)
+			}
+		}
+	})
+}
+
+func TestBadConfigFailsClearly(t *testing.T) {
+	base := stackConfig(t, "development")
+	with := func(k, v string) map[string]string {
+		c := map[string]string{}
+		for kk, vv := range base {
+			c[kk] = vv
+		}
+		if v == "" {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+		want string
+	}{
+		{"unknown environment", with("dc-data-baker:environment", "prod"), `unknown environment "prod": want one of development, staging, production`},
+		{"missing environment", with("dc-data-baker:environment", ""), "missing required config dc-data-baker:environment"},
+		{"missing bucket", with("dc-data-baker:addressbaseBucket", ""), "missing required config dc-data-baker:addressbaseBucket"},
+		{"cutoff too small", with("dc-data-baker:athenaBytesScannedCutoff", "1000"), "below Athena's minimum"},
+		{"bad retention", with("dc-data-baker:logRetentionDays", "10"), "not a CloudWatch retention period"},
+		{"bad email", with("dc-data-baker:failureEmail", "not-an-email"), "failureEmail"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFailureEmailIsSubscribedOnlyWhenSet(t *testing.T) {
+	cfg := stackConfig(t, "development")
+	m, err := run(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.byType("aws:sns/topicSubscription:TopicSubscription")); n != 0 {
+		t.Errorf("subscriptions without failureEmail = %d", n)
+	}
+	cfg["dc-data-baker:failureEmail"] = "ops@example.org"
+	if m, err = run(t, cfg); err != nil {
+		t.Fatal(err)
+	}
+	subs := m.byType("aws:sns/topicSubscription:TopicSubscription")
+	if len(subs) != 1 || subs[0].Inputs["endpoint"] != "ops@example.org" || subs[0].Inputs["protocol"] != "email" {
+		t.Errorf("subscriptions = %+v", subs)
+	}
+}
+
+func TestTagsKeepAResourcesOwnTags(t *testing.T) {
+	tag := tagEverything(map[string]string{"dc-product": "dc-data-baker", "dc-environment": "production"})
+	if res := tag(&pulumi.ResourceTransformationArgs{Props: nil}); res != nil {
+		t.Fatal("a resource without arguments should be left alone")
+	}
+	a := &s3.BucketV2Args{Tags: pulumi.StringMap{"Name": pulumi.String("x"), "dc-environment": pulumi.String("wrong")}}
+	tag(&pulumi.ResourceTransformationArgs{Props: a})
+	got := map[string]string{}
+	for k, v := range a.Tags.(pulumi.StringMap) {
+		got[k] = string(v.(pulumi.String))
+	}
+	want := map[string]string{"Name": "x", "dc-product": "dc-data-baker", "dc-environment": "production"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tags = %v, want %v", got, want)
+	}
+}

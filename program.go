@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/DemocracyClub/dc-data-baker/components/core"
+	"github.com/DemocracyClub/dc-data-baker/components/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+)
+
+// program is the body of the Pulumi program: config, Core, the layers and
+// the stack outputs.
+func program(ctx *pulumi.Context) error {
+	cfg, err := configure(ctx)
+	if err != nil {
+		return err
+	}
+	if err := ctx.RegisterStackTransformation(tagEverything(cfg.Tags())); err != nil {
+		return fmt.Errorf("register tagging: %w", err)
+	}
+
+	c, err := core.NewCore(ctx, "core", &core.CoreArgs{
+		Environment:        cfg.Environment,
+		ResultsExpireDays:  cfg.AthenaResultsExpireDays,
+		BytesScannedCutoff: cfg.AthenaBytesScannedCutoff,
+		FailureEmail:       cfg.FailureEmail,
+		AddressBaseBucket:  cfg.AddressBaseBucket,
+		EEBucket:           cfg.EEBucket,
+	})
+	if err != nil {
+		return fmt.Errorf("core: %w", err)
+	}
+
+	vars := tables.Vars{Environment: cfg.Environment, Release: cfg.AddressBaseRelease}
+	ab, err := layers.NewAddressBase(ctx, "addressbase", &layers.AddressBaseArgs{Core: c, Vars: vars})
+	if err != nil {
+		return fmt.Errorf("addressbase layer: %w", err)
+	}
+
+	ctx.Export("glueDatabaseName", c.DatabaseName)
+	ctx.Export("athenaWorkgroupName", c.WorkgroupName)
+	ctx.Export("resultsBucketName", c.ResultsBucketName)
+	ctx.Export("resultsBucketArn", c.ResultsBucketArn)
+	ctx.Export("failureTopicArn", c.FailureTopicArn)
+	ctx.Export("addressbasePartitionedLocation", ab.PartitionedLocation)
+	return nil
+}
