@@ -56,7 +56,7 @@ type Result struct {
 	Letter            string   `json:"first_letter"`
 	Rows              int      `json:"rows"` // rows written, after de-duplication
 	DuplicatesDropped int      `json:"duplicates_dropped"`
-	Outcodes          []string `json:"outcodes"` // every outcode of the letter, sorted
+	Outcodes          []string `json:"outcodes"`  // every outcode of the letter, sorted
 	Written           int      `json:"written"`   // files uploaded because they changed
 	Unchanged         int      `json:"unchanged"` // files already holding identical bytes
 	Empty             int      `json:"empty"`     // 0-row files (no ballot anywhere in the outcode)

@@ -1,13 +1,284 @@
 package outcodes
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/parquet-go/parquet-go"
 )
 
+// exampleLimit is how many example UPRNs a duplicate report names.
+const exampleLimit = 5
+
 // Split reads every parquet object under in.SrcPrefix, checks and
-// de-duplicates the rows, and writes one sorted file per outcode to
-// in.Dst. Nothing is written unless all input is read and valid.
+// de-duplicates the rows, and writes one file per outcode, sorted by
+// postcode then uprn, to in.Dst. Nothing is written unless all input was
+// read and passed the checks (one addressbase_source, no conflicting
+// duplicate UPRNs, well-formed postcodes of the right letter). Files that
+// already hold identical bytes are not rewritten, so a retry is harmless.
 func Split(ctx context.Context, in SplitInput) (Result, error) {
-	return Result{}, errors.New("split: not implemented yet")
+	log := in.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	res := Result{Letter: in.Letter, Outcodes: []string{}}
+	if in.Letter == "" {
+		return res, fmt.Errorf("split: empty letter")
+	}
+	if in.DstPrefix != "" && !strings.HasSuffix(in.DstPrefix, "/") {
+		return res, fmt.Errorf("split letter %s: destination prefix %q must end with /", in.Letter, in.DstPrefix)
+	}
+	start := time.Now()
+
+	objs, err := in.Src.List(ctx, in.SrcPrefix)
+	if err != nil {
+		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+	}
+	t := newTable()
+	files := 0
+	for _, o := range objs {
+		if !isDataObject(o) {
+			continue
+		}
+		files++
+		if err := readObject(ctx, in.Src, o.Key, in.Letter, t); err != nil {
+			return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+		}
+	}
+	if t.len() == 0 {
+		// Athena writes no partition for a letter without rows. An empty
+		// result deletes nothing by itself: delete_stale_outcodes refuses to
+		// run when no letter reports any outcode.
+		log.Warn("no input rows for letter", "letter", in.Letter, "prefix", in.SrcPrefix, "objects", len(objs))
+		return res, nil
+	}
+	if err := gates.OneSource(t.sources); err != nil {
+		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+	}
+	for s := range t.sources {
+		res.AddressbaseSource = s
+	}
+
+	keep, dropped, err := dedupe(t, in.Letter)
+	if err != nil {
+		return res, err
+	}
+	res.Input = gates.UPRNStats{Rows: int64(t.len()), Distinct: int64(len(keep)), Checksum: t.checksum}
+	res.Rows = len(keep)
+	res.DuplicatesDropped = len(dropped)
+	if len(dropped) > 0 {
+		log.Error("identical duplicate uprns dropped", "letter", in.Letter, "count", len(dropped), "examples", dropped[:min(len(dropped), exampleLimit)])
+	}
+	t.sortByPostcode(keep)
+	readDone := time.Now()
+
+	// Everything is valid: encode each outcode and upload it, a few at a
+	// time, while the next one is encoded.
+	conc := in.Concurrency
+	if conc <= 0 {
+		conc = 8
+	}
+	up := newUploader(ctx, in.Dst, conc)
+	enc := newEncoder(t)
+	for lo := 0; lo < len(keep); {
+		oc := outcodeOf(t.postcode(keep[lo]))
+		prefix := []byte(oc + " ")
+		hi := lo + 1
+		for hi < len(keep) && bytes.HasPrefix(t.postcode(keep[hi]), prefix) {
+			hi++
+		}
+		data, empty, err := enc.encode(keep[lo:hi], oc, res.AddressbaseSource)
+		if err != nil {
+			up.wait()
+			return res, fmt.Errorf("split letter %s: encode %s: %w", in.Letter, oc, err)
+		}
+		res.Outcodes = append(res.Outcodes, oc)
+		if empty {
+			res.Empty++
+		}
+		if !up.put(FileKey(in.DstPrefix, oc), data) {
+			break // an upload failed; wait reports it
+		}
+		lo = hi
+	}
+	written, unchanged, err := up.wait()
+	res.Written, res.Unchanged = written, unchanged
+	if err != nil {
+		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+	}
+	log.Info("split letter", "letter", in.Letter, "files_read", files, "rows", res.Rows,
+		"duplicates_dropped", res.DuplicatesDropped, "outcodes", len(res.Outcodes),
+		"written", res.Written, "unchanged", res.Unchanged, "empty", res.Empty,
+		"read_ms", readDone.Sub(start).Milliseconds(), "write_ms", time.Since(readDone).Milliseconds())
+	return res, nil
+}
+
+// dedupe returns the indexes of the rows to keep and the UPRNs of dropped
+// identical duplicates. Conflicting duplicates (same UPRN, different data)
+// are an error naming the count and examples.
+func dedupe(t *table, letter string) (keep []uint32, dropped []string, err error) {
+	idx := make([]uint32, t.len())
+	for i := range idx {
+		idx[i] = uint32(i)
+	}
+	t.sortByUPRN(idx)
+	keep = idx[:0] // filter in place: keep never overtakes the loop
+	var conflicts []string
+	nConflicts := 0
+	for lo := 0; lo < len(idx); {
+		first := idx[lo]
+		u := t.uprn(first)
+		hi := lo + 1
+		conflict := false
+		for hi < len(idx) && bytes.Equal(t.uprn(idx[hi]), u) {
+			if t.sameRow(first, idx[hi]) {
+				dropped = append(dropped, string(u))
+			} else {
+				conflict = true
+			}
+			hi++
+		}
+		if conflict {
+			nConflicts++
+			if len(conflicts) < exampleLimit {
+				conflicts = append(conflicts, string(u))
+			}
+		}
+		keep = append(keep, first)
+		lo = hi
+	}
+	if nConflicts > 0 {
+		return nil, nil, fmt.Errorf("split letter %s: %d uprns have conflicting duplicate rows (same uprn, different data), e.g. %s; nothing was written",
+			letter, nConflicts, strings.Join(conflicts, ", "))
+	}
+	return keep, dropped, nil
+}
+
+// writerOptions are fixed so identical rows give identical bytes:
+// created_by does not carry the library's build, and no timestamps exist.
+func writerOptions() []parquet.WriterOption {
+	return []parquet.WriterOption{
+		parquet.Compression(&parquet.Snappy),
+		parquet.CreatedBy("dc-data-baker", "1", "outcodes"),
+		parquet.DataPageStatistics(false),
+	}
+}
+
+// encoder turns one outcode's rows into parquet bytes, reusing buffers.
+type encoder struct {
+	t    *table
+	rows []OutRow
+}
+
+func newEncoder(t *table) *encoder { return &encoder{t: t} }
+
+// encode returns the outcode's file. If no row has a ballot, the file is
+// empty (0 rows, full schema): consumers read that as "no elections here".
+func (e *encoder) encode(idx []uint32, outcode, source string) ([]byte, bool, error) {
+	hasBallot := false
+	for _, i := range idx {
+		if e.t.ballots[i] != 0 {
+			hasBallot = true
+			break
+		}
+	}
+	e.rows = e.rows[:0]
+	if hasBallot {
+		for _, i := range idx {
+			u, a, p := e.t.fields(i)
+			e.rows = append(e.rows, OutRow{
+				UPRN:              string(u),
+				Address:           string(a),
+				Postcode:          string(p),
+				AddressbaseSource: source,
+				BallotIDs:         e.t.sets[e.t.ballots[i]],
+				Outcode:           outcode,
+			})
+		}
+	}
+	data, err := EncodeRows(e.rows)
+	return data, !hasBallot, err
+}
+
+// EncodeRows writes rows as one <OUTCODE>.parquet file with the contract's
+// schema and fixed writer options (Snappy, fixed created_by), so the same
+// rows always give the same bytes. Nil ballot lists are written as [].
+func EncodeRows(rows []OutRow) ([]byte, error) {
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[OutRow](&buf, writerOptions()...)
+	for i := range rows {
+		if rows[i].BallotIDs == nil {
+			rows[i].BallotIDs = []string{}
+		}
+	}
+	if _, err := w.Write(rows); err != nil {
+		return nil, fmt.Errorf("write rows: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("close parquet writer: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// uploader puts files with bounded concurrency and stops at the first error.
+type uploader struct {
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	dst    blob.Store
+	sem    chan struct{}
+	wg     sync.WaitGroup
+
+	mu                 sync.Mutex
+	written, unchanged int
+	err                error
+}
+
+func newUploader(parent context.Context, dst blob.Store, n int) *uploader {
+	ctx, cancel := context.WithCancel(parent)
+	return &uploader{parent: parent, ctx: ctx, cancel: cancel, dst: dst, sem: make(chan struct{}, n)}
+}
+
+// put starts an upload; it returns false once an upload has failed.
+func (u *uploader) put(key string, data []byte) bool {
+	select {
+	case u.sem <- struct{}{}:
+	case <-u.ctx.Done():
+		return false
+	}
+	u.wg.Add(1)
+	go func() {
+		defer func() { <-u.sem; u.wg.Done() }()
+		changed, err := u.dst.Put(u.ctx, key, data)
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		switch {
+		case err != nil:
+			if u.err == nil {
+				u.err = err
+				u.cancel()
+			}
+		case changed:
+			u.written++
+		default:
+			u.unchanged++
+		}
+	}()
+	return true
+}
+
+func (u *uploader) wait() (written, unchanged int, err error) {
+	u.wg.Wait()
+	u.cancel()
+	if u.err == nil && u.parent.Err() != nil {
+		u.err = u.parent.Err()
+	}
+	return u.written, u.unchanged, u.err
 }

@@ -1,0 +1,218 @@
+package outcodes
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/parquet-go/parquet-go"
+)
+
+// isDataObject reports whether key under a partition prefix is a data
+// file. Athena's UNLOAD names files randomly and without an extension, so
+// everything counts except "directory" markers, empty objects and
+// Hadoop-style side files (_SUCCESS, .crc).
+func isDataObject(o blob.Object) bool {
+	base := path.Base(o.Key)
+	return o.Size > 0 && !strings.HasSuffix(o.Key, "/") && !strings.HasPrefix(base, "_") && !strings.HasPrefix(base, ".")
+}
+
+// readerAt gives random access to an opened object: a local file directly,
+// anything else (an S3 body) through a temporary file, so a large object
+// costs disk, not memory.
+func readerAt(rc io.ReadCloser) (ra io.ReaderAt, size int64, cleanup func(), err error) {
+	if f, ok := rc.(interface {
+		io.ReaderAt
+		Stat() (fs.FileInfo, error)
+	}); ok {
+		info, err := f.Stat()
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		return f, info.Size(), func() {}, nil
+	}
+	tmp, err := os.CreateTemp("", "outcodes-*.parquet")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	cleanup = func() { tmp.Close(); os.Remove(tmp.Name()) }
+	size, err = io.Copy(tmp, rc)
+	if err != nil {
+		cleanup()
+		return nil, 0, nil, fmt.Errorf("copy to temp file: %w", err)
+	}
+	return tmp, size, cleanup, nil
+}
+
+// column locates one input column among a file's leaf columns.
+type column struct {
+	index int
+	// For ballot_ids: the definition level at which the repeated node is
+	// present (below it the list is null or empty) and the maximum level
+	// (a present element).
+	repDef, maxDef int
+}
+
+// columnsOf finds the input columns by name. ballot_ids may be a standard
+// 3-level LIST with any inner names (list/element, bag/array_element) or a
+// legacy 2-level repeated field.
+func columnsOf(schema *parquet.Schema) (cols [5]column, err error) {
+	names := [4]string{"uprn", "address", "postcode", "addressbase_source"}
+	for i, name := range names {
+		leaf, ok := schema.Lookup(name)
+		if !ok || !leaf.Node.Leaf() {
+			return cols, fmt.Errorf("missing column %q", name)
+		}
+		if leaf.Node.Type().Kind() != parquet.ByteArray {
+			return cols, fmt.Errorf("column %q: want a string (BYTE_ARRAY), found %s", name, leaf.Node.Type())
+		}
+		if leaf.MaxRepetitionLevel != 0 {
+			return cols, fmt.Errorf("column %q: want a single value per row, found a repeated field", name)
+		}
+		cols[i] = column{index: leaf.ColumnIndex}
+	}
+	var paths [][]string
+	for _, p := range schema.Columns() {
+		if len(p) > 0 && p[0] == "ballot_ids" {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) != 1 {
+		return cols, fmt.Errorf("column \"ballot_ids\": want one list<string> leaf, found %d leaves", len(paths))
+	}
+	leaf, _ := schema.Lookup(paths[0]...)
+	if leaf.Node.Type().Kind() != parquet.ByteArray || leaf.MaxRepetitionLevel != 1 {
+		return cols, fmt.Errorf("column \"ballot_ids\": want list<string>, found %s at %s", leaf.Node.Type(), strings.Join(paths[0], "."))
+	}
+	c := column{index: leaf.ColumnIndex, maxDef: leaf.MaxDefinitionLevel}
+	var node parquet.Node = schema
+	def := 0
+	for _, name := range paths[0] {
+		i := slices.IndexFunc(node.Fields(), func(f parquet.Field) bool { return f.Name() == name })
+		node = node.Fields()[i]
+		if node.Optional() || node.Repeated() {
+			def++
+		}
+		if node.Repeated() {
+			c.repDef = def
+		}
+	}
+	cols[4] = c
+	return cols, nil
+}
+
+// readObject appends every row of one parquet object to t, checking each.
+func readObject(ctx context.Context, src blob.Store, key, letter string, t *table) error {
+	rc, err := src.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	ra, size, cleanup, err := readerAt(rc)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	defer cleanup()
+	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return fmt.Errorf("open parquet %s: %w", key, err)
+	}
+	cols, err := columnsOf(f.Schema())
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	byIndex := make(map[int]int, len(cols)) // leaf column index -> position in cols
+	for i, c := range cols {
+		byIndex[c.index] = i
+	}
+	bl := cols[4]
+
+	buf := make([]parquet.Row, 512)
+	var (
+		fieldVals [4][]byte
+		fieldNull [4]bool
+		ids       [][]byte
+		row       int64 // 1-based row number in the file, for errors
+	)
+	for _, rg := range f.RowGroups() {
+		rows := rg.Rows()
+		for {
+			n, err := rows.ReadRows(buf)
+			for _, r := range buf[:n] {
+				row++
+				fieldNull = [4]bool{true, true, true, true}
+				fieldVals = [4][]byte{}
+				ids = ids[:0]
+				for _, v := range r {
+					pos, ok := byIndex[v.Column()]
+					if !ok {
+						continue
+					}
+					if pos < 4 {
+						fieldNull[pos] = v.IsNull()
+						fieldVals[pos] = v.ByteArray()
+						continue
+					}
+					switch d := v.DefinitionLevel(); {
+					case d == bl.maxDef:
+						ids = append(ids, v.ByteArray())
+					case d >= bl.repDef:
+						rows.Close()
+						return fmt.Errorf("%s row %d field ballot_ids: null ballot id in list", key, row)
+					}
+					// Below repDef: a null or empty list, read as [].
+				}
+				if err := checkRow(fieldVals, fieldNull, letter); err != nil {
+					rows.Close()
+					return fmt.Errorf("%s row %d %w", key, row, err)
+				}
+				slices.SortFunc(ids, bytes.Compare)
+				ids = slices.CompactFunc(ids, bytes.Equal)
+				t.add(fieldVals[0], fieldVals[1], fieldVals[2], ids, fieldVals[3])
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("read parquet %s near row %d: %w", key, row+1, err)
+			}
+			if ctx.Err() != nil {
+				rows.Close()
+				return ctx.Err()
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("read parquet %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// checkRow validates one row's scalar fields; the error starts with
+// "field <name>" so the caller can prefix the file and row.
+func checkRow(vals [4][]byte, null [4]bool, letter string) error {
+	if null[0] || len(vals[0]) == 0 {
+		return fmt.Errorf("field uprn: empty")
+	}
+	if null[2] {
+		return fmt.Errorf("field postcode: null (uprn %s)", vals[0])
+	}
+	pc := vals[2]
+	sp := bytes.IndexByte(pc, ' ')
+	if sp <= 0 || sp == len(pc)-1 || bytes.IndexByte(pc[sp+1:], ' ') >= 0 {
+		return fmt.Errorf("field postcode: %q is not \"OUTCODE INCODE\" with one space (uprn %s)", pc, vals[0])
+	}
+	if !bytes.HasPrefix(pc, []byte(letter)) {
+		return fmt.Errorf("field postcode: %q does not start with partition letter %q (uprn %s)", pc, letter, vals[0])
+	}
+	return nil
+}

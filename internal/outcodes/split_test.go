@@ -1,0 +1,408 @@
+package outcodes_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+const (
+	srcPrefix = "addressbase/test/current_ballots_joined_to_address_base/first_letter=M/"
+	dstPrefix = "addressbase/test/current_elections_parquet/"
+	parl      = "parl.maidstone-and-malling.2026-05-07"
+	local     = "local.maidstone.detling-thurnham.2026-05-07"
+	mayor     = "mayor.greater-manchester.2026-05-07"
+	parlM     = "parl.manchester-central.2026-05-07"
+)
+
+// letterM is one letter's input spread over three objects with different
+// writers' schemas and unsorted rows, including an identical duplicate
+// (0123), null and empty ballot lists, a null address and a filler row.
+func letterM(t testing.TB) map[string][]byte {
+	return map[string][]byte{
+		"20261126_101010_00001_abcde_1": encodeInput(t, hiveSchema, []in{
+			{UPRN: "200003721912", Address: "FRINSBURY HOUSE, COX STREET, DETLING, MAIDSTONE", Postcode: "ME14 3HE", Source: src, Ballots: []string{local, parl}},
+			{UPRN: "0123", Address: "1 Piccadilly", Postcode: "M1 1AA", Source: src, Ballots: []string{mayor}},
+			{UPRN: "ONSPD-ME11AB", Postcode: "ME1 1AB", Source: src, NullAddress: true, NullBallots: true},
+			{UPRN: "9", Address: "9 HIGH ST", Postcode: "ME14 1AA", Source: src, NullBallots: true},
+		}),
+		"20261126_101010_00001_abcde_2": encodeInput(t, orderedSchema, []in{
+			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", Source: src, Ballots: []string{parlM, mayor}}, // unsorted list
+			{UPRN: "10000000001", Address: "Flat 2, Maison Été", Postcode: "ME14 1AA", Source: src, Ballots: []string{parl}},
+			{UPRN: "777", Address: "7 Rochester Rd", Postcode: "ME1 1AB", Source: src, Ballots: nil},
+		}),
+		"20261126_101010_00001_abcde_3": encodeInput(t, legacySchema, []in{
+			{UPRN: "200003721900", Address: "1 COX STREET", Postcode: "ME14 3HE", Source: src, Ballots: []string{local, parl}},
+			{UPRN: "0123", Address: "1 Piccadilly", Postcode: "M1 1AA", Source: src, Ballots: []string{mayor}},
+		}),
+	}
+}
+
+// wantM is the expected content of each file.
+var wantM = map[string][]outcodes.OutRow{
+	"M1": {
+		{UPRN: "0123", Address: "1 Piccadilly", Postcode: "M1 1AA", AddressbaseSource: src, BallotIDs: []string{mayor}, Outcode: "M1"},
+		{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", AddressbaseSource: src, BallotIDs: []string{mayor, parlM}, Outcode: "M1"},
+	},
+	"ME1": {}, // no ballot anywhere in the outcode: an empty file
+	"ME14": {
+		{UPRN: "10000000001", Address: "Flat 2, Maison Été", Postcode: "ME14 1AA", AddressbaseSource: src, BallotIDs: []string{parl}, Outcode: "ME14"},
+		{UPRN: "9", Address: "9 HIGH ST", Postcode: "ME14 1AA", AddressbaseSource: src, BallotIDs: []string{}, Outcode: "ME14"},
+		{UPRN: "200003721900", Address: "1 COX STREET", Postcode: "ME14 3HE", AddressbaseSource: src, BallotIDs: []string{local, parl}, Outcode: "ME14"},
+		{UPRN: "200003721912", Address: "FRINSBURY HOUSE, COX STREET, DETLING, MAIDSTONE", Postcode: "ME14 3HE", AddressbaseSource: src, BallotIDs: []string{local, parl}, Outcode: "ME14"},
+	},
+}
+
+func inputStats() gates.UPRNStats {
+	var s gates.UPRNStats
+	for _, u := range []string{"200003721912", "0123", "ONSPD-ME11AB", "9", "55", "10000000001", "777", "200003721900", "0123"} {
+		s.Add(u)
+	}
+	return gates.UPRNStats{Rows: s.Rows, Distinct: s.Distinct, Checksum: s.Checksum}
+}
+
+// readOutput reads a produced file with parquet-go's low-level API,
+// independently of OutRow, checking the schema polars needs.
+func readOutput(t testing.TB, name string, data []byte) []outcodes.OutRow {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("%s: open: %v", name, err)
+	}
+	wantCols := [][]string{{"uprn"}, {"address"}, {"postcode"}, {"addressbase_source"}, {"ballot_ids", "list", "element"}, {"outcode"}}
+	if diff := cmp.Diff(wantCols, f.Schema().Columns()); diff != "" {
+		t.Fatalf("%s: columns (-want +got):\n%s", name, diff)
+	}
+	for _, c := range wantCols {
+		leaf, _ := f.Schema().Lookup(c...)
+		if lt := leaf.Node.Type().LogicalType(); lt == nil || !isType[*format.StringType](lt) {
+			t.Errorf("%s: column %v has logical type %v, want STRING", name, c, lt)
+		}
+		if leaf.Node.Optional() {
+			t.Errorf("%s: column %v is optional, want required (never null)", name, c)
+		}
+	}
+	bl := f.Schema().Fields()[4]
+	if lt := bl.Type().LogicalType(); bl.Name() != "ballot_ids" || lt == nil || !isType[*format.ListType](lt) || bl.Optional() {
+		t.Errorf("%s: field 5 is %s, want a required LIST named ballot_ids", name, bl)
+	}
+	if cb := f.Metadata().CreatedBy; strings.Contains(cb, "parquet-go") {
+		t.Errorf("%s: created_by %q carries the library build", name, cb)
+	}
+	var out []outcodes.OutRow
+	buf := make([]parquet.Row, 64)
+	for _, rg := range f.RowGroups() {
+		rows := rg.Rows()
+		for {
+			n, err := rows.ReadRows(buf)
+			for _, r := range buf[:n] {
+				o := outcodes.OutRow{BallotIDs: []string{}}
+				for _, v := range r {
+					s := string(v.ByteArray())
+					switch v.Column() {
+					case 0:
+						o.UPRN = s
+					case 1:
+						o.Address = s
+					case 2:
+						o.Postcode = s
+					case 3:
+						o.AddressbaseSource = s
+					case 4:
+						if !v.IsNull() {
+							o.BallotIDs = append(o.BallotIDs, s)
+						}
+					case 5:
+						o.Outcode = s
+					}
+				}
+				out = append(out, o)
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: read: %v", name, err)
+			}
+		}
+		rows.Close()
+	}
+	if int64(len(out)) != f.NumRows() {
+		t.Errorf("%s: read %d rows, metadata says %d", name, len(out), f.NumRows())
+	}
+	if out == nil {
+		out = []outcodes.OutRow{}
+	}
+	return out
+}
+
+func isType[T format.LogicalTypeValue](lt *format.LogicalType) bool {
+	_, ok := lt.Value.(T)
+	return ok
+}
+
+// readAll returns every object under prefix.
+func readAll(t testing.TB, st blob.Store, prefix string) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := st.List(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, o := range objs {
+		rc, err := st.Open(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimPrefix(o.Key, prefix)] = data
+	}
+	return out
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+func TestSplit(t *testing.T) {
+	ctx := context.Background()
+	client, count := blobtest.NewS3(t, "bucket")
+	s3store := blob.NewS3(client, "bucket")
+	dir := blob.NewDir(t.TempDir())
+	outputs := map[string]map[string][]byte{}
+
+	for name, st := range map[string]blob.Store{"s3": s3store, "dir": dir} {
+		t.Run(name, func(t *testing.T) {
+			putInput(t, st, srcPrefix, letterM(t))
+			// Side files Athena or Hadoop may leave are ignored.
+			putInput(t, st, srcPrefix, map[string][]byte{"_SUCCESS": []byte("x")})
+			var logs bytes.Buffer
+			input := outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M",
+				Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+
+			res, err := outcodes.Split(ctx, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := outcodes.Result{Letter: "M", Rows: 8, DuplicatesDropped: 1, Outcodes: []string{"M1", "ME1", "ME14"},
+				Written: 3, Empty: 1, AddressbaseSource: src, Input: inputStats()}
+			if diff := cmp.Diff(want, res, cmpopts.IgnoreUnexported(gates.UPRNStats{})); diff != "" {
+				t.Errorf("first run result (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(logs.String(), `"level":"ERROR","msg":"identical duplicate uprns dropped","letter":"M","count":1,"examples":["0123"]`) {
+				t.Errorf("duplicate report missing from logs:\n%s", logs.String())
+			}
+
+			files := readAll(t, st, dstPrefix)
+			got := map[string][]outcodes.OutRow{}
+			for k, data := range files {
+				got[strings.TrimSuffix(k, ".parquet")] = readOutput(t, k, data)
+			}
+			if diff := cmp.Diff(wantM, got); diff != "" {
+				t.Errorf("output files (-want +got):\n%s", diff)
+			}
+			outputs[name] = files
+
+			// A second run over the same input changes nothing and, on S3,
+			// uploads nothing.
+			count.Reset()
+			res2, err := outcodes.Split(ctx, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want.Written, want.Unchanged = 0, 3
+			if diff := cmp.Diff(want, res2, cmpopts.IgnoreUnexported(gates.UPRNStats{})); diff != "" {
+				t.Errorf("second run result (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(files, readAll(t, st, dstPrefix)); diff != "" {
+				t.Errorf("second run changed bytes")
+			}
+			if name == "s3" {
+				if n := count.Get("PUT object"); n != 0 {
+					t.Errorf("second run made %d PutObject calls, want 0", n)
+				}
+				if n := count.Get("HEAD object"); n != 3 {
+					t.Errorf("second run made %d HeadObject calls, want 3", n)
+				}
+			}
+		})
+	}
+	if diff := cmp.Diff(outputs["s3"], outputs["dir"]); diff != "" {
+		t.Error("S3 and directory runs wrote different bytes")
+	}
+
+	// Golden bytes: a change here means every consumer re-downloads every
+	// file, so it must be deliberate (go test -update).
+	for _, oc := range []string{"ME14", "ME1"} {
+		golden := filepath.Join("testdata", oc+".parquet")
+		got := outputs["dir"][oc+".parquet"]
+		if *update {
+			if err := os.WriteFile(golden, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want, got) {
+			t.Errorf("%s differs from %s (run with -update if intended)", oc, golden)
+		}
+	}
+}
+
+// TestSplitUpdatesChangedFiles checks that only outcodes whose rows
+// changed are rewritten.
+func TestSplitUpdatesChangedFiles(t *testing.T) {
+	ctx := context.Background()
+	st := blob.NewDir(t.TempDir())
+	putInput(t, st, srcPrefix, letterM(t))
+	input := outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", Logger: quietLogger()}
+	if _, err := outcodes.Split(ctx, input); err != nil {
+		t.Fatal(err)
+	}
+	// A new ballot in ME1 turns its empty file into data; others stay.
+	putInput(t, st, srcPrefix, map[string][]byte{"20261126_101010_00001_abcde_4": encodeInput(t, hiveSchema, []in{
+		{UPRN: "888", Address: "8 Rochester Rd", Postcode: "ME1 1AB", Source: src, Ballots: []string{"local.medway.2026-05-07"}},
+	})})
+	res, err := outcodes.Split(ctx, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 1 || res.Unchanged != 2 || res.Empty != 0 {
+		t.Errorf("written/unchanged/empty = %d/%d/%d, want 1/2/0", res.Written, res.Unchanged, res.Empty)
+	}
+	got := readOutput(t, "ME1", readAll(t, st, dstPrefix)["ME1.parquet"])
+	want := []outcodes.OutRow{
+		{UPRN: "777", Address: "7 Rochester Rd", Postcode: "ME1 1AB", AddressbaseSource: src, BallotIDs: []string{}, Outcode: "ME1"},
+		{UPRN: "888", Address: "8 Rochester Rd", Postcode: "ME1 1AB", AddressbaseSource: src, BallotIDs: []string{"local.medway.2026-05-07"}, Outcode: "ME1"},
+		{UPRN: "ONSPD-ME11AB", Address: "", Postcode: "ME1 1AB", AddressbaseSource: src, BallotIDs: []string{}, Outcode: "ME1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ME1 (-want +got):\n%s", diff)
+	}
+}
+
+// TestSplitRejects covers input that must fail the letter before anything
+// is written, with an error naming the problem.
+func TestSplitRejects(t *testing.T) {
+	good := in{UPRN: "1", Address: "a", Postcode: "M1 1AA", Source: src, Ballots: []string{mayor}}
+	with := func(f func(*in)) in { r := good; f(&r); return r }
+	tests := []struct {
+		name    string
+		schema  *parquet.Schema
+		rows    []in
+		wantErr []string
+	}{
+		{"conflicting duplicate", hiveSchema, []in{good, with(func(r *in) { r.Address = "b" }), {UPRN: "2", Postcode: "M2 2BB", Source: src},
+			{UPRN: "2", Postcode: "M2 2BB", Source: src, Ballots: []string{mayor}}},
+			[]string{"letter M", "2 uprns have conflicting duplicate rows", "e.g. 1, 2", "nothing was written"}},
+		{"two sources", hiveSchema, []in{good, with(func(r *in) { r.UPRN = "2"; r.Source = "s3://other/" })},
+			[]string{"letter M", "want exactly one source, found 2", `"s3://other/" (1 rows)`}},
+		{"postcode without space", hiveSchema, []in{good, with(func(r *in) { r.UPRN = "2"; r.Postcode = "M11AA" })},
+			[]string{"bad.parquet row 2 field postcode", `"M11AA"`, "uprn 2"}},
+		{"postcode of another letter", hiveSchema, []in{with(func(r *in) { r.Postcode = "N1 1AA" })},
+			[]string{"bad.parquet row 1 field postcode", `does not start with partition letter "M"`}},
+		{"empty uprn", hiveSchema, []in{good, with(func(r *in) { r.UPRN = "" })},
+			[]string{"bad.parquet row 2 field uprn: empty"}},
+		{"null ballot id", hiveSchema, []in{with(func(r *in) { r.Ballots = []string{mayor, "<null>"} })},
+			[]string{"bad.parquet row 1 field ballot_ids: null ballot id"}},
+		{"missing column", parquet.SchemaOf(struct {
+			UPRN     string `parquet:"uprn"`
+			Postcode string `parquet:"postcode"`
+		}{}), nil, []string{"bad.parquet", `missing column "address"`}},
+		{"not parquet", nil, nil, []string{"open parquet", "bad.parquet"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := blob.NewDir(t.TempDir())
+			var data []byte
+			switch {
+			case tt.schema == nil:
+				data = []byte("uprn,address\n1,a\n")
+			case tt.rows == nil:
+				var buf bytes.Buffer
+				w := parquet.NewWriter(&buf, tt.schema)
+				w.Close()
+				data = buf.Bytes()
+			default:
+				data = encodeInput(t, tt.schema, tt.rows)
+			}
+			putInput(t, st, srcPrefix, map[string][]byte{"bad.parquet": data})
+			_, err := outcodes.Split(ctx, outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", Logger: quietLogger()})
+			if err == nil {
+				t.Fatal("Split succeeded, want an error")
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err, s)
+				}
+			}
+			if out := readAll(t, st, dstPrefix); len(out) != 0 {
+				t.Errorf("wrote %d files after a failed check, want none", len(out))
+			}
+		})
+	}
+}
+
+func TestSplitEmptyLetter(t *testing.T) {
+	st := blob.NewDir(t.TempDir())
+	res, err := outcodes.Split(context.Background(), outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(outcodes.Result{Letter: "M", Outcodes: []string{}}, res, cmpopts.IgnoreUnexported(gates.UPRNStats{})); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}
+
+func TestEncodeRowsDeterministic(t *testing.T) {
+	rows := wantM["ME14"]
+	a, err := outcodes.EncodeRows(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := outcodes.EncodeRows(append([]outcodes.OutRow(nil), rows...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("same rows gave different bytes")
+	}
+	// A nil list is written as [], never null.
+	got := readOutput(t, "nil-list", mustEncode(t, []outcodes.OutRow{{UPRN: "1", Postcode: "M1 1AA", Outcode: "M1"}}))
+	if diff := cmp.Diff([]outcodes.OutRow{{UPRN: "1", Postcode: "M1 1AA", Outcode: "M1", BallotIDs: []string{}}}, got); diff != "" {
+		t.Errorf("nil list (-want +got):\n%s", diff)
+	}
+}
+
+func mustEncode(t testing.TB, rows []outcodes.OutRow) []byte {
+	t.Helper()
+	data, err := outcodes.EncodeRows(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
