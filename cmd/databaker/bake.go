@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 )
@@ -41,6 +44,7 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&opts.Out, "out", "", "output `dir`, replaced atomically on success")
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (for go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +57,17 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("--out is required")
 	}
 	opts.Progress = stderr
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	_, err := bake.Run(ctx, opts)
 	return err
 }

@@ -4,6 +4,8 @@
 package bake
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +17,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -152,7 +153,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 
 	prog.begin("addressbase layer")
 	source := (&url.URL{Scheme: "file", Path: abPath}).String()
-	letters, csvRows, err := addressBaseLayer(abPath, source, staging, prog)
+	letters, csvRows, err := addressBaseLayer(ctx, abPath, source, staging, prog)
 	if err != nil {
 		return sum, err
 	}
@@ -183,7 +184,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	if err := seed(filepath.Join(out, OutcodesDir), filepath.Join(staging, OutcodesDir)); err != nil {
 		return sum, err
 	}
-	splitIn, err := splitLayer(ctx, staging, letters, &sum, opts.Logger, prog)
+	splitIn, err := splitLayer(ctx, staging, letters, opts.Workers, &sum, opts.Logger, prog)
 	if err != nil {
 		return sum, err
 	}
@@ -234,82 +235,140 @@ func checkOut(out string) error {
 	return fmt.Errorf("out %s is not empty and holds no earlier bake output; refusing to replace it", out)
 }
 
-// addressBaseLayer streams the CSV into addressbase_partitioned/first_letter=X/.
-func addressBaseLayer(path, source, staging string, prog *progress) ([]string, int64, error) {
-	var rows int64
+// abBatch is a run of rows of one first letter.
+type abBatch struct {
+	letter string
+	rows   []AddressRow
+}
+
+// addressBaseLayer streams the CSV into addressbase_partitioned/first_letter=X/
+// and returns the letters (sorted) and the row count. Parsing and parquet
+// encoding run in two goroutines, joined by batches.
+func addressBaseLayer(ctx context.Context, path, source, staging string, prog *progress) ([]string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open addressbase: %w", err)
 	}
 	defer f.Close()
 
+	batches := make(chan abBatch, 8)
+	type result struct {
+		letters []string
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		l, err := writePartitions(filepath.Join(staging, AddressBaseDir), batches)
+		done <- result{l, err}
+	}()
+
+	n, perr := parseAddressBase(ctx, f, path, source, batches, prog)
+	close(batches)
+	res := <-done
+	if perr != nil {
+		return nil, 0, perr
+	}
+	if res.err != nil {
+		return nil, 0, res.err
+	}
+	return res.letters, n, nil
+}
+
+// parseAddressBase reads the CSV and sends rows in per-letter batches.
+func parseAddressBase(ctx context.Context, r io.Reader, path, source string, out chan<- abBatch, prog *progress) (int64, error) {
+	const batchRows = 4096
+	var n int64
+	pending := map[string][]AddressRow{}
+	send := func(b abBatch) error {
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ar := addressbase.NewReader(bufio.NewReaderSize(r, 1<<20), path)
+	for {
+		rec, err := ar.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, fmt.Errorf("addressbase: %w", err)
+		}
+		b := append(pending[rec.FirstLetter], AddressRow{
+			Outcode: rec.Outcode, UPRN: rec.UPRN, Address: rec.Address, Postcode: rec.Postcode,
+			Longitude: rec.Lon, Latitude: rec.Lat, AddressbaseSource: source,
+		})
+		if len(b) == batchRows {
+			if err := send(abBatch{rec.FirstLetter, b}); err != nil {
+				return n, err
+			}
+			b = make([]AddressRow, 0, batchRows)
+		}
+		pending[rec.FirstLetter] = b
+		if n++; n%batchRows == 0 {
+			prog.add(batchRows)
+		}
+	}
+	for l, b := range pending {
+		if len(b) > 0 {
+			if err := send(abBatch{l, b}); err != nil {
+				return n, err
+			}
+		}
+	}
+	prog.add(n % batchRows)
+	return n, nil
+}
+
+// writePartitions writes each batch to dir/first_letter=X/part-00000.parquet
+// and returns the letters, sorted. After an error it keeps draining in so
+// the sender never blocks.
+func writePartitions(dir string, in <-chan abBatch) ([]string, error) {
 	type part struct {
 		f *os.File
 		w *parquet.GenericWriter[AddressRow]
 	}
 	parts := map[string]*part{}
-	closeAll := func() error {
-		var errs []error
-		for l, p := range parts {
-			if err := p.w.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("write %s letter %s: %w", AddressBaseDir, l, err))
-			}
-			if err := p.f.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close %s letter %s: %w", AddressBaseDir, l, err))
-			}
+	var firstErr error
+	for b := range in {
+		if firstErr != nil {
+			continue
 		}
-		parts = nil
-		return errors.Join(errs...)
-	}
-	defer func() {
-		if parts != nil {
-			closeAll()
-		}
-	}()
-
-	r := addressbase.NewReader(f, path)
-	buf := make([]AddressRow, 1)
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("addressbase: %w", err)
-		}
-		p := parts[rec.FirstLetter]
+		p := parts[b.letter]
 		if p == nil {
-			dir := filepath.Join(staging, AddressBaseDir, "first_letter="+rec.FirstLetter)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, 0, fmt.Errorf("create %s: %w", dir, err)
+			d := filepath.Join(dir, "first_letter="+b.letter)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				firstErr = fmt.Errorf("create %s: %w", d, err)
+				continue
 			}
-			pf, err := os.Create(filepath.Join(dir, partFile))
+			f, err := os.Create(filepath.Join(d, partFile))
 			if err != nil {
-				return nil, 0, fmt.Errorf("create partition: %w", err)
+				firstErr = fmt.Errorf("create partition: %w", err)
+				continue
 			}
-			p = &part{f: pf, w: parquet.NewGenericWriter[AddressRow](pf,
+			p = &part{f: f, w: parquet.NewGenericWriter[AddressRow](f,
 				parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(rowGroupRows))}
-			parts[rec.FirstLetter] = p
+			parts[b.letter] = p
 		}
-		buf[0] = AddressRow{
-			Outcode: rec.Outcode, UPRN: rec.UPRN, Address: rec.Address, Postcode: rec.Postcode,
-			Longitude: rec.Lon, Latitude: rec.Lat, AddressbaseSource: source,
+		if _, err := p.w.Write(b.rows); err != nil {
+			firstErr = fmt.Errorf("write %s letter %s: %w", AddressBaseDir, b.letter, err)
 		}
-		if _, err := p.w.Write(buf); err != nil {
-			return nil, 0, fmt.Errorf("write %s letter %s: %w", AddressBaseDir, rec.FirstLetter, err)
-		}
-		rows++
-		prog.add(1)
 	}
 	letters := make([]string, 0, len(parts))
-	for l := range parts {
+	errs := []error{firstErr}
+	for l, p := range parts {
 		letters = append(letters, l)
+		if err := p.w.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("write %s letter %s: %w", AddressBaseDir, l, err))
+		}
+		if err := p.f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s letter %s: %w", AddressBaseDir, l, err))
+		}
 	}
-	sort.Strings(letters)
-	if err := closeAll(); err != nil {
-		return nil, 0, err
-	}
-	return letters, rows, nil
+	slices.Sort(letters)
+	return letters, errors.Join(errs...)
 }
 
 type joinStats struct {
@@ -319,38 +378,95 @@ type joinStats struct {
 }
 
 // joinLayer geo-joins each letter's addresses with the ballot index and
-// writes current_ballots_joined_to_address_base/first_letter=X/.
+// writes current_ballots_joined_to_address_base/first_letter=X/. Letters
+// run concurrently, like the state machine's per-letter Map.
 func joinLayer(ctx context.Context, ix *geo.Index, staging string, letters []string, workers int, prog *progress) (joinStats, error) {
 	js := joinStats{sources: map[string]int64{}}
-	for _, l := range letters {
-		if err := ctx.Err(); err != nil {
-			return js, err
-		}
+	var mu sync.Mutex
+	err := forEachLetter(ctx, letters, workers, func(l string) error {
 		in := filepath.Join(staging, AddressBaseDir, "first_letter="+l, partFile)
 		addrs, err := parquet.ReadFile[AddressRow](in)
 		if err != nil {
-			return js, fmt.Errorf("read %s: %w", in, err)
+			return fmt.Errorf("read %s: %w", in, err)
 		}
 		rows := make([]outcodes.Row, len(addrs))
 		withBallots := geoJoin(ix, addrs, rows, workers, prog)
-		js.withBallots += withBallots
-		// Per-letter stats keep the UPRN sets small; a UPRN has one
-		// postcode, so the letters' sets are disjoint and can be summed.
-		var src, dst gates.UPRNStats
-		for i := range addrs {
-			src.Add(addrs[i].UPRN)
-		}
+		src := uprnStats(len(addrs), func(i int) string { return addrs[i].UPRN })
+		dst := uprnStats(len(rows), func(i int) string { return rows[i].UPRN })
+		sources := map[string]int64{}
 		for i := range rows {
-			dst.Add(rows[i].UPRN)
-			js.sources[rows[i].AddressbaseSource]++
+			sources[rows[i].AddressbaseSource]++
 		}
+		if err := writeParquet(filepath.Join(staging, JoinedDir, "first_letter="+l), rows); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		js.withBallots += withBallots
 		js.src, js.dst = js.src.Plus(src), js.dst.Plus(dst)
-		dir := filepath.Join(staging, JoinedDir, "first_letter="+l)
-		if err := writeParquet(dir, rows); err != nil {
-			return js, err
+		for s, n := range sources {
+			js.sources[s] += n
+		}
+		return nil
+	})
+	return js, err
+}
+
+// uprnStats computes gates.UPRNStats for n UPRNs by sorting rather than
+// with UPRNStats.Add's set, which is several times slower at millions of
+// rows. A UPRN has one postcode, so per-letter stats can be summed.
+func uprnStats(n int, uprn func(i int) string) gates.UPRNStats {
+	ids := make([]string, n)
+	var st gates.UPRNStats
+	for i := range ids {
+		ids[i] = uprn(i)
+		st.Checksum += gates.Checksum(ids[i])
+	}
+	slices.Sort(ids)
+	st.Rows = int64(n)
+	for i := range ids {
+		if i == 0 || ids[i] != ids[i-1] {
+			st.Distinct++
 		}
 	}
-	return js, nil
+	return st
+}
+
+// forEachLetter runs fn for every letter with at most n at a time, and
+// returns the first error; later letters are not started after one.
+func forEachLetter(ctx context.Context, letters []string, n int, fn func(letter string) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, max(n, 1))
+	for _, l := range letters {
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			mu.Lock()
+			firstErr = cmp.Or(firstErr, err)
+			mu.Unlock()
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(l); err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // geoJoin fills rows from addrs, in parallel over chunks, and returns how
@@ -426,13 +542,16 @@ func writeParquet[T any](dir string, rows []T) error {
 	return nil
 }
 
-// splitLayer runs outcodes.Split per letter, then deletes stale outcodes.
-// It returns the UPRN stats of the rows Split read.
-func splitLayer(ctx context.Context, staging string, letters []string, sum *Summary, log *slog.Logger, prog *progress) (gates.UPRNStats, error) {
+// splitLayer runs outcodes.Split per letter (concurrently), then deletes
+// stale outcodes. It returns the UPRN stats of the rows Split read.
+func splitLayer(ctx context.Context, staging string, letters []string, workers int, sum *Summary, log *slog.Logger, prog *progress) (gates.UPRNStats, error) {
 	store := blob.NewDir(staging)
-	var keep []string
-	var in gates.UPRNStats
-	for _, l := range letters {
+	var (
+		mu   sync.Mutex
+		keep []string
+		in   gates.UPRNStats
+	)
+	err := forEachLetter(ctx, letters, workers, func(l string) error {
 		res, err := outcodes.Split(ctx, outcodes.SplitInput{
 			Src:       store,
 			SrcPrefix: JoinedDir + "/first_letter=" + l + "/",
@@ -442,13 +561,20 @@ func splitLayer(ctx context.Context, staging string, letters []string, sum *Summ
 			Logger:    log,
 		})
 		if err != nil {
-			return in, fmt.Errorf("split letter %s: %w", l, err)
+			return fmt.Errorf("split letter %s: %w", l, err)
 		}
-		in = in.Plus(res.Input)
-		addSplit(sum, res)
-		keep = append(keep, res.Outcodes...)
 		prog.add(int64(res.Rows))
+		mu.Lock()
+		defer mu.Unlock()
+		addSplit(sum, res)
+		in = in.Plus(res.Input)
+		keep = append(keep, res.Outcodes...)
+		return nil
+	})
+	if err != nil {
+		return in, err
 	}
+	slices.Sort(keep)
 	sum.Outcodes = len(keep)
 	deleted, err := outcodes.DeleteStale(ctx, store, OutcodesDir+"/", keep)
 	if err != nil {

@@ -111,7 +111,7 @@ func TestSample(t *testing.T) {
 		writeSample(t)
 	}
 	ab, ballots := filepath.Join(sampleDir, "addressbase_cleaned.csv"), filepath.Join(sampleDir, "current_elections.csv")
-	want, outcodeOf := bruteForce(t, ab, readPieces(t, ballots))
+	want, outcodeOf, _ := bruteForce(t, ab, readPieces(t, ballots))
 	expPath := filepath.Join(sampleDir, "expected_ballots.csv")
 	if *update {
 		uprns := make([]string, 0, len(want))
