@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }
 
 // connectAsEE logs in to db as EE's read-only export user.
-func connectAsEE(t *testing.T, db eetest.DB) *pgx.Conn {
+func connectAsEE(t testing.TB, db eetest.DB) *pgx.Conn {
 	t.Helper()
 	u := url.URL{
 		Scheme:   "postgres",
