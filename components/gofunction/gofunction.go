@@ -81,6 +81,8 @@ type GoFunction struct {
 	Policy pulumi.StringOutput `pulumi:"policy"`
 	// Artifact is the deployment package that was built.
 	Artifact lambdabuild.Artifact
+
+	role *iam.Role
 }
 
 // NewGoFunction builds args.Source for Lambda and creates its IAM role and
@@ -161,6 +163,7 @@ func NewGoFunction(ctx *pulumi.Context, name string, args *GoFunctionArgs, opts 
 		return nil, fmt.Errorf("GoFunction %s: function: %w", name, err)
 	}
 
+	c.role = role
 	c.Arn = fn.Arn
 	c.Name = fn.Name
 	c.RoleArn = role.Arn
@@ -311,4 +314,39 @@ func archivePath(zipPath string) string {
 		return zipPath
 	}
 	return rel
+}
+
+// Grant adds an inline policy with stmts to the function's role, for
+// permissions that belong to someone else, such as a layer granting a shared
+// Core function access to its own tables. name must be unique in the stack
+// (e.g. layerName+"-query-grant"). The statements are checked as in
+// NewGoFunction: a "*" needs a WildcardReason. The policy is parented to
+// the function unless opts say otherwise.
+func (f *GoFunction) Grant(ctx *pulumi.Context, name string, stmts []Statement, opts ...pulumi.ResourceOption) (*iam.RolePolicy, error) {
+	if f == nil || f.role == nil {
+		return nil, fmt.Errorf("grant %s: GoFunction was not created by NewGoFunction", name)
+	}
+	if name == "" {
+		return nil, fmt.Errorf("grant: name is empty")
+	}
+	if len(stmts) == 0 {
+		return nil, fmt.Errorf("grant %s: no statements", name)
+	}
+	for i, s := range stmts {
+		if s.WildcardReason != "" && !printableRe.MatchString(s.WildcardReason) {
+			return nil, fmt.Errorf("grant %s: statement %d (Sid %q): WildcardReason must be printable ASCII", name, i, s.Sid)
+		}
+	}
+	if err := checkStatements(stmts); err != nil {
+		return nil, fmt.Errorf("grant %s: %w", name, err)
+	}
+	opts = append([]pulumi.ResourceOption{pulumi.Parent(f)}, opts...)
+	p, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+		Role:   f.role.ID(),
+		Policy: grantPolicy(stmts),
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("grant %s: role policy: %w", name, err)
+	}
+	return p, nil
 }

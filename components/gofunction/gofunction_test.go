@@ -445,3 +445,67 @@ func TestSourceCodeHashIsReproducible(t *testing.T) {
 		}
 	}
 }
+
+func TestGrantAddsAPolicyToTheFunctionsRole(t *testing.T) {
+	m := &mocks{}
+	var grantErrs []string
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		args := helloArgs()
+		f, err := gofunction.NewGoFunction(ctx, "query", &args)
+		if err != nil {
+			return err
+		}
+		_, err = f.Grant(ctx, "layer-query-grant", []gofunction.Statement{{
+			Sid:       "ReadLayerTable",
+			Actions:   []string{"glue:GetTable"},
+			Resources: pulumi.ToStringArray([]string{"arn:aws:glue:eu-west-2:123456789012:table/dc_data_baker/t"}),
+		}})
+		if err != nil {
+			return err
+		}
+		for _, bad := range [][]gofunction.Statement{
+			nil,
+			{{Sid: "All", Actions: []string{"glue:GetTable"}, Resources: pulumi.ToStringArray([]string{"*"})}},
+		} {
+			if _, err := f.Grant(ctx, "bad-grant", bad); err != nil {
+				grantErrs = append(grantErrs, err.Error())
+			}
+		}
+		return nil
+	}, pulumi.WithMocks("dc-data-baker", "test", m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErrs := []string{
+		"grant bad-grant: no statements",
+		`grant bad-grant: statement 0 (Sid "All"): resource "*" contains * but WildcardReason is empty`,
+	}
+	if diff := cmp.Diff(wantErrs, grantErrs); diff != "" {
+		t.Errorf("refused grants (-want +got):\n%s", diff)
+	}
+
+	var grant *recorded
+	for _, r := range typesOf(m, "aws:iam/rolePolicy:RolePolicy") {
+		if r.Name == "layer-query-grant" {
+			grant = &r
+		}
+	}
+	if grant == nil {
+		t.Fatal("no layer-query-grant role policy")
+	}
+	if got := grant.Inputs["role"].StringValue(); got != "query-role-abc1234-id" {
+		t.Errorf("grant attached to %s, want the function's role", got)
+	}
+	doc, err := gofunction.Parse(grant.Inputs["policy"].StringValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gofunction.PolicyStatement{{
+		Sid: "ReadLayerTable", Effect: "Allow",
+		Action:   gofunction.StringList{"glue:GetTable"},
+		Resource: gofunction.StringList{"arn:aws:glue:eu-west-2:123456789012:table/dc_data_baker/t"},
+	}}
+	if diff := cmp.Diff(want, doc.Statement); diff != "" {
+		t.Errorf("grant policy (-want +got):\n%s", diff)
+	}
+}

@@ -165,13 +165,28 @@ func checkResource(where, r, reason string) error {
 // caller's statements followed by the permission to write the function's
 // own log group.
 func rolePolicy(stmts []Statement, logGroupArn pulumi.StringOutput) pulumi.StringOutput {
-	inputs := []interface{}{logGroupArn}
+	return renderPolicy(stmts, logGroupArn)
+}
+
+// grantPolicy renders a policy of the caller's statements only.
+func grantPolicy(stmts []Statement) pulumi.StringOutput {
+	return renderPolicy(stmts, nil)
+}
+
+// renderPolicy marshals stmts, plus the log statement when logGroupArn is
+// set, with pulumi.All so every ARN is resolved first. A wildcard in an ARN
+// that was unknown when NewGoFunction ran is refused here.
+func renderPolicy(stmts []Statement, logGroupArn pulumi.StringInput) pulumi.StringOutput {
+	inputs := []interface{}{pulumi.String("")}
+	if logGroupArn != nil {
+		inputs[0] = logGroupArn
+	}
 	for _, s := range stmts {
 		inputs = append(inputs, s.Resources)
 	}
 	return pulumi.All(inputs...).ApplyT(func(vals []interface{}) (string, error) {
 		arn, _ := vals[0].(string)
-		if arn == "" {
+		if logGroupArn != nil && arn == "" {
 			return "", fmt.Errorf("render IAM policy: log group ARN is empty")
 		}
 		doc := PolicyDocument{Version: policyVersion}
@@ -193,7 +208,9 @@ func rolePolicy(stmts []Statement, logGroupArn pulumi.StringOutput) pulumi.Strin
 				Resource: append(StringList{}, res...),
 			})
 		}
-		doc.Statement = append(doc.Statement, logsStatement(arn))
+		if logGroupArn != nil {
+			doc.Statement = append(doc.Statement, logsStatement(arn))
+		}
 		b, err := json.Marshal(doc)
 		if err != nil {
 			return "", fmt.Errorf("render IAM policy: %w", err)
