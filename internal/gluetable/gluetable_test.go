@@ -1,0 +1,133 @@
+package gluetable_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
+	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
+)
+
+// tables holds GetTable responses shaped like the real API's.
+var tables = map[string]map[string]any{
+	"current_ballots_joined_to_address_base": {
+		"Name": "current_ballots_joined_to_address_base", "DatabaseName": "dc_data_baker", "TableType": "EXTERNAL_TABLE",
+		"CreateTime": 1.7645e9,
+		"StorageDescriptor": map[string]any{
+			"Columns": []map[string]string{
+				{"Name": "uprn", "Type": "string"}, {"Name": "address", "Type": "string"}, {"Name": "postcode", "Type": "string"},
+				{"Name": "addressbase_source", "Type": "string"}, {"Name": "ballot_ids", "Type": "array<string>"},
+			},
+			"Location":     "s3://dc-data-baker-development/current_ballots_joined_to_address_base/",
+			"InputFormat":  "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+			"OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+			"SerdeInfo":    map[string]any{"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+		},
+		"PartitionKeys": []map[string]string{{"Name": "first_letter", "Type": "string"}},
+	},
+	"addressbase_partitioned": {
+		"Name": "addressbase_partitioned", "DatabaseName": "dc_data_baker",
+		"StorageDescriptor": map[string]any{"Location": "s3://pollingstations.private.data/addressbase/development/addressbase_partitioned/"},
+	},
+	"view_without_location": {
+		"Name": "view_without_location", "DatabaseName": "dc_data_baker", "TableType": "VIRTUAL_VIEW",
+		"StorageDescriptor": map[string]any{"Columns": []map[string]string{{"Name": "x", "Type": "int"}}},
+	},
+	"no_storage": {"Name": "no_storage", "DatabaseName": "dc_data_baker"},
+	"hdfs_table": {
+		"Name": "hdfs_table", "DatabaseName": "dc_data_baker",
+		"StorageDescriptor": map[string]any{"Location": "hdfs:///warehouse/hdfs_table"},
+	},
+}
+
+func newFakeGlue(t *testing.T) *awsfake.Server {
+	t.Helper()
+	srv := awsfake.New(awsfake.JSON11, awsfake.Routes{
+		"AWSGlue.GetTable": func(body []byte) (any, error) {
+			in, err := awsfake.Decode[struct{ DatabaseName, Name string }](body)
+			if err != nil {
+				return nil, err
+			}
+			tbl, ok := tables[in.Name]
+			if in.DatabaseName != "dc_data_baker" || !ok {
+				return nil, &awsfake.APIError{Code: "EntityNotFoundException", Message: "Table " + in.Name + " not found."}
+			}
+			return map[string]any{"Table": tbl}, nil
+		},
+	})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func payload(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "functions", "get_glue_table_location", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestInvokeJSON(t *testing.T) {
+	tests := []struct {
+		payload string
+		wantOut string
+		wantErr string
+	}{
+		{payload: "joined_table.json", wantOut: `{"current_ballots_joined_to_address_base_location":"s3://dc-data-baker-development/current_ballots_joined_to_address_base/"}`},
+		{payload: "addressbase_partitioned.json", wantOut: `{"addressbase_partitioned_location":"s3://pollingstations.private.data/addressbase/development/addressbase_partitioned/"}`},
+		{payload: "unknown_table.json", wantErr: "get glue table dc_data_baker.no_such_table: "},
+		{payload: "table_without_location.json", wantErr: "glue table dc_data_baker.view_without_location has no StorageDescriptor.Location"},
+		{payload: "missing_table.json", wantErr: "input: database and table are both required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.payload, func(t *testing.T) {
+			srv := newFakeGlue(t)
+			h := gluetable.New(glue.NewFromConfig(srv.Config()), nil)
+			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload(t, tt.payload))
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to start with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantOut, string(out)); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLocationErrors(t *testing.T) {
+	srv := newFakeGlue(t)
+	client := glue.NewFromConfig(srv.Config())
+	tests := []struct {
+		database, table string
+		wantErr         string
+	}{
+		{"dc_data_baker", "no_storage", "glue table dc_data_baker.no_storage has no StorageDescriptor"},
+		{"dc_data_baker", "hdfs_table", `glue table dc_data_baker.hdfs_table: location "hdfs:///warehouse/hdfs_table" is not an s3:// URI`},
+		{"other_db", "addressbase_partitioned", "get glue table other_db.addressbase_partitioned: "},
+		{"", "addressbase_partitioned", "input: database and table are both required"},
+	}
+	for _, tt := range tests {
+		_, err := gluetable.Location(context.Background(), client, tt.database, tt.table)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+			t.Errorf("Location(%q, %q) error = %v, want it to start with %q", tt.database, tt.table, err, tt.wantErr)
+		}
+	}
+	_, err := gluetable.Location(context.Background(), client, "dc_data_baker", "no_such_table")
+	if err == nil || !strings.Contains(err.Error(), "EntityNotFoundException") {
+		t.Errorf("unknown table error = %v, want Glue's EntityNotFoundException kept", err)
+	}
+}
