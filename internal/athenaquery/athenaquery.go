@@ -43,7 +43,8 @@ type API interface {
 var _ API = (*athena.Client)(nil)
 
 // Input is the Lambda payload. Set exactly one of QueryName and QueryString
-// to start a query, or only QueryExecutionID to check an earlier one.
+// to start a query, or only QueryExecutionID to check an earlier one (with
+// Blocking, to resume waiting for it after a QueryTimeoutError).
 type Input struct {
 	QueryName        string  `json:"QueryName,omitempty"`
 	QueryString      string  `json:"QueryString,omitempty"`
@@ -173,6 +174,9 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 		if in.QueryName != "" || in.QueryString != "" {
 			return Output{}, errors.New("input: queryExecutionId cannot be combined with QueryName or QueryString")
 		}
+		if in.Blocking {
+			return h.Wait(ctx, "", in.QueryExecutionID)
+		}
 		return h.Status(ctx, in.QueryExecutionID)
 	}
 	switch {
@@ -220,7 +224,8 @@ func (h *Handler) Status(ctx context.Context, id string) (Output, error) {
 }
 
 // Wait polls until the query succeeds, fails, or the context deadline is
-// within SafetyMargin.
+// within SafetyMargin. Failures and timeouts are returned unwrapped, so the
+// Lambda errorType is QueryFailedError or QueryTimeoutError.
 func (h *Handler) Wait(ctx context.Context, name, id string) (Output, error) {
 	backoff := h.InitialBackoff
 	for {

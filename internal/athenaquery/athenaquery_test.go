@@ -285,9 +285,9 @@ func TestBlockingOutcomes(t *testing.T) {
 			h, clk := newHandler(f)
 			out, err := h.Handle(context.Background(), athenaquery.Input{QueryName: uprnQuery.Name, Context: athenaquery.Context{"first_letter": json.RawMessage(`"C"`)}, Blocking: true})
 			if tt.wantFailed != nil {
-				var fe *athenaquery.QueryFailedError
-				if !errors.As(err, &fe) {
-					t.Fatalf("error = %v, want a QueryFailedError", err)
+				fe, ok := err.(*athenaquery.QueryFailedError) // unwrapped: it is the Lambda errorType
+				if !ok {
+					t.Fatalf("error = %v (%T), want an unwrapped *QueryFailedError", err, err)
 				}
 				if diff := cmp.Diff(tt.wantFailed, fe); diff != "" {
 					t.Errorf("error (-want +got):\n%s", diff)
@@ -338,6 +338,12 @@ func TestTimeoutNearDeadline(t *testing.T) {
 		t.Errorf("sleeps (-want +got):\n%s", diff)
 	}
 
+	// The Lambda errorType is the top-level error's type name, which the
+	// state machine matches: the error must not be wrapped.
+	if _, ok := err.(*athenaquery.QueryTimeoutError); !ok {
+		t.Errorf("error type %T, want *athenaquery.QueryTimeoutError unwrapped", err)
+	}
+
 	// Status mode picks the query up again.
 	out, err := h.Handle(context.Background(), athenaquery.Input{QueryExecutionID: te.QueryExecutionID})
 	if err != nil {
@@ -345,6 +351,27 @@ func TestTimeoutNearDeadline(t *testing.T) {
 	}
 	if out.Status != "RUNNING" {
 		t.Errorf("status = %q, want RUNNING", out.Status)
+	}
+}
+
+// TestResumeWaiting checks that {"queryExecutionId", "blocking": true} waits
+// for an earlier query instead of only reporting its state.
+func TestResumeWaiting(t *testing.T) {
+	f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT slow()": {{State: "RUNNING"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 7}}})
+	f.addExecution("exec-earlier", "SELECT slow()")
+	h, clk := newHandler(f)
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(`{"queryExecutionId":"exec-earlier","blocking":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(`{"queryExecutionId":"exec-earlier","status":"SUCCEEDED","dataScannedBytes":7}`, string(out)); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if len(clk.sleeps) != 2 {
+		t.Errorf("sleeps = %v, want 2", clk.sleeps)
+	}
+	if n := len(f.startedRequests()); n != 0 {
+		t.Errorf("%d queries started, want none", n)
 	}
 }
 
