@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+)
+
+const (
+	bucket = "pollingstations-test"
+	prefix = "addressbase/development/current_elections_parquet/"
+)
+
+// existing is the bucket before each invocation.
+var existing = []string{
+	prefix + "M1.parquet", prefix + "ME1.parquet", prefix + "ME14.parquet", prefix + "S1.parquet", prefix + "ZZ9.parquet",
+	prefix + "README.txt",
+	"addressbase/development/current_ballots_joined_to_address_base/first_letter=M/part-0",
+}
+
+// TestInvoke sends each testdata/<name>.json through the Lambda JSON
+// boundary and compares the reply with <name>.want.json, or the error with
+// the text in <name>.err. Every object not named in the reply must remain.
+func TestInvoke(t *testing.T) {
+	payloads, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range payloads {
+		if strings.HasSuffix(p, ".want.json") {
+			continue
+		}
+		n++
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			client, _ := blobtest.NewS3(t, bucket)
+			st := blob.NewS3(client, bucket)
+			for _, k := range existing {
+				if _, err := st.Put(ctx, k, []byte(k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := outcodes.DeleteStaleHandler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+
+			got, err := lambda.NewHandler(h.Handle).Invoke(ctx, mustRead(t, p))
+
+			var deleted []string
+			base := strings.TrimSuffix(p, ".json")
+			if want, rerr := os.ReadFile(base + ".want.json"); rerr == nil {
+				if err != nil {
+					t.Fatalf("Invoke: %v", err)
+				}
+				var g, w outcodes.DeleteStaleOutput
+				if err := json.Unmarshal(got, &g); err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(want, &w); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(w, g); diff != "" {
+					t.Errorf("reply (-want +got):\n%s", diff)
+				}
+				if !strings.Contains(string(got), `"deleted":[`) {
+					t.Errorf("reply %s: deleted must be a list, never null", got)
+				}
+				deleted = g.Deleted
+			} else {
+				wantErr := strings.TrimSpace(string(mustRead(t, base+".err")))
+				if err == nil || !strings.Contains(err.Error(), wantErr) {
+					t.Fatalf("Invoke error = %v, want one containing %q", err, wantErr)
+				}
+			}
+			objs, err := st.List(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var remaining []string
+			for _, o := range objs {
+				remaining = append(remaining, o.Key)
+			}
+			var want []string
+			for _, k := range existing {
+				if !slices.Contains(deleted, k) {
+					want = append(want, k)
+				}
+			}
+			if diff := cmp.Diff(slices.Sorted(slices.Values(want)), remaining); diff != "" {
+				t.Errorf("remaining objects (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no testdata payloads")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

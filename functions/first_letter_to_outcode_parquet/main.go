@@ -1,0 +1,28 @@
+// Command first_letter_to_outcode_parquet is the Lambda that splits one
+// first_letter partition of current_ballots_joined_to_address_base into
+// one <OUTCODE>.parquet file per outcode.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	outcodes.SetMemoryLimitFromLambda(logger)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		logger.Error("load AWS config", "error", err)
+		os.Exit(1)
+	}
+	h := outcodes.SplitHandler{S3: s3.NewFromConfig(cfg), Logger: logger}
+	lambda.Start(h.Handle)
+}

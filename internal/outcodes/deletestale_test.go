@@ -1,0 +1,68 @@
+package outcodes_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDeleteStale(t *testing.T) {
+	ctx := context.Background()
+	client, _ := blobtest.NewS3(t, "bucket")
+	for name, st := range map[string]blob.Store{"s3": blob.NewS3(client, "bucket"), "dir": blob.NewDir(t.TempDir())} {
+		t.Run(name, func(t *testing.T) {
+			existing := []string{
+				"out/M1.parquet", "out/ME1.parquet", "out/ME14.parquet", "out/ZZ9.parquet", // ZZ9 and ME1 are stale
+				"out/notes.txt",           // not parquet: untouched
+				"out/old/M1.parquet",      // not directly under the prefix: untouched
+				"out-archive/ZZ9.parquet", // another prefix sharing the name: untouched
+				"elsewhere/ME1.parquet",   // another prefix: untouched
+			}
+			for _, k := range existing {
+				if _, err := st.Put(ctx, k, []byte(k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deleted, err := outcodes.DeleteStale(ctx, st, "out/", []string{"ME14", "M1", "NOTHERE"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"out/ME1.parquet", "out/ZZ9.parquet"}, deleted); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+			want := []string{"elsewhere/ME1.parquet", "out-archive/ZZ9.parquet", "out/M1.parquet", "out/ME14.parquet", "out/notes.txt", "out/old/M1.parquet"}
+			objs, err := st.List(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range objs {
+				got = append(got, o.Key)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("remaining (-want +got):\n%s", diff)
+			}
+			// Nothing stale: nothing deleted.
+			deleted, err = outcodes.DeleteStale(ctx, st, "out/", []string{"ME14", "M1"})
+			if err != nil || len(deleted) != 0 {
+				t.Errorf("second DeleteStale = %v, %v; want nothing deleted", deleted, err)
+			}
+		})
+	}
+}
+
+func TestDeleteStaleRefusesEmptyPrefix(t *testing.T) {
+	st := blob.NewDir(t.TempDir())
+	if _, err := st.Put(context.Background(), "A1.parquet", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := outcodes.DeleteStale(context.Background(), st, "", nil)
+	if err == nil || !strings.Contains(err.Error(), "empty destination prefix") {
+		t.Errorf("error = %v, want a refusal of the empty prefix", err)
+	}
+}
