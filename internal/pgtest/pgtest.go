@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +52,9 @@ type Server struct {
 	dir    string // temp root: data/, sock/, log
 	binDir string
 	runAs  string // "" or the OS user to run binaries as
+
+	watchdog   *exec.Cmd
+	watchdogIn io.WriteCloser
 }
 
 // BinDir returns the directory holding initdb and pg_ctl: env
@@ -103,8 +108,12 @@ func StartServer(ctx context.Context) (*Server, error) {
 		return nil, fmt.Errorf("create temp dir: %w", err)
 	}
 	s.dir = dir
-	if err := s.init(ctx); err != nil {
+	if err := s.startWatchdog(); err != nil {
 		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := s.init(ctx); err != nil {
+		_ = s.Stop()
 		return nil, err
 	}
 	// The port is picked by binding :0 and releasing it, so another
@@ -113,7 +122,7 @@ func StartServer(ctx context.Context) (*Server, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			_ = os.RemoveAll(dir)
+			_ = s.Stop()
 			return nil, err
 		}
 		s.Port = port
@@ -121,8 +130,37 @@ func StartServer(ctx context.Context) (*Server, error) {
 			return s, nil
 		}
 	}
-	_ = os.RemoveAll(dir)
+	_ = s.Stop()
 	return nil, startErr
+}
+
+// watchdogScript waits for stdin to close, which happens when Stop closes
+// it or when the test process dies however it dies (panic, timeout,
+// SIGKILL), then stops the cluster and deletes its files. Without it a
+// crashed test run would leave postgres running on the shared machine.
+// Arguments: $1 temp dir, $2 bin dir, $3 OS user to run as (or empty).
+const watchdogScript = `cat >/dev/null
+if [ -n "$3" ]; then
+  runuser -u "$3" -- "$2/pg_ctl" -D "$1/data" -m immediate -w stop
+else
+  "$2/pg_ctl" -D "$1/data" -m immediate -w stop
+fi >/dev/null 2>&1
+rm -rf "$1"`
+
+func (s *Server) startWatchdog() error {
+	cmd := exec.Command("sh", "-c", watchdogScript, "pgtest-watchdog", s.dir, s.binDir, s.runAs)
+	// Its own session, so a Ctrl-C to the test's process group does not
+	// kill the watchdog before it has cleaned up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("watchdog stdin: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start watchdog: %w", err)
+	}
+	s.watchdog, s.watchdogIn = cmd, stdin
+	return nil
 }
 
 func (s *Server) init(ctx context.Context) error {
@@ -199,9 +237,20 @@ func (s *Server) Stop() error {
 	if err := os.RemoveAll(s.dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove %s: %w", s.dir, err))
 	}
+	if s.watchdog != nil {
+		// Nothing is left for it to do; wait so it cannot touch a later
+		// server's files.
+		_ = s.watchdogIn.Close()
+		_ = s.watchdog.Wait()
+		s.watchdog = nil
+	}
 	s.dir = ""
 	return errors.Join(errs...)
 }
+
+// Dir is the server's temp directory (data/, sock/, postgres.log). Stop
+// deletes it.
+func (s *Server) Dir() string { return s.dir }
 
 // DSN returns a postgres:// URL for database dbname on this server.
 // It contains the password: don't log it.

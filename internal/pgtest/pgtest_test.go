@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +202,51 @@ func TestSharedAndClone(t *testing.T) {
 	}
 	if _, err := s.CloneDatabase(ctx, "clone2", "no-such"); err == nil {
 		t.Error("CloneDatabase from an invalid template name succeeded")
+	}
+}
+
+// TestCrashedProcessCleansUp starts a server in a child test process that
+// exits without calling Stop, and checks the watchdog removes the cluster.
+func TestCrashedProcessCleansUp(t *testing.T) {
+	if os.Getenv("PGTEST_CRASH_CHILD") == "1" {
+		s, err := pgtest.StartServer(context.Background())
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(2)
+		}
+		fmt.Printf("PORT %d DIR %s\n", s.Port, s.Dir())
+		os.Exit(0) // no Stop: simulate a crash
+	}
+	if err := pgtest.Installed(); err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashedProcessCleansUp$")
+	cmd.Env = append(os.Environ(), "PGTEST_CRASH_CHILD=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	var (
+		port int
+		dir  string
+	)
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "PORT %d DIR %s", &port, &dir); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if c != nil {
+			c.Close()
+		}
+		_, statErr := os.Stat(dir)
+		if err != nil && os.IsNotExist(statErr) {
+			return // the orphaned server is stopped and its files are gone
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30s after its process exited: server on %s reachable=%v, %s exists=%v", addr, err == nil, dir, statErr == nil)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
