@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -93,6 +94,8 @@ func loadDBParams(ctx context.Context, api ssmAPI, c Config) (DBParams, error) {
 	return p, nil
 }
 
+const connectTimeout = 30 * time.Second
+
 // connConfig builds the pgx config. The password is set on the parsed
 // config, never put into a connection string, so no DSN that could be
 // logged or wrapped into an error ever contains it.
@@ -109,6 +112,9 @@ func connConfig(p DBParams, port int, sslmode string) (*pgx.ConnConfig, error) {
 		return nil, fmt.Errorf("database config for %s: %w", p, err)
 	}
 	cfg.Password = p.Password
+	// An unreachable database (wrong VPC or security group) should fail
+	// fast with a clear error, not run into the Lambda timeout.
+	cfg.ConnectTimeout = connectTimeout
 	return cfg, nil
 }
 
