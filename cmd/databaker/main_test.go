@@ -33,6 +33,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"bake bad input", []string{"bake", "--addressbase", bad, "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o1")}, 1, "", bad + ":1: first row looks like a header"},
 		{"bake sample", []string{"bake", "--addressbase", sample + "addressbase_cleaned.csv", "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o2")}, 0, "", "4 outcodes: 4 written"},
 		{"synth missing out", []string{"synth", "--addresses", "10"}, 2, "", "--out is required"},
+		{"synth", []string{"synth", "--addresses", "300", "--ballots", "5", "--out", filepath.Join(tmp, "s")}, 0, "", "addressbase_cleaned.csv"},
+		{"bake synth", []string{"bake", "--addressbase", filepath.Join(tmp, "s", "addressbase_cleaned.csv"), "--ballots", filepath.Join(tmp, "s", "current_elections.csv"), "--out", filepath.Join(tmp, "o3")}, 0, "", "outcodes:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
