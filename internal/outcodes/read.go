@@ -129,7 +129,10 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 	if err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
-	byIndex := make(map[int]int, len(cols)) // leaf column index -> position in cols
+	byIndex := make([]int, len(f.Schema().Columns())) // leaf column index -> position in cols, or -1
+	for i := range byIndex {
+		byIndex[i] = -1
+	}
 	for i, c := range cols {
 		byIndex[c.index] = i
 	}
@@ -152,8 +155,8 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 				fieldVals = [4][]byte{}
 				ids = ids[:0]
 				for _, v := range r {
-					pos, ok := byIndex[v.Column()]
-					if !ok {
+					pos := byIndex[v.Column()]
+					if pos < 0 {
 						continue
 					}
 					if pos < 4 {

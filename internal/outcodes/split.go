@@ -66,35 +66,35 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		res.AddressbaseSource = s
 	}
 
-	keep, dropped, err := dedupe(t, in.Letter)
+	drop, dropped, err := dedupe(t, in.Letter)
 	if err != nil {
 		return res, err
 	}
-	res.Input = gates.UPRNStats{Rows: int64(t.len()), Distinct: int64(len(keep)), Checksum: t.checksum}
-	res.Rows = len(keep)
+	res.Rows = t.len() - len(drop)
+	res.Input = gates.UPRNStats{Rows: int64(t.len()), Distinct: int64(res.Rows), Checksum: t.checksum}
 	res.DuplicatesDropped = len(dropped)
 	if len(dropped) > 0 {
 		log.Error("identical duplicate uprns dropped", "letter", in.Letter, "count", len(dropped), "examples", dropped[:min(len(dropped), exampleLimit)])
 	}
-	t.sortByPostcode(keep)
+	idx, runs := t.postcodeOrder(drop)
 	readDone := time.Now()
 
 	// Everything is valid: encode each outcode and upload it, a few at a
-	// time, while the next one is encoded.
+	// time, while the next one is encoded. Runs are in postcode order, so
+	// each outcode's runs are adjacent ("AB1 " sorts before "AB10 ").
 	conc := in.Concurrency
 	if conc <= 0 {
 		conc = 8
 	}
 	up := newUploader(ctx, in.Dst, conc)
 	enc := newEncoder(t)
-	for lo := 0; lo < len(keep); {
-		oc := outcodeOf(t.postcode(keep[lo]))
-		prefix := []byte(oc + " ")
+	for lo := 0; lo < len(runs); {
+		oc := outcodeOf(runs[lo].postcode)
 		hi := lo + 1
-		for hi < len(keep) && bytes.HasPrefix(t.postcode(keep[hi]), prefix) {
+		for hi < len(runs) && outcodeOf(runs[hi].postcode) == oc {
 			hi++
 		}
-		data, empty, err := enc.encode(keep[lo:hi], oc, res.AddressbaseSource)
+		data, empty, err := enc.encode(idx[runs[lo].lo:runs[hi-1].hi], oc, res.AddressbaseSource)
 		if err != nil {
 			up.wait()
 			return res, fmt.Errorf("split letter %s: encode %s: %w", in.Letter, oc, err)
@@ -120,30 +120,26 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	return res, nil
 }
 
-// dedupe returns the indexes of the rows to keep and the UPRNs of dropped
-// identical duplicates. Conflicting duplicates (same UPRN, different data)
-// are an error naming the count and examples.
-func dedupe(t *table, letter string) (keep []uint32, dropped []string, err error) {
-	idx := make([]uint32, t.len())
-	for i := range idx {
-		idx[i] = uint32(i)
-	}
-	t.sortByUPRN(idx)
-	keep = idx[:0] // filter in place: keep never overtakes the loop
+// dedupe returns the rows to drop (identical copies of an earlier row) and
+// their UPRNs. Conflicting duplicates (same UPRN, different data) are an
+// error naming the count and examples.
+func dedupe(t *table, letter string) (drop map[uint32]bool, dropped []string, err error) {
+	cand := t.duplicateCandidates()
+	drop = map[uint32]bool{}
 	var conflicts []string
 	nConflicts := 0
-	for lo := 0; lo < len(idx); {
-		first := idx[lo]
+	for lo := 0; lo < len(cand); {
+		first := cand[lo]
 		u := t.uprn(first)
 		hi := lo + 1
 		conflict := false
-		for hi < len(idx) && bytes.Equal(t.uprn(idx[hi]), u) {
-			if t.sameRow(first, idx[hi]) {
+		for ; hi < len(cand) && bytes.Equal(t.uprn(cand[hi]), u); hi++ {
+			if t.sameRow(first, cand[hi]) {
+				drop[cand[hi]] = true
 				dropped = append(dropped, string(u))
 			} else {
 				conflict = true
 			}
-			hi++
 		}
 		if conflict {
 			nConflicts++
@@ -151,14 +147,13 @@ func dedupe(t *table, letter string) (keep []uint32, dropped []string, err error
 				conflicts = append(conflicts, string(u))
 			}
 		}
-		keep = append(keep, first)
 		lo = hi
 	}
 	if nConflicts > 0 {
 		return nil, nil, fmt.Errorf("split letter %s: %d uprns have conflicting duplicate rows (same uprn, different data), e.g. %s; nothing was written",
 			letter, nConflicts, strings.Join(conflicts, ", "))
 	}
-	return keep, dropped, nil
+	return drop, dropped, nil
 }
 
 // writerOptions are fixed so identical rows give identical bytes:
@@ -192,11 +187,11 @@ func (e *encoder) encode(idx []uint32, outcode, source string) ([]byte, bool, er
 	e.rows = e.rows[:0]
 	if hasBallot {
 		for _, i := range idx {
-			u, a, p := e.t.fields(i)
+			u, a := e.t.fields(i)
 			e.rows = append(e.rows, OutRow{
 				UPRN:              string(u),
 				Address:           string(a),
-				Postcode:          string(p),
+				Postcode:          e.t.postcodes[e.t.pcIDs[i]],
 				AddressbaseSource: source,
 				BallotIDs:         e.t.sets[e.t.ballots[i]],
 				Outcode:           outcode,

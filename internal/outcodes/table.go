@@ -4,24 +4,32 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"hash/maphash"
 	"slices"
 	"strings"
 )
 
 // table holds a whole letter compactly so the largest letter (~3.5M rows)
-// fits a 1 GB Lambda: each row's uprn, address and postcode are packed into
-// a chunked byte arena (length-prefixed, no per-row string headers), and
-// ballot-id lists are interned (a letter has few distinct combinations).
-// addressbase_source is not stored per row: the gate requires a single
-// value, so only the counts per value are kept.
+// fits a 1 GB Lambda:
+//   - each row's uprn and address are packed into a chunked byte arena
+//     (length-prefixed, no per-row string headers);
+//   - postcodes (~15 addresses each) and ballot-id lists (a letter has few
+//     distinct combinations) are interned, and rows hold 32-bit ids;
+//   - addressbase_source is not stored per row: the gate requires a single
+//     value, so only the counts per value are kept.
+//
+// That is ~16 bytes of index plus the uprn and address bytes per row.
 type table struct {
 	chunks  [][]byte
 	refs    []uint64 // chunk index << 32 | offset of the row's record
+	pcIDs   []uint32 // interned postcode per row
 	ballots []uint32 // interned ballot set per row
 
-	sets     [][]string        // interned ballot sets; sets[0] is the empty set
-	setIndex map[string]uint32 // "\x00"-joined ids -> index in sets
-	sources  map[string]int64  // addressbase_source -> rows
+	postcodes []string          // interned postcodes
+	pcIndex   map[string]uint32 // postcode -> index in postcodes
+	sets      [][]string        // interned ballot sets; sets[0] is the empty set
+	setIndex  map[string]uint32 // "\x00"-joined ids -> index in sets
+	sources   map[string]int64  // addressbase_source -> rows
 
 	checksum int64 // sum of crc32(uprn) over all rows, as in gates.UPRNStats
 
@@ -34,6 +42,7 @@ const chunkSize = 4 << 20
 
 func newTable() *table {
 	return &table{
+		pcIndex:  map[string]uint32{},
 		sets:     [][]string{{}},
 		setIndex: map[string]uint32{"": 0},
 		sources:  map[string]int64{},
@@ -44,22 +53,30 @@ func (t *table) len() int { return len(t.refs) }
 
 // add appends one row. ids must already be sorted and distinct.
 func (t *table) add(uprn, address, postcode []byte, ids [][]byte, source []byte) {
-	need := 3*binary.MaxVarintLen32 + len(uprn) + len(address) + len(postcode)
+	need := 2*binary.MaxVarintLen32 + len(uprn) + len(address)
 	if len(t.chunks) == 0 || cap(t.chunks[len(t.chunks)-1])-len(t.chunks[len(t.chunks)-1]) < need {
 		t.chunks = append(t.chunks, make([]byte, 0, max(chunkSize, need)))
 	}
 	ci := len(t.chunks) - 1
 	c := t.chunks[ci]
 	off := len(c)
-	for _, f := range [][]byte{uprn, address, postcode} {
-		c = binary.AppendUvarint(c, uint64(len(f)))
-		c = append(c, f...)
-	}
+	c = binary.AppendUvarint(c, uint64(len(uprn)))
+	c = append(c, uprn...)
+	c = binary.AppendUvarint(c, uint64(len(address)))
+	c = append(c, address...)
 	t.chunks[ci] = c
 	t.refs = append(t.refs, uint64(ci)<<32|uint64(off))
+
+	pc, ok := t.pcIndex[string(postcode)] // no allocation for a known postcode
+	if !ok {
+		pc = uint32(len(t.postcodes))
+		t.postcodes = append(t.postcodes, string(postcode))
+		t.pcIndex[t.postcodes[pc]] = pc
+	}
+	t.pcIDs = append(t.pcIDs, pc)
 	t.ballots = append(t.ballots, t.intern(ids))
 	t.checksum += int64(crc32.ChecksumIEEE(uprn))
-	if n, ok := t.sources[string(source)]; ok { // no allocation for a known source
+	if n, ok := t.sources[string(source)]; ok {
 		t.sources[string(source)] = n + 1
 	} else {
 		t.sources[string(source)] = 1
@@ -87,32 +104,26 @@ func (t *table) intern(ids [][]byte) uint32 {
 	return i
 }
 
-// record returns row i's encoded uprn, address and postcode.
+// record returns row i's encoded uprn and address.
 func (t *table) record(i uint32) []byte {
 	ref := t.refs[i]
 	c := t.chunks[ref>>32][uint32(ref):]
 	n := 0
-	for range 3 {
+	for range 2 {
 		l, w := binary.Uvarint(c[n:])
 		n += w + int(l)
 	}
 	return c[:n]
 }
 
-// fields decodes row i's uprn, address and postcode without copying.
-func (t *table) fields(i uint32) (uprn, address, postcode []byte) {
+// fields decodes row i's uprn and address without copying.
+func (t *table) fields(i uint32) (uprn, address []byte) {
 	ref := t.refs[i]
 	c := t.chunks[ref>>32][uint32(ref):]
-	next := func() []byte {
-		l, w := binary.Uvarint(c)
-		f := c[w : w+int(l)]
-		c = c[w+int(l):]
-		return f
-	}
-	uprn = next()
-	address = next()
-	postcode = next()
-	return uprn, address, postcode
+	l, w := binary.Uvarint(c)
+	uprn, c = c[w:w+int(l)], c[w+int(l):]
+	l, w = binary.Uvarint(c)
+	return uprn, c[w : w+int(l)]
 }
 
 func (t *table) uprn(i uint32) []byte {
@@ -122,35 +133,96 @@ func (t *table) uprn(i uint32) []byte {
 	return c[w : w+int(l)]
 }
 
-func (t *table) postcode(i uint32) []byte {
-	_, _, p := t.fields(i)
-	return p
-}
+func (t *table) compareUPRN(a, b uint32) int { return bytes.Compare(t.uprn(a), t.uprn(b)) }
 
-// sortByUPRN orders idx by uprn, byte-wise.
-func (t *table) sortByUPRN(idx []uint32) {
-	slices.SortFunc(idx, func(a, b uint32) int { return bytes.Compare(t.uprn(a), t.uprn(b)) })
-}
-
-// sortByPostcode orders idx by postcode, then uprn, byte-wise.
-func (t *table) sortByPostcode(idx []uint32) {
-	slices.SortFunc(idx, func(a, b uint32) int {
-		ua, _, pa := t.fields(a)
-		ub, _, pb := t.fields(b)
-		if c := bytes.Compare(pa, pb); c != 0 {
-			return c
-		}
-		return bytes.Compare(ua, ub)
-	})
-}
-
-// sameRow reports whether rows a and b hold identical data.
+// sameRow reports whether rows a and b hold identical data (the source is
+// the same for every row once the gate passed).
 func (t *table) sameRow(a, b uint32) bool {
-	return t.ballots[a] == t.ballots[b] && bytes.Equal(t.record(a), t.record(b))
+	return t.pcIDs[a] == t.pcIDs[b] && t.ballots[a] == t.ballots[b] && bytes.Equal(t.record(a), t.record(b))
+}
+
+// duplicateCandidates returns the rows whose uprn hash occurs more than
+// once, sorted by uprn, so equal uprns are adjacent. Hashing first keeps
+// the common case (no duplicates) to one sort of 64-bit integers instead
+// of a string sort of every row.
+func (t *table) duplicateCandidates() []uint32 {
+	seed := maphash.MakeSeed()
+	hs := make([]uint64, t.len())
+	for i := range hs {
+		hs[i] = maphash.Bytes(seed, t.uprn(uint32(i)))
+	}
+	sorted := slices.Clone(hs)
+	slices.Sort(sorted)
+	repeated := map[uint64]bool{}
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] {
+			repeated[sorted[i]] = true
+		}
+	}
+	sorted = nil
+	var cand []uint32
+	if len(repeated) > 0 {
+		for i, h := range hs {
+			if repeated[h] {
+				cand = append(cand, uint32(i))
+			}
+		}
+	}
+	slices.SortFunc(cand, t.compareUPRN)
+	return cand
+}
+
+// postcodeOrder returns the rows not in drop ordered by postcode, then
+// uprn (byte-wise), and the start of each postcode's run. Rows are bucketed
+// by postcode rank (a counting sort), so only the few rows sharing a
+// postcode are compared by uprn.
+func (t *table) postcodeOrder(drop map[uint32]bool) (idx []uint32, runs []run) {
+	byName := make([]uint32, len(t.postcodes))
+	for i := range byName {
+		byName[i] = uint32(i)
+	}
+	slices.SortFunc(byName, func(a, b uint32) int { return strings.Compare(t.postcodes[a], t.postcodes[b]) })
+	rank := make([]uint32, len(t.postcodes))
+	for r, pc := range byName {
+		rank[pc] = uint32(r)
+	}
+	start := make([]int, len(t.postcodes)+1)
+	for i, pc := range t.pcIDs {
+		if !drop[uint32(i)] {
+			start[rank[pc]+1]++
+		}
+	}
+	for r := 1; r < len(start); r++ {
+		start[r] += start[r-1]
+	}
+	idx = make([]uint32, start[len(start)-1])
+	next := slices.Clone(start[:len(start)-1])
+	for i, pc := range t.pcIDs {
+		if !drop[uint32(i)] {
+			r := rank[pc]
+			idx[next[r]] = uint32(i)
+			next[r]++
+		}
+	}
+	for r, pc := range byName {
+		lo, hi := start[r], start[r+1]
+		if lo == hi {
+			continue // every row of the postcode was a dropped duplicate
+		}
+		slices.SortFunc(idx[lo:hi], t.compareUPRN)
+		runs = append(runs, run{postcode: t.postcodes[pc], lo: lo, hi: hi})
+	}
+	return idx, runs
+}
+
+// run is one postcode's rows, idx[lo:hi].
+type run struct {
+	postcode string
+	lo, hi   int
 }
 
 // outcodeOf returns the part of a postcode before the space.
-func outcodeOf(postcode []byte) string {
-	before, _, _ := strings.Cut(string(postcode), " ")
+func outcodeOf(postcode string) string {
+	before, _, _ := strings.Cut(postcode, " ")
 	return before
 }
