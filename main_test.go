@@ -66,6 +66,10 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.calls = append(m.calls, args.Token)
 	m.mu.Unlock()
 	switch args.Token {
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/test", "userId": "test", "id": "123456789012"}), nil
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"name": "eu-west-2", "id": "eu-west-2"}), nil
 	case "aws:s3/getBucket:getBucket":
 		b := args.Args["bucket"].StringValue()
 		return resource.NewPropertyMapFromMap(map[string]any{"bucket": b, "arn": "arn:aws:s3:::" + b, "id": b}), nil

@@ -26,6 +26,7 @@ func program(ctx *pulumi.Context) error {
 		ResultsExpireDays:  cfg.AthenaResultsExpireDays,
 		BytesScannedCutoff: cfg.AthenaBytesScannedCutoff,
 		FailureEmail:       cfg.FailureEmail,
+		LogRetentionDays:   cfg.LogRetentionDays,
 		AddressBaseBucket:  cfg.AddressBaseBucket,
 		EEBucket:           cfg.EEBucket,
 	})

@@ -6,6 +6,7 @@ package core
 import (
 	"fmt"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/athena"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/glue"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -30,6 +31,8 @@ type CoreArgs struct {
 	BytesScannedCutoff int
 	// FailureEmail, if set, is subscribed to the failure topic.
 	FailureEmail string
+	// LogRetentionDays is the shared Lambdas' log retention.
+	LogRetentionDays int
 	// AddressBaseBucket and EEBucket are looked up by name, never created.
 	AddressBaseBucket string
 	EEBucket          string
@@ -53,6 +56,14 @@ type Core struct {
 	DatabaseName      pulumi.StringOutput
 	FailureTopicArn   pulumi.StringOutput
 
+	// AccountID and Region are where the stack deploys.
+	AccountID string
+	Region    string
+	// CatalogArn and DatabaseArn scope Glue permissions.
+	CatalogArn  pulumi.StringOutput
+	DatabaseArn pulumi.StringOutput
+	Functions   Functions
+
 	Database    *glue.CatalogDatabase
 	Workgroup   *athena.Workgroup
 	AddressBase ExternalBucket
@@ -70,7 +81,17 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(c)
 
-	var err error
+	caller, err := aws.GetCallerIdentity(ctx, nil, parent)
+	if err != nil {
+		return nil, fmt.Errorf("core %s: caller identity: %w", name, err)
+	}
+	region, err := aws.GetRegion(ctx, nil, parent)
+	if err != nil {
+		return nil, fmt.Errorf("core %s: region: %w", name, err)
+	}
+	c.AccountID, c.Region = caller.AccountId, region.Name
+	c.CatalogArn = pulumi.Sprintf("arn:aws:glue:%s:%s:catalog", c.Region, c.AccountID)
+
 	if c.AddressBase, err = lookupBucket(ctx, args.AddressBaseBucket, parent); err != nil {
 		return nil, err
 	}
@@ -116,7 +137,7 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, err
 	}
-	c.DatabaseName = c.Database.Name
+	c.DatabaseName, c.DatabaseArn = c.Database.Name, c.Database.Arn
 
 	topic, err := sns.NewTopic(ctx, name+"-failures", &sns.TopicArgs{
 		DisplayName: pulumi.Sprintf("dc-data-baker %s failures", args.Environment),
@@ -136,6 +157,10 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		}, parent); err != nil {
 			return nil, err
 		}
+	}
+
+	if err := c.newFunctions(ctx, name, args.LogRetentionDays, parent); err != nil {
+		return nil, fmt.Errorf("core %s: %w", name, err)
 	}
 
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -158,4 +183,9 @@ func lookupBucket(ctx *pulumi.Context, bucket string, parent pulumi.ResourceOrIn
 		return ExternalBucket{}, fmt.Errorf("look up bucket %s: %w", bucket, err)
 	}
 	return ExternalBucket{Name: got.Bucket, Arn: got.Arn}, nil
+}
+
+// TableArn is the Glue ARN of a table in the project's database.
+func (c *Core) TableArn(table string) pulumi.StringOutput {
+	return pulumi.Sprintf("arn:aws:glue:%s:%s:table/%s/%s", c.Region, c.AccountID, DatabaseName, table)
 }

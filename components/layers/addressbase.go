@@ -8,6 +8,9 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/components/catalog"
 	"github.com/DemocracyClub/dc-data-baker/components/core"
+	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
@@ -24,7 +27,12 @@ type AddressBase struct {
 
 	// PartitionedLocation is s3://bucket/prefix/ of addressbase_partitioned.
 	PartitionedLocation pulumi.StringOutput
+	// StateMachineArn is MakeAddressBasePartitioned's ARN.
+	StateMachineArn pulumi.StringOutput
 }
+
+// AddressBaseStateMachine is the layer's state machine name.
+const AddressBaseStateMachine = "MakeAddressBasePartitioned"
 
 // NewAddressBase creates the AddressBase layer.
 func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opts ...pulumi.ResourceOption) (*AddressBase, error) {
@@ -66,6 +74,68 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 			return nil, err
 		}
 	}
+	sourcePrefix, err := raw.KeyPrefix(args.Vars)
+	if err != nil {
+		return nil, err
+	}
+	targetPrefix, err := partitioned.KeyPrefix(args.Vars)
+	if err != nil {
+		return nil, err
+	}
+
+	fns := sharedFunctions(co)
+	sm, err := newStateMachine(ctx, name, AddressBaseStateMachine, fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
+		return flows.AddressBase(flows.AddressBaseParams{
+			Lambdas: l, FailureTopicArn: topic, Database: core.DatabaseName,
+			SourceTable: raw.Name, TargetTable: partitioned.Name,
+			TargetBucket: partitioned.Bucket, TargetPrefix: targetPrefix,
+		})
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	bucket := partitioned.Bucket
+	grants := []struct {
+		suffix string
+		fn     *gofunction.GoFunction
+		stmts  []gofunction.Statement
+	}{
+		{"query", fns.Query, []gofunction.Statement{
+			{
+				Sid:       "LayerTables",
+				Actions:   []string{"glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:BatchCreatePartition", "glue:CreatePartition"},
+				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(raw.Name), co.TableArn(partitioned.Name)},
+			},
+			{Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: pulumi.StringArray{s3Bucket(bucket)}},
+			{
+				Sid: "ReadSourceAndTarget", Actions: []string{"s3:GetObject"},
+				Resources:      pulumi.StringArray{s3Objects(bucket, sourcePrefix), s3Objects(bucket, targetPrefix)},
+				WildcardReason: objectsUnderPrefix,
+			},
+			{
+				Sid: "WriteTarget", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+				Resources: pulumi.StringArray{s3Objects(bucket, targetPrefix)}, WildcardReason: objectsUnderPrefix,
+			},
+		}},
+		{"empty-prefix", fns.EmptyPrefix, []gofunction.Statement{
+			{Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{s3Bucket(bucket)}},
+			{Sid: "EmptyTarget", Actions: []string{"s3:DeleteObject"}, Resources: pulumi.StringArray{s3Objects(bucket, targetPrefix)}, WildcardReason: objectsUnderPrefix},
+		}},
+		{"table-location", fns.TableLocation, []gofunction.Statement{
+			{Sid: "ReadSourceTable", Actions: []string{"glue:GetTable"}, Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(raw.Name)}},
+		}},
+	}
+	for _, g := range grants {
+		if _, err := g.fn.Grant(ctx, name+"-"+g.suffix+"-grant", g.stmts); err != nil {
+			return nil, err
+		}
+	}
+
 	c.PartitionedLocation = pulumi.String(target).ToStringOutput()
-	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"partitionedLocation": c.PartitionedLocation})
+	c.StateMachineArn = sm.Arn
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"partitionedLocation": c.PartitionedLocation,
+		"stateMachineArn":     c.StateMachineArn,
+	})
 }
