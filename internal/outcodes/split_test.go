@@ -316,8 +316,10 @@ func TestSplitRejects(t *testing.T) {
 		wantErr []string
 	}{
 		{"conflicting duplicate", hiveSchema, []in{good, with(func(r *in) { r.Address = "b" }), {UPRN: "2", Postcode: "M2 2BB", Source: src},
-			{UPRN: "2", Postcode: "M2 2BB", Source: src, Ballots: []string{mayor}}},
-			[]string{"letter M", "2 uprns have conflicting duplicate rows", "e.g. 1, 2", "nothing was written"}},
+			{UPRN: "2", Postcode: "M2 2BB", Source: src, Ballots: []string{mayor}},
+			{UPRN: "3", Postcode: "M3 3CC", Source: src}, {UPRN: "3", Postcode: "M33 3CC", Source: src}, // moved postcode
+			{UPRN: "4", Postcode: "M4 4DD", Source: src}, {UPRN: "4", Postcode: "M4 4DD", Source: src}}, // identical: not a conflict
+			[]string{"letter M", "3 uprns have conflicting duplicate rows", "e.g. 1, 2, 3;", "nothing was written"}},
 		{"two sources", hiveSchema, []in{good, with(func(r *in) { r.UPRN = "2"; r.Source = "s3://other/" })},
 			[]string{"letter M", "want exactly one source, found 2", `"s3://other/" (1 rows)`}},
 		{"postcode without space", hiveSchema, []in{good, with(func(r *in) { r.UPRN = "2"; r.Postcode = "M11AA" })},
