@@ -65,35 +65,46 @@ func BenchmarkContains(b *testing.B) {
 	}
 }
 
-// benchIndex builds an index of n pieces tiling the UK box in a grid (each a
-// wiggly polygon of 100..1000 vertices) plus n/10 larger "organisation"
-// pieces, so a point typically falls in one division and one organisation.
-func benchIndex(b *testing.B, n int) (*Index, orb.Bound) {
+// benchPieces returns n pieces tiling the UK box in a grid (each a wiggly
+// polygon of 100..1000 vertices with a hole) plus n/10 larger
+// "organisation" pieces, so a point typically falls in one division and one
+// or more organisations.
+func benchPieces(n int) []testPiece {
 	rng := rand.New(rand.NewPCG(12, 13))
-	box := orb.Bound{Min: orb.Point{-8, 50}, Max: orb.Point{2, 59}}
+	box := ukBox
 	side := 1
 	for side*side < n {
 		side++
 	}
 	cw, ch := (box.Max[0]-box.Min[0])/float64(side), (box.Max[1]-box.Min[1])/float64(side)
-	ix := NewIndex()
+	var out []testPiece
 	for i := 0; i < n; i++ {
 		c := orb.Point{box.Min[0] + (float64(i%side)+0.5)*cw, box.Min[1] + (float64(i/side)+0.5)*ch}
-		ix.Add(fmt.Sprintf("local.org%d.div%d.2026-05-07", i/10, i), wigglyPolygon(rng, c, 0.7*min(cw, ch), 100+rng.IntN(900)))
+		out = append(out, testPiece{fmt.Sprintf("local.org%d.div%d.2026-05-07", i/10, i), wigglyPolygon(rng, c, 0.7*min(cw, ch), 100+rng.IntN(900))})
 	}
 	for i := 0; i < n/10; i++ {
 		c := orb.Point{box.Min[0] + rng.Float64()*(box.Max[0]-box.Min[0]), box.Min[1] + rng.Float64()*(box.Max[1]-box.Min[1])}
-		ix.Add(fmt.Sprintf("mayor.org%d.2026-05-07", i), wigglyPolygon(rng, c, 3*min(cw, ch), 1000+rng.IntN(2000)))
+		out = append(out, testPiece{fmt.Sprintf("mayor.org%d.2026-05-07", i), wigglyPolygon(rng, c, 3*min(cw, ch), 1000+rng.IntN(2000))})
+	}
+	return out
+}
+
+var ukBox = orb.Bound{Min: orb.Point{-8, 50}, Max: orb.Point{2, 59}}
+
+func buildIndex(pieces []testPiece) *Index {
+	ix := NewIndex()
+	for _, pc := range pieces {
+		ix.Add(pc.id, pc.mp)
 	}
 	ix.Build()
-	return ix, box
+	return ix
 }
 
 // BenchmarkIndexContaining measures one lookup in an index of 10k
 // geometries (plus 1k larger ones).
 func BenchmarkIndexContaining(b *testing.B) {
-	ix, box := benchIndex(b, 10000)
-	probes := probesIn(rand.New(rand.NewPCG(14, 15)), box, 1<<16)
+	ix := buildIndex(benchPieces(10000))
+	probes := probesIn(rand.New(rand.NewPCG(14, 15)), ukBox, 1<<16)
 	dst := make([]string, 0, 16)
 	hits, n := 0, 0
 	loop(b, func(i int) {
@@ -104,11 +115,10 @@ func BenchmarkIndexContaining(b *testing.B) {
 	b.ReportMetric(float64(hits)/float64(n), "ids/op")
 }
 
-// BenchmarkIndexBuild measures Build for 10k geometries.
+// BenchmarkIndexBuild measures Add and Build for 10k+1k geometries.
 func BenchmarkIndexBuild(b *testing.B) {
-	for b.Loop() {
-		benchIndex(b, 10000)
-	}
+	pieces := benchPieces(10000)
+	loop(b, func(int) { buildIndex(pieces) })
 }
 
 // cpuTime returns the process's user+system CPU time. Benchmarks report it

@@ -2,16 +2,19 @@ package geo
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
 )
 
 // cellsPerPiece is the target number of grid cells per indexed piece.
-const cellsPerPiece = 4
+const cellsPerPiece = 64
 
-// maxCells caps the grid size.
-const maxCells = 1 << 22
+// maxCells caps the grid size; cell<<1 must fit in an int32.
+const maxCells = 1 << 24
 
 // Index answers "which geometries contain this point" with a uniform grid
 // over the pieces' bounding boxes, then an exact prepared containment test
@@ -27,7 +30,7 @@ type Index struct {
 	nx, ny         int
 	invW, invH     float64
 	cellStart      []int32 // len nx*ny+1, offsets into cellPieces
-	cellPieces     []int32 // piece indices, sorted by id ordinal within each cell
+	cellPieces     []int32 // piece index i, or ^i when the piece strictly contains the whole cell; sorted by id ordinal within each cell
 	built, isEmpty bool
 }
 
@@ -40,6 +43,7 @@ type piece struct {
 	ord   int32
 	bound orb.Bound
 	prep  *Prepared
+	mp    orb.MultiPolygon // only during Build
 }
 
 // NewIndex returns an empty Index.
@@ -47,7 +51,8 @@ func NewIndex() *Index { return &Index{} }
 
 // Add registers one piece of geometry under id. The same id may be added
 // many times (one ballot is often many WKT pieces); a point is then inside
-// id if any one piece strictly contains it. Add after Build is ignored.
+// id if any one piece strictly contains it. The index keeps mp's points, so
+// the caller must not modify them. Add after Build is ignored.
 func (ix *Index) Add(id string, mp orb.MultiPolygon) {
 	if ix.built || len(mp) == 0 {
 		return
@@ -71,15 +76,18 @@ func (ix *Index) Build() {
 	slices.Sort(ids)
 	ix.ids = slices.Compact(ids)
 
+	// Prepare pieces in parallel; order is kept, so the build is deterministic.
+	prepped := make([]*Prepared, len(ix.pending))
+	parallelFor(len(ix.pending), func(i int) { prepped[i] = Prepare(ix.pending[i].mp) })
 	ix.pieces = make([]piece, 0, len(ix.pending))
 	first := true
-	for _, pp := range ix.pending {
-		ord, _ := slices.BinarySearch(ix.ids, pp.id)
-		prep := Prepare(pp.mp)
+	for i, pp := range ix.pending {
+		prep := prepped[i]
 		if len(prep.polys) == 0 {
 			continue
 		}
-		ix.pieces = append(ix.pieces, piece{ord: int32(ord), bound: prep.bound, prep: prep})
+		ord, _ := slices.BinarySearch(ix.ids, pp.id)
+		ix.pieces = append(ix.pieces, piece{ord: int32(ord), bound: prep.bound, prep: prep, mp: pp.mp})
 		if first {
 			ix.bound, first = prep.bound, false
 		} else {
@@ -115,13 +123,17 @@ func (ix *Index) Build() {
 		ix.invH = float64(ix.ny) / h
 	}
 
+	// Classify each (piece, cell) pair in the piece's bounding box: a cell
+	// no edge's bounding box reaches is uniformly inside or outside the
+	// piece, so one exact test of a point in it decides the whole cell.
+	// Outside cells get no entry; inside cells get a "full" entry that
+	// Containing accepts without a point-in-polygon test.
+	perPiece := make([][]int32, len(ix.pieces)) // cell<<1 | full, per piece
+	parallelFor(len(ix.pieces), func(i int) { perPiece[i] = ix.classify(i) })
 	counts := make([]int32, ix.nx*ix.ny+1)
-	for i := range ix.pieces {
-		x0, y0, x1, y1 := ix.cellRange(ix.pieces[i].bound)
-		for cy := y0; cy <= y1; cy++ {
-			for cx := x0; cx <= x1; cx++ {
-				counts[cy*ix.nx+cx+1]++
-			}
+	for _, es := range perPiece {
+		for _, e := range es {
+			counts[e>>1+1]++
 		}
 	}
 	for c := 1; c < len(counts); c++ {
@@ -130,16 +142,97 @@ func (ix *Index) Build() {
 	ix.cellStart = counts
 	ix.cellPieces = make([]int32, counts[len(counts)-1])
 	fill := slices.Clone(counts[:len(counts)-1])
-	for i := range ix.pieces {
-		x0, y0, x1, y1 := ix.cellRange(ix.pieces[i].bound)
-		for cy := y0; cy <= y1; cy++ {
-			for cx := x0; cx <= x1; cx++ {
-				c := cy*ix.nx + cx
-				ix.cellPieces[fill[c]] = int32(i)
-				fill[c]++
+	for i, es := range perPiece { // pieces in ord order, so each cell stays sorted
+		for _, e := range es {
+			v := int32(i)
+			if e&1 == 1 {
+				v = ^v
+			}
+			ix.cellPieces[fill[e>>1]] = v
+			fill[e>>1]++
+		}
+		ix.pieces[i].mp = nil
+	}
+}
+
+// classify returns piece i's grid entries as cell<<1|full. A cell that no
+// edge's bounding box reaches is uniformly inside or outside the piece, so
+// one exact test of a point in it decides the whole cell: outside cells get
+// no entry, inside cells a "full" entry that Containing accepts without a
+// point-in-polygon test; the rest need the test.
+func (ix *Index) classify(i int) []int32 {
+	pc := &ix.pieces[i]
+	x0, y0, x1, y1 := ix.cellRange(pc.bound)
+	w, h := x1-x0+1, y1-y0+1
+	mark := make([]bool, w*h)
+	for _, poly := range pc.mp {
+		for _, r := range poly {
+			for k := range r {
+				a, b := r[(k+len(r)-1)%len(r)], r[k] // includes the closing edge of unclosed rings
+				ex0, ex1 := ix.cellX(min(a[0], b[0])), ix.cellX(max(a[0], b[0]))
+				ey0, ey1 := ix.cellY(min(a[1], b[1])), ix.cellY(max(a[1], b[1]))
+				for cy := ey0; cy <= ey1; cy++ {
+					for cx := ex0; cx <= ex1; cx++ {
+						mark[(cy-y0)*w+cx-x0] = true
+					}
+				}
 			}
 		}
 	}
+	var out []int32
+	for cy := y0; cy <= y1; cy++ {
+		for cx := x0; cx <= x1; cx++ {
+			c := int32(cy*ix.nx + cx)
+			if mark[(cy-y0)*w+cx-x0] {
+				out = append(out, c<<1)
+				continue
+			}
+			rep, ok := ix.cellPoint(cx, cy)
+			switch {
+			case !ok:
+				out = append(out, c<<1)
+			case pc.prep.Contains(rep):
+				out = append(out, c<<1|1)
+			}
+		}
+	}
+	return out
+}
+
+// parallelFor runs f(0..n-1) on GOMAXPROCS goroutines.
+func parallelFor(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// cellPoint returns a point that maps to cell (cx, cy), if the cell's
+// centre does (it can fail only in degenerate float cases).
+func (ix *Index) cellPoint(cx, cy int) (orb.Point, bool) {
+	var p orb.Point
+	if ix.invW > 0 {
+		p[0] = ix.bound.Min[0] + (float64(cx)+0.5)/ix.invW
+	} else {
+		p[0] = ix.bound.Min[0]
+	}
+	if ix.invH > 0 {
+		p[1] = ix.bound.Min[1] + (float64(cy)+0.5)/ix.invH
+	} else {
+		p[1] = ix.bound.Min[1]
+	}
+	return p, ix.cellX(p[0]) == cx && ix.cellY(p[1]) == cy
 }
 
 func (ix *Index) cellX(x float64) int {
@@ -170,10 +263,19 @@ func (ix *Index) Containing(p orb.Point, dst []string) []string {
 	}
 	c := ix.cellY(y)*ix.nx + ix.cellX(x)
 	last := int32(-1)
-	for _, pi := range ix.cellPieces[ix.cellStart[c]:ix.cellStart[c+1]] {
-		pc := &ix.pieces[pi]
+	for _, v := range ix.cellPieces[ix.cellStart[c]:ix.cellStart[c+1]] {
+		full := v < 0
+		if full {
+			v = ^v
+		}
+		pc := &ix.pieces[v]
 		if pc.ord == last {
 			continue // this id already matched through another piece
+		}
+		if full {
+			dst = append(dst, ix.ids[pc.ord])
+			last = pc.ord
+			continue
 		}
 		if x <= pc.bound.Min[0] || x >= pc.bound.Max[0] || y <= pc.bound.Min[1] || y >= pc.bound.Max[1] {
 			continue

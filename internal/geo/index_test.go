@@ -86,6 +86,15 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 			multi++
 		}
 	}
+	full := 0
+	for _, v := range ix.cellPieces {
+		if v < 0 {
+			full++
+		}
+	}
+	if full == 0 || full == len(ix.cellPieces) {
+		t.Errorf("%d of %d cell entries are full cells; want both kinds exercised", full, len(ix.cellPieces))
+	}
 	if hits < 1000 || multi < 50 {
 		t.Errorf("only %d probes hit a geometry and %d hit several; the test is too easy", hits, multi)
 	}

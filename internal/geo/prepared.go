@@ -13,65 +13,63 @@ const bandEdges = 16
 // edgesPerBand is the target number of edges per y-band.
 const edgesPerBand = 4
 
-type edge struct{ ax, ay, bx, by float64 }
-
-// preparedRing holds a ring's edges bucketed by y-band, so a query only tests
-// the edges whose y-range can include the point's y.
+// preparedRing buckets a ring's edges by y-band, so a query only tests the
+// edges whose y-range can include the point's y. Edges are stored as int32
+// indices into the ring (edge k runs from pts[k] to pts[k+1]), which keeps
+// the index small: the ring's points are shared, not copied.
 type preparedRing struct {
 	bound     orb.Bound
+	pts       orb.Ring // closed: pts[0] == pts[len-1]
 	y0, invH  float64
 	bandStart []int32 // len nb+1, offsets into edges
-	edges     []edge
+	edges     []int32
 }
 
 func prepareRing(r orb.Ring) preparedRing {
-	pr := preparedRing{bound: r.Bound()}
-	n := len(r)
-	if n < 2 {
-		return pr
+	if len(r) > 0 && r[0] != r[len(r)-1] {
+		r = append(r[:len(r):len(r)], r[0]) // close a copy; never modify the caller's ring
 	}
-	all := make([]edge, 0, n)
-	prev := r[n-1]
-	for _, cur := range r {
-		if prev != cur {
-			all = append(all, edge{prev[0], prev[1], cur[0], cur[1]})
-		}
-		prev = cur
+	pr := preparedRing{bound: ringBound(r), pts: r}
+	n := len(r) - 1 // edges
+	if n < 1 {
+		pr.bandStart = []int32{0, 0}
+		return pr
 	}
 	h := pr.bound.Max[1] - pr.bound.Min[1]
-	nb := len(all) / edgesPerBand
-	if len(all) < bandEdges || h <= 0 || nb < 2 {
-		pr.bandStart = []int32{0, int32(len(all))}
-		pr.edges = all
-		return pr
-	}
-	pr.y0 = pr.bound.Min[1]
-	pr.invH = float64(nb) / h
-	if math.IsInf(pr.invH, 0) || math.IsNaN(pr.invH) {
-		pr.invH = 0
-		pr.bandStart = []int32{0, int32(len(all))}
-		pr.edges = all
-		return pr
+	nb := n / edgesPerBand
+	if n < bandEdges || h <= 0 || nb < 2 || math.IsInf(float64(nb)/h, 0) {
+		nb = 1
+	} else {
+		pr.y0 = pr.bound.Min[1]
+		pr.invH = float64(nb) / h
 	}
 	counts := make([]int32, nb+1)
-	for _, e := range all {
-		lo, hi := pr.band(min(e.ay, e.by), nb), pr.band(max(e.ay, e.by), nb)
-		for b := lo; b <= hi; b++ {
-			counts[b+1]++
+	for k := 0; k < n; k++ {
+		a, b := r[k], r[k+1]
+		if a == b {
+			continue // zero-length edge: its point is also an endpoint of a neighbour
+		}
+		lo, hi := pr.band(min(a[1], b[1]), nb), pr.band(max(a[1], b[1]), nb)
+		for bd := lo; bd <= hi; bd++ {
+			counts[bd+1]++
 		}
 	}
-	for b := 1; b <= nb; b++ {
-		counts[b] += counts[b-1]
+	for bd := 1; bd <= nb; bd++ {
+		counts[bd] += counts[bd-1]
 	}
 	pr.bandStart = counts
-	pr.edges = make([]edge, counts[nb])
+	pr.edges = make([]int32, counts[nb])
 	fill := make([]int32, nb)
 	copy(fill, counts[:nb])
-	for _, e := range all {
-		lo, hi := pr.band(min(e.ay, e.by), nb), pr.band(max(e.ay, e.by), nb)
-		for b := lo; b <= hi; b++ {
-			pr.edges[fill[b]] = e
-			fill[b]++
+	for k := 0; k < n; k++ {
+		a, b := r[k], r[k+1]
+		if a == b {
+			continue
+		}
+		lo, hi := pr.band(min(a[1], b[1]), nb), pr.band(max(a[1], b[1]), nb)
+		for bd := lo; bd <= hi; bd++ {
+			pr.edges[fill[bd]] = int32(k)
+			fill[bd]++
 		}
 	}
 	return pr
@@ -80,6 +78,9 @@ func prepareRing(r orb.Ring) preparedRing {
 // band maps y to a band index; it is monotone in y, so an edge registered
 // in bands band(minY)..band(maxY) is found by any y within its range.
 func (pr *preparedRing) band(y float64, nb int) int {
+	if nb <= 1 {
+		return 0
+	}
 	b := int((y - pr.y0) * pr.invH)
 	if b < 0 {
 		return 0
@@ -93,15 +94,14 @@ func (pr *preparedRing) band(y float64, nb int) int {
 // locate is ringLocate restricted to the edges of p's y-band.
 func (pr *preparedRing) locate(px, py float64) (in, on bool) {
 	nb := len(pr.bandStart) - 1
-	b := 0
-	if nb > 1 {
-		b = pr.band(py, nb)
-	}
-	for _, e := range pr.edges[pr.bandStart[b]:pr.bandStart[b+1]] {
-		if (e.ay > py) == (e.by > py) && e.ay != py && e.by != py {
+	b := pr.band(py, nb)
+	pts := pr.pts
+	for _, k := range pr.edges[pr.bandStart[b]:pr.bandStart[b+1]] {
+		a, e := pts[k], pts[k+1]
+		if (a[1] > py) == (e[1] > py) && a[1] != py && e[1] != py {
 			continue // fast reject: edge entirely above or below p's line
 		}
-		cross, onEdge := edgeTest(e.ax, e.ay, e.bx, e.by, px, py)
+		cross, onEdge := edgeTest(a[0], a[1], e[0], e[1], px, py)
 		if onEdge {
 			return false, true
 		}
@@ -140,7 +140,9 @@ func (pp *preparedPolygon) contains(px, py float64) bool {
 }
 
 // Prepared is a multipolygon preprocessed for fast repeated Contains calls
-// (y-band edge buckets per ring). It is safe for concurrent use.
+// (y-band edge buckets per ring). It shares the rings' points with the
+// multipolygon it was made from, which must not be modified afterwards.
+// It is safe for concurrent use.
 type Prepared struct {
 	bound orb.Bound
 	polys []preparedPolygon
@@ -148,7 +150,8 @@ type Prepared struct {
 
 // Prepare preprocesses mp for repeated containment queries.
 func Prepare(mp orb.MultiPolygon) *Prepared {
-	p := &Prepared{bound: mp.Bound()}
+	p := &Prepared{}
+	first := true
 	for _, poly := range mp {
 		if len(poly) == 0 {
 			continue
@@ -156,6 +159,16 @@ func Prepare(mp orb.MultiPolygon) *Prepared {
 		pp := preparedPolygon{outer: prepareRing(poly[0])}
 		for _, h := range poly[1:] {
 			pp.holes = append(pp.holes, prepareRing(h))
+		}
+		for _, r := range append([]preparedRing{pp.outer}, pp.holes...) {
+			if len(r.pts) == 0 {
+				continue
+			}
+			if first {
+				p.bound, first = r.bound, false
+			} else {
+				p.bound = p.bound.Union(r.bound)
+			}
 		}
 		p.polys = append(p.polys, pp)
 	}
@@ -174,4 +187,16 @@ func (p *Prepared) Contains(pt orb.Point) bool {
 		}
 	}
 	return false
+}
+
+func ringBound(r orb.Ring) orb.Bound {
+	if len(r) == 0 {
+		return orb.Bound{}
+	}
+	b := orb.Bound{Min: r[0], Max: r[0]}
+	for _, p := range r[1:] {
+		b.Min[0], b.Max[0] = min(b.Min[0], p[0]), max(b.Max[0], p[0])
+		b.Min[1], b.Max[1] = min(b.Min[1], p[1]), max(b.Max[1], p[1])
+	}
+	return b
 }
