@@ -189,3 +189,17 @@ func FuzzParseWKT(f *testing.F) {
 		Contains(mp, orb.Point{0.5, 0.5}) // must not panic either
 	})
 }
+
+// FuzzParseEWKTPoint checks that ParseEWKTPoint never panics and only
+// returns finite coordinates.
+func FuzzParseEWKTPoint(f *testing.F) {
+	for _, s := range []string{"SRID=4326;POINT(.5956009 51.3176159)", "POINT(1 2)", "SRID=4326;POINT(", "SRID=;", "POINT()"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lon, lat, err := ParseEWKTPoint(s)
+		if err == nil && (math.IsNaN(lon) || math.IsNaN(lat) || math.IsInf(lon, 0) || math.IsInf(lat, 0)) {
+			t.Fatalf("ParseEWKTPoint(%q) = %v, %v: non-finite", s, lon, lat)
+		}
+	})
+}

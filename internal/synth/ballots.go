@@ -37,19 +37,21 @@ type lattice struct {
 	gx, gy     int // organisations
 	dx, dy     float64
 	kmin, kmax int // segments per cell side
+	none       bool
 }
 
 func newLattice(o Options) *lattice {
 	// About 11 ballots per organisation with elections (1 org + ~9 divisions
 	// + an occasional enclave or parl ballot), and 1 in 8 have none.
 	orgs := max(1, int(math.Round(float64(o.Ballots)/(11*7.0/8))))
-	gx := max(1, int(math.Ceil(math.Sqrt(float64(orgs)*10/9))))
+	gx := max(1, int(math.Round(math.Sqrt(float64(orgs)*10/9))))
 	gy := max(1, (orgs+gx-1)/gx)
 	l := &lattice{
 		seed: mix(uint64(o.Seed) ^ 0x5eed),
 		gx:   gx, gy: gy,
 		nx: gx * orgCells, ny: gy * orgCells,
 		kmin: max(1, o.MinVertices/4), kmax: max(1, o.MaxVertices/4),
+		none: o.Ballots == 0,
 	}
 	l.dx = (boxMaxLon - boxMinLon) / float64(l.nx)
 	l.dy = (boxMaxLat - boxMinLat) / float64(l.ny)
@@ -203,7 +205,7 @@ func (l *lattice) org(oi, oj int) orgPlan {
 	idx := oj*l.gx + oi
 	return orgPlan{
 		oi: oi, oj: oj, index: idx, slug: placeName(idx),
-		elections: h%8 != 0,
+		elections: h%8 != 0 || idx == 0,  // the first always votes, so tiny runs have ballots
 		mode:      int((h >> 8) % 4 % 3), // 0 half the time
 		merged:    (h>>16)%4 == 0,
 		enclave:   (h>>24)%3 == 0,
@@ -278,6 +280,9 @@ func geographyPrefix(l *lattice, o orgPlan) (org, div string) {
 func writeBallots(w *bufio.Writer, l *lattice, st *Stats) error {
 	if _, err := w.WriteString("election_id,geography_id,geography_text,source_table\r\n"); err != nil {
 		return err
+	}
+	if l.none {
+		return nil // Options.Ballots == 0: header only
 	}
 	bw := &ballotWriter{w: w, st: st}
 	divSeq := 0

@@ -16,7 +16,7 @@ import (
 type Options struct {
 	Seed      int64
 	Addresses int // distinct UPRNs (filler rows included); ~0.5% more rows are identical duplicates
-	Ballots   int // approximate number of ballots with geometry (organisation, division and parl)
+	Ballots   int // approximate number of ballots with geometry (organisation, division and parl); 0 writes only the header
 
 	// MinVertices and MaxVertices bound a division polygon's outer ring;
 	// organisation rings are about three times longer.

@@ -305,6 +305,22 @@ func TestBallotsTileAddresses(t *testing.T) {
 	}
 }
 
+func TestGenerateBallotCounts(t *testing.T) {
+	for _, n := range []int{1, 10, 100, 1000, 10000} {
+		_, b, st := generate(t, Options{Seed: 5, Ballots: n, MinVertices: 4, MaxVertices: 8})
+		if st.Ballots < n*3/4 || st.Ballots > max(n*3/2, 12) {
+			t.Errorf("Options.Ballots %d gave %d ballots", n, st.Ballots)
+		}
+		if n <= 100 && len(readBallots(t, b)) != st.BallotRows {
+			t.Errorf("Ballots %d: stats say %d rows", n, st.BallotRows)
+		}
+	}
+	_, b, st := generate(t, Options{Seed: 5, Addresses: 100})
+	if string(b) != "election_id,geography_id,geography_text,source_table\r\n" || st.BallotRows != 0 {
+		t.Errorf("Ballots 0 wrote %q (%d rows), want only the header", b, st.BallotRows)
+	}
+}
+
 func TestGenerateOptionErrors(t *testing.T) {
 	for _, o := range []Options{
 		{Addresses: -1},
