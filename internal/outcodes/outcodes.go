@@ -54,7 +54,7 @@ type SplitInput struct {
 // JSON output, which delete_stale_outcodes receives.
 type Result struct {
 	Letter            string   `json:"first_letter"`
-	Rows              int      `json:"rows"` // rows written, after de-duplication
+	Rows              int      `json:"rows"` // distinct rows kept (those of empty-file outcodes included)
 	DuplicatesDropped int      `json:"duplicates_dropped"`
 	Outcodes          []string `json:"outcodes"`  // every outcode of the letter, sorted
 	Written           int      `json:"written"`   // files uploaded because they changed
