@@ -69,21 +69,26 @@ func (ix *Index) Build() {
 		return
 	}
 	ix.built = true
+	// Prepare pieces in parallel; order is kept, so the build is deterministic.
+	prepped := make([]*Prepared, len(ix.pending))
+	parallelFor(len(ix.pending), func(i int) { prepped[i] = Prepare(ix.pending[i].mp) })
 	ids := make([]string, 0, len(ix.pending))
-	for _, pp := range ix.pending {
+	for i, pp := range ix.pending {
+		prep := prepped[i]
+		if len(prep.polys) == 0 || !finite(prep.bound.Min) || !finite(prep.bound.Max) {
+			prepped[i] = nil // nothing to index, or coordinates ParseWKT would have rejected
+			continue
+		}
 		ids = append(ids, pp.id)
 	}
 	slices.Sort(ids)
 	ix.ids = slices.Compact(ids)
 
-	// Prepare pieces in parallel; order is kept, so the build is deterministic.
-	prepped := make([]*Prepared, len(ix.pending))
-	parallelFor(len(ix.pending), func(i int) { prepped[i] = Prepare(ix.pending[i].mp) })
 	ix.pieces = make([]piece, 0, len(ix.pending))
 	first := true
 	for i, pp := range ix.pending {
 		prep := prepped[i]
-		if len(prep.polys) == 0 {
+		if prep == nil {
 			continue
 		}
 		ord, _ := slices.BinarySearch(ix.ids, pp.id)

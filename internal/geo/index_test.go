@@ -2,6 +2,7 @@ package geo
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -111,6 +112,7 @@ func TestIndexContainingTable(t *testing.T) {
 	ix.Add("mayor.a.2026-05-07", mustWKT(t, "POLYGON((0 0,4 0,4 4,0 4,0 0))"))
 	ix.Add("local.a.ring.2026-05-07", mustWKT(t, "POLYGON((0 2,4 2,4 4,0 4,0 2),(1 3,3 3,3 3.5,1 3))"))
 	ix.Add("local.a.empty.2026-05-07", nil)
+	ix.Add("local.a.nan.2026-05-07", orb.MultiPolygon{{{{0, 0}, {math.NaN(), 0}, {1, 1}, {0, 0}}}})
 	ix.Build()
 	tests := []struct {
 		p    orb.Point
@@ -132,7 +134,7 @@ func TestIndexContainingTable(t *testing.T) {
 		}
 	}
 	if ix.Len() != 3 {
-		t.Errorf("Len() = %d, want 3 distinct ids (the empty geometry is ignored)", ix.Len())
+		t.Errorf("Len() = %d, want 3 distinct ids (the empty and NaN geometries are ignored)", ix.Len())
 	}
 }
 
