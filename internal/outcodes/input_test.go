@@ -79,7 +79,10 @@ func encodeInput(t testing.TB, schema *parquet.Schema, rows []in) []byte {
 		return parquet.ByteArrayValue([]byte(v)).Level(0, l.MaxDefinitionLevel, l.ColumnIndex)
 	}
 	var buf bytes.Buffer
-	w := parquet.NewWriter(&buf, schema, parquet.Compression(&parquet.Snappy))
+	// Small row groups and pages, so readers meet several of each, as in
+	// Athena's larger files.
+	w := parquet.NewWriter(&buf, schema, parquet.Compression(&parquet.Snappy),
+		parquet.MaxRowsPerRowGroup(2), parquet.PageBufferSize(64))
 	for _, r := range rows {
 		row := parquet.Row{
 			scalar("uprn", r.UPRN, false),
