@@ -32,6 +32,16 @@ var (
 		"addressbase_source": parquet.Optional(parquet.String()),
 		"ballot_ids":         parquet.Optional(parquet.List(parquet.Optional(parquet.String()))),
 	})
+	// bagSchema names the list levels as Hive's older writer does
+	// (bag/array_element) and carries no LIST annotation: Split reads the
+	// levels, not the names.
+	bagSchema = parquet.NewSchema("hive_schema", parquet.Group{
+		"uprn":               parquet.Optional(parquet.String()),
+		"address":            parquet.Optional(parquet.String()),
+		"postcode":           parquet.Optional(parquet.String()),
+		"addressbase_source": parquet.Optional(parquet.String()),
+		"ballot_ids":         parquet.Optional(parquet.Group{"bag": parquet.Repeated(parquet.Group{"array_element": parquet.Optional(parquet.String())})}),
+	})
 	// orderedSchema keeps the contract's column order, with an optional
 	// list of required elements.
 	orderedSchema = parquet.SchemaOf(struct {

@@ -33,7 +33,7 @@ const (
 	parlM     = "parl.manchester-central.2026-05-07"
 )
 
-// letterM is one letter's input spread over three objects with different
+// letterM is one letter's input spread over four objects with different
 // writers' schemas and unsorted rows, including an identical duplicate
 // (0123), null and empty ballot lists, a null address and a filler row.
 func letterM(t testing.TB) map[string][]byte {
@@ -45,9 +45,11 @@ func letterM(t testing.TB) map[string][]byte {
 			{UPRN: "9", Address: "9 HIGH ST", Postcode: "ME14 1AA", Source: src, NullBallots: true},
 		}),
 		"20261126_101010_00001_abcde_2": encodeInput(t, orderedSchema, []in{
-			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", Source: src, Ballots: []string{parlM, mayor}}, // unsorted list
 			{UPRN: "10000000001", Address: "Flat 2, Maison Été", Postcode: "ME14 1AA", Source: src, Ballots: []string{parl}},
+		}),
+		"20261126_101010_00001_abcde_0": encodeInput(t, bagSchema, []in{
 			{UPRN: "777", Address: "7 Rochester Rd", Postcode: "ME1 1AB", Source: src, Ballots: nil},
+			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", Source: src, Ballots: []string{parlM, mayor}}, // unsorted list
 		}),
 		"20261126_101010_00001_abcde_3": encodeInput(t, legacySchema, []in{
 			{UPRN: "200003721900", Address: "1 COX STREET", Postcode: "ME14 3HE", Source: src, Ballots: []string{local, parl}},
