@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -16,6 +17,11 @@ var environments = []string{"development", "staging", "production"}
 // CloudWatch accepts only these log retention periods, in days.
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
+var (
+	ssmParamName = regexp.MustCompile(`^/?[A-Za-z0-9_.\-/]+$`)
+	scheduleExpr = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+)
+
 // Config is the stack configuration, read once by configure. Defaults live in
 // Pulumi.yaml, where the CLI applies them.
 type Config struct {
@@ -27,6 +33,10 @@ type Config struct {
 	AddressBaseBucket        string
 	AddressBaseRelease       string
 	EEBucket                 string
+	// EE database SSM parameter names (names, never values).
+	EEDBHostParam, EEDBUserParam, EEDBNameParam, EEDBPasswordParam string
+	CurrentElectionsSchedule                                       string
+	RebuildDelaySeconds                                            int
 }
 
 // Tags go on every taggable resource.
@@ -59,6 +69,12 @@ func configure(ctx *pulumi.Context) (Config, error) {
 	str("addressbaseBucket", &c.AddressBaseBucket)
 	str("addressbaseRelease", &c.AddressBaseRelease)
 	str("eeBucket", &c.EEBucket)
+	str("eeDbHostParam", &c.EEDBHostParam)
+	str("eeDbUserParam", &c.EEDBUserParam)
+	str("eeDbNameParam", &c.EEDBNameParam)
+	str("eeDbPasswordParam", &c.EEDBPasswordParam)
+	str("currentElectionsSchedule", &c.CurrentElectionsSchedule)
+	num("rebuildDelaySeconds", &c.RebuildDelaySeconds)
 	num("athenaBytesScannedCutoff", &c.AthenaBytesScannedCutoff)
 	num("athenaResultsExpireDays", &c.AthenaResultsExpireDays)
 	num("logRetentionDays", &c.LogRetentionDays)
@@ -90,6 +106,18 @@ func (c Config) validate() error {
 		if v == "" || strings.ContainsAny(v, "/{}'\" ") {
 			return fmt.Errorf("%s %q must be a plain, non-empty name", key, v)
 		}
+	}
+	for key, v := range map[string]string{"eeDbHostParam": c.EEDBHostParam, "eeDbUserParam": c.EEDBUserParam, "eeDbNameParam": c.EEDBNameParam, "eeDbPasswordParam": c.EEDBPasswordParam} {
+		if !ssmParamName.MatchString(v) {
+			return fmt.Errorf("%s %q must be an SSM parameter name such as /dc-data-baker/ee-db/host (a name, not a value)", key, v)
+		}
+	}
+	if !scheduleExpr.MatchString(c.CurrentElectionsSchedule) {
+		return fmt.Errorf("currentElectionsSchedule %q must be an EventBridge cron(...) or rate(...) expression", c.CurrentElectionsSchedule)
+	}
+	// SQS delays a message by at most 15 minutes.
+	if c.RebuildDelaySeconds < 0 || c.RebuildDelaySeconds > 900 {
+		return fmt.Errorf("rebuildDelaySeconds %d must be between 0 and 900", c.RebuildDelaySeconds)
 	}
 	if c.FailureEmail != "" {
 		if _, err := mail.ParseAddress(c.FailureEmail); err != nil {

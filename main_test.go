@@ -17,6 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/DemocracyClub/dc-data-baker/components/catalog"
+	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
 const project = "dc-data-baker"
@@ -48,6 +51,13 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state["bucket"] = args.Name + "-bucket"
 		id = args.Name + "-bucket"
 		state["arn"] = "arn:aws:s3:::" + args.Name + "-bucket"
+	case "aws:cloudwatch/logGroup:LogGroup":
+		state["name"] = "/aws/lambda/" + args.Name
+		state["arn"] = "arn:aws:logs:eu-west-2:123456789012:log-group:/aws/lambda/" + args.Name
+	case "aws:lambda/function:Function":
+		state["arn"] = "arn:aws:lambda:eu-west-2:123456789012:function:" + args.Name
+	case "aws:sfn/stateMachine:StateMachine":
+		state["arn"] = "arn:aws:states:eu-west-2:123456789012:stateMachine:" + args.Name
 	default:
 		if _, ok := state["arn"]; !ok {
 			svc := strings.SplitN(args.TypeToken, ":", 3)[1]
@@ -493,4 +503,175 @@ func TestTagsKeepAResourcesOwnTags(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("tags = %v, want %v", got, want)
 	}
+}
+
+// policies returns every IAM policy document the program creates, by resource.
+func policies(t *testing.T, m *mocks) map[string]gofunction.PolicyDocument {
+	t.Helper()
+	out := map[string]gofunction.PolicyDocument{}
+	for _, r := range m.byType("aws:iam/rolePolicy:RolePolicy") {
+		doc, err := gofunction.Parse(fmt.Sprint(r.Inputs["policy"]))
+		if err != nil {
+			t.Fatalf("%s: %v", r.Name, err)
+		}
+		out[r.Name] = doc
+	}
+	return out
+}
+
+// allowedWildcard is the one shape of "*" IAM needs here: a trailing
+// wildcard that scopes S3 objects to a prefix or log streams to one log
+// group. Each is declared with a WildcardReason.
+func allowedWildcard(resource string) bool {
+	if strings.Count(resource, "*") != 1 {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(resource, "arn:aws:s3:::") && strings.HasSuffix(resource, "/*") && strings.Count(resource, "/") >= 2:
+		return true
+	case strings.HasPrefix(resource, "arn:aws:logs:") && strings.HasSuffix(resource, ":*"):
+		return true
+	}
+	return false
+}
+
+func TestNoIAMStatementAllowsWildcards(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		docs := policies(t, m)
+		if len(docs) < 10 {
+			t.Fatalf("only %d role policies", len(docs))
+		}
+		for name, doc := range docs {
+			for _, s := range doc.Statement {
+				if s.Effect != "Allow" {
+					continue
+				}
+				for _, a := range s.Action {
+					if strings.Contains(a, "*") {
+						t.Errorf("%s %s: action %q has a wildcard", name, s.Sid, a)
+					}
+				}
+				for _, r := range s.Resource {
+					if strings.Contains(r, "*") && !allowedWildcard(r) {
+						t.Errorf("%s %s: resource %q has a wildcard", name, s.Sid, r)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		docs := policies(t, m)
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7}
+		for name, n := range want {
+			doc, ok := docs[name]
+			if !ok {
+				t.Fatalf("no %s", name)
+			}
+			invoke, _ := doc.StatementBySid("InvokeLayerFunctions")
+			if len(invoke.Resource) != n || !cmp.Equal([]string(invoke.Action), []string{"lambda:InvokeFunction"}) {
+				t.Errorf("%s invokes %v on %v, want lambda:InvokeFunction on %d functions", name, invoke.Action, invoke.Resource, n)
+			}
+			notify, _ := doc.StatementBySid("NotifyFailure")
+			if len(notify.Resource) != 1 || !strings.Contains(notify.Resource[0], "core-failures") {
+				t.Errorf("%s publishes to %v, want the failure topic", name, notify.Resource)
+			}
+		}
+		guard := 0
+		for name, doc := range docs {
+			if s, ok := doc.StatementBySid("ListOwnExecutions"); ok {
+				guard++
+				if len(s.Resource) != 1 || !strings.Contains(s.Resource[0], "-sm") {
+					t.Errorf("%s: guard lists executions of %v, want its own state machine", name, s.Resource)
+				}
+			}
+		}
+		if guard != 2 {
+			t.Errorf("guard grants = %d, want one per layer", guard)
+		}
+	})
+}
+
+func TestSecretsAreNamesNotValues(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		for _, f := range m.byType("aws:lambda/function:Function") {
+			vars, _ := get(f.Inputs, "environment", "variables").(map[string]any)
+			for k, v := range vars {
+				if strings.Contains(strings.ToUpper(k), "PASSWORD") && !strings.HasSuffix(k, "_PARAM") {
+					t.Errorf("%s: environment %s=%v holds a secret value; pass an SSM parameter name", f.Name, k, v)
+				}
+			}
+		}
+	})
+}
+
+func TestEveryStateMachineValidates(t *testing.T) {
+	nodetool.Require(t)
+	m, err := run(t, stackConfig(t, "development"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := map[string][]byte{}
+	for _, sm := range m.byType("aws:sfn/stateMachine:StateMachine") {
+		def := fmt.Sprint(sm.Inputs["definition"])
+		if !strings.Contains(def, "arn:aws:lambda:") {
+			t.Errorf("%s: definition names no Lambda ARN:\n%s", sm.Name, def)
+		}
+		defs[fmt.Sprint(sm.Inputs["name"])] = []byte(def)
+	}
+	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned", "MakeCurrentElectionsParquet"}, keys(defs)); diff != "" {
+		t.Fatalf("state machines (-want +got):\n%s", diff)
+	}
+	if err := asl.Validate(t.Context(), defs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTriggersGoThroughADeduplicatingFIFOQueue(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		qs := m.byType("aws:sqs/queue:Queue")
+		if len(qs) != 1 {
+			t.Fatalf("queues = %d", len(qs))
+		}
+		q := qs[0].Inputs
+		if q["fifoQueue"] != true || q["contentBasedDeduplication"] != true || q["delaySeconds"] != 300.0 || q["sqsManagedSseEnabled"] != true {
+			t.Errorf("queue = %v", q)
+		}
+		rules := map[string]map[string]any{}
+		for _, r := range m.byType("aws:cloudwatch/eventRule:EventRule") {
+			rules[r.Name] = r.Inputs
+		}
+		if rules["current-elections-nightly"]["scheduleExpression"] != "cron(0 3 * * ? *)" {
+			t.Errorf("nightly rule = %v", rules["current-elections-nightly"])
+		}
+		if !strings.Contains(fmt.Sprint(rules["current-elections-changed"]["eventPattern"]), "elections_set_changed") {
+			t.Errorf("change rule = %v", rules["current-elections-changed"])
+		}
+		targets := m.byType("aws:cloudwatch/eventTarget:EventTarget")
+		if len(targets) != 2 {
+			t.Fatalf("event targets = %d", len(targets))
+		}
+		for _, tg := range targets {
+			// A constant body is what lets content-based deduplication
+			// collapse a burst of events into one rebuild.
+			if tg.Inputs["input"] != targets[0].Inputs["input"] || tg.Inputs["input"] == nil {
+				t.Errorf("%s: input %v differs between targets", tg.Name, tg.Inputs["input"])
+			}
+		}
+		pipes := m.byType("aws:pipes/pipe:Pipe")
+		if len(pipes) != 1 || !strings.Contains(fmt.Sprint(pipes[0].Inputs["target"]), "current-elections-sm") {
+			t.Errorf("pipes = %+v", pipes)
+		}
+	})
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -40,11 +40,27 @@ func program(ctx *pulumi.Context) error {
 		return fmt.Errorf("addressbase layer: %w", err)
 	}
 
+	ce, err := layers.NewCurrentElections(ctx, "current-elections", &layers.CurrentElectionsArgs{
+		Core: c, Vars: vars, LogRetentionDays: cfg.LogRetentionDays,
+		EEDatabase: layers.EEDatabaseParams{
+			Host: cfg.EEDBHostParam, User: cfg.EEDBUserParam, Name: cfg.EEDBNameParam, Password: cfg.EEDBPasswordParam,
+		},
+		Schedule:            cfg.CurrentElectionsSchedule,
+		TriggerDelaySeconds: cfg.RebuildDelaySeconds,
+	})
+	if err != nil {
+		return fmt.Errorf("current elections layer: %w", err)
+	}
+
 	ctx.Export("glueDatabaseName", c.DatabaseName)
 	ctx.Export("athenaWorkgroupName", c.WorkgroupName)
 	ctx.Export("resultsBucketName", c.ResultsBucketName)
 	ctx.Export("resultsBucketArn", c.ResultsBucketArn)
 	ctx.Export("failureTopicArn", c.FailureTopicArn)
 	ctx.Export("addressbasePartitionedLocation", ab.PartitionedLocation)
+	ctx.Export("addressbaseStateMachineArn", ab.StateMachineArn)
+	ctx.Export("currentElectionsOutputLocation", ce.OutputLocation)
+	ctx.Export("currentElectionsStateMachineArn", ce.StateMachineArn)
+	ctx.Export("currentElectionsTriggerQueueUrl", ce.TriggerQueueUrl)
 	return nil
 }

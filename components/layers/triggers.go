@@ -1,0 +1,143 @@
+package layers
+
+import (
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/pipes"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
+)
+
+// ElectionsSetChanged is the EventBridge detail-type EveryElection sends
+// when the set of current elections changes.
+const ElectionsSetChanged = "elections_set_changed"
+
+// rebuildRequest is the body of every rebuild message. It is constant, so
+// the FIFO queue's content-based deduplication collapses a burst of
+// requests into one.
+const rebuildRequest = `{"rebuild":"current-elections"}`
+
+type triggerArgs struct {
+	Schedule     string
+	DelaySeconds int
+}
+
+// newTriggers starts the state machine nightly and on every
+// elections_set_changed event, both through a FIFO queue that deduplicates
+// and delays requests, and an EventBridge Pipe that starts the machine.
+func newTriggers(ctx *pulumi.Context, name string, sm *sfn.StateMachine, args triggerArgs, parent pulumi.ResourceOption) (*sqs.Queue, error) {
+	queue, err := sqs.NewQueue(ctx, name+"-rebuilds", &sqs.QueueArgs{
+		NamePrefix:                pulumi.String(name + "-rebuilds-"),
+		FifoQueue:                 pulumi.Bool(true),
+		ContentBasedDeduplication: pulumi.Bool(true),
+		DelaySeconds:              pulumi.Int(args.DelaySeconds),
+		SqsManagedSseEnabled:      pulumi.Bool(true),
+		MessageRetentionSeconds:   pulumi.Int(86400),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	rules := []struct {
+		suffix string
+		args   *cloudwatch.EventRuleArgs
+	}{
+		{"nightly", &cloudwatch.EventRuleArgs{
+			Description:        pulumi.String("Nightly rebuild of " + CurrentElectionsStateMachine),
+			ScheduleExpression: pulumi.String(args.Schedule),
+		}},
+		{"changed", &cloudwatch.EventRuleArgs{
+			Description:  pulumi.String("Rebuild " + CurrentElectionsStateMachine + " when the set of current elections changes"),
+			EventPattern: pulumi.String(`{"detail-type":["` + ElectionsSetChanged + `"]}`),
+		}},
+	}
+	var ruleArns []any
+	for _, r := range rules {
+		rule, err := cloudwatch.NewEventRule(ctx, name+"-"+r.suffix, r.args, parent)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := cloudwatch.NewEventTarget(ctx, name+"-"+r.suffix+"-target", &cloudwatch.EventTargetArgs{
+			Rule:      rule.Name,
+			Arn:       queue.Arn,
+			Input:     pulumi.String(rebuildRequest),
+			SqsTarget: &cloudwatch.EventTargetSqsTargetArgs{MessageGroupId: pulumi.String("rebuild")},
+		}, parent); err != nil {
+			return nil, err
+		}
+		ruleArns = append(ruleArns, rule.Arn)
+	}
+
+	queuePolicy := pulumi.All(append([]any{queue.Arn}, ruleArns...)...).ApplyT(func(v []any) (string, error) {
+		var sources []string
+		for _, a := range v[1:] {
+			sources = append(sources, a.(string))
+		}
+		b, err := json.Marshal(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []map[string]any{{
+				"Sid":       "EventBridgeRules",
+				"Effect":    "Allow",
+				"Principal": map[string]any{"Service": "events.amazonaws.com"},
+				"Action":    "sqs:SendMessage",
+				"Resource":  v[0].(string),
+				"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": sources}},
+			}},
+		})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	if _, err := sqs.NewQueuePolicy(ctx, name+"-rebuilds-policy", &sqs.QueuePolicyArgs{
+		QueueUrl: queue.Url,
+		Policy:   queuePolicy,
+	}, parent); err != nil {
+		return nil, err
+	}
+
+	assume, err := json.Marshal(gofunction.PolicyDocument{Version: "2012-10-17", Statement: []gofunction.PolicyStatement{{
+		Effect: "Allow", Principal: &gofunction.Principal{Service: gofunction.StringList{"pipes.amazonaws.com"}},
+		Action: gofunction.StringList{"sts:AssumeRole"},
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, name+"-pipe-role", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(string(assume)),
+		Description:      pulumi.String("Starts " + CurrentElectionsStateMachine + " from the rebuild queue"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	policy := pulumi.All(queue.Arn, sm.Arn).ApplyT(func(v []any) (string, error) {
+		b, err := json.Marshal(gofunction.PolicyDocument{Version: "2012-10-17", Statement: []gofunction.PolicyStatement{
+			{Sid: "ReadQueue", Effect: "Allow", Action: gofunction.StringList{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, Resource: gofunction.StringList{v[0].(string)}},
+			{Sid: "StartMachine", Effect: "Allow", Action: gofunction.StringList{"states:StartExecution"}, Resource: gofunction.StringList{v[1].(string)}},
+		}})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-pipe-policy", &iam.RolePolicyArgs{Role: role.ID(), Policy: policy}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pipes.NewPipe(ctx, name+"-pipe", &pipes.PipeArgs{
+		Description: pulumi.String("Rebuild requests to " + CurrentElectionsStateMachine),
+		RoleArn:     role.Arn,
+		Source:      queue.Arn,
+		SourceParameters: &pipes.PipeSourceParametersArgs{
+			SqsQueueParameters: &pipes.PipeSourceParametersSqsQueueParametersArgs{BatchSize: pulumi.Int(1)},
+		},
+		Target: sm.Arn,
+		TargetParameters: &pipes.PipeTargetParametersArgs{
+			StepFunctionStateMachineParameters: &pipes.PipeTargetParametersStepFunctionStateMachineParametersArgs{
+				InvocationType: pulumi.String("FIRE_AND_FORGET"),
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy})); err != nil {
+		return nil, err
+	}
+	return queue, nil
+}
