@@ -29,14 +29,21 @@ type Index struct {
 	bound          orb.Bound
 	nx, ny         int
 	invW, invH     float64
-	cellStart      []int32 // len nx*ny+1, offsets into cellPieces
-	cellPieces     []int32 // piece index i, or ^i when the piece strictly contains the whole cell; sorted by id ordinal within each cell
+	cellStart      []int32     // len nx*ny+1, offsets into cellPieces
+	cellPieces     []cellEntry // sorted by id ordinal within each cell
 	built, isEmpty bool
 }
 
 type pendingPiece struct {
 	id string
 	mp orb.MultiPolygon
+}
+
+// cellEntry is one piece listed in a grid cell. The id ordinal is copied in
+// so that full cells and already-matched ids need no access to the piece.
+type cellEntry struct {
+	ord   int32
+	piece int32 // piece index i, or ^i when the piece strictly contains the whole cell
 }
 
 type piece struct {
@@ -145,7 +152,7 @@ func (ix *Index) Build() {
 		counts[c] += counts[c-1]
 	}
 	ix.cellStart = counts
-	ix.cellPieces = make([]int32, counts[len(counts)-1])
+	ix.cellPieces = make([]cellEntry, counts[len(counts)-1])
 	fill := slices.Clone(counts[:len(counts)-1])
 	for i, es := range perPiece { // pieces in ord order, so each cell stays sorted
 		for _, e := range es {
@@ -153,7 +160,7 @@ func (ix *Index) Build() {
 			if e&1 == 1 {
 				v = ^v
 			}
-			ix.cellPieces[fill[e>>1]] = v
+			ix.cellPieces[fill[e>>1]] = cellEntry{ord: ix.pieces[i].ord, piece: v}
 			fill[e>>1]++
 		}
 		ix.pieces[i].mp = nil
@@ -268,26 +275,22 @@ func (ix *Index) Containing(p orb.Point, dst []string) []string {
 	}
 	c := ix.cellY(y)*ix.nx + ix.cellX(x)
 	last := int32(-1)
-	for _, v := range ix.cellPieces[ix.cellStart[c]:ix.cellStart[c+1]] {
-		full := v < 0
-		if full {
-			v = ^v
-		}
-		pc := &ix.pieces[v]
-		if pc.ord == last {
+	for _, e := range ix.cellPieces[ix.cellStart[c]:ix.cellStart[c+1]] {
+		if e.ord == last {
 			continue // this id already matched through another piece
 		}
-		if full {
-			dst = append(dst, ix.ids[pc.ord])
-			last = pc.ord
+		if e.piece < 0 { // the piece contains the whole cell
+			dst = append(dst, ix.ids[e.ord])
+			last = e.ord
 			continue
 		}
+		pc := &ix.pieces[e.piece]
 		if x <= pc.bound.Min[0] || x >= pc.bound.Max[0] || y <= pc.bound.Min[1] || y >= pc.bound.Max[1] {
 			continue
 		}
 		if pc.prep.Contains(p) {
-			dst = append(dst, ix.ids[pc.ord])
-			last = pc.ord
+			dst = append(dst, ix.ids[e.ord])
+			last = e.ord
 		}
 	}
 	return dst

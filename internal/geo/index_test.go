@@ -88,8 +88,8 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 		}
 	}
 	full := 0
-	for _, v := range ix.cellPieces {
-		if v < 0 {
+	for _, e := range ix.cellPieces {
+		if e.piece < 0 {
 			full++
 		}
 	}
