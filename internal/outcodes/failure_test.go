@@ -11,6 +11,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -79,3 +80,30 @@ func TestSetMemoryLimitFromLambda(t *testing.T) {
 }
 
 func debugSetMemoryLimit(limit int64) int64 { return debug.SetMemoryLimit(limit) }
+
+// TestSplitLetterWrittenTwice covers an UNLOAD into a prefix that still
+// held the previous run: every row is an identical duplicate, and the
+// output is the same as from one copy.
+func TestSplitLetterWrittenTwice(t *testing.T) {
+	ctx := context.Background()
+	once, twice := blob.NewDir(t.TempDir()), blob.NewDir(t.TempDir())
+	putInput(t, once, srcPrefix, letterM(t))
+	putInput(t, twice, srcPrefix, letterM(t))
+	for name, data := range letterM(t) {
+		putInput(t, twice, srcPrefix, map[string][]byte{"again_" + name: data})
+	}
+	split := func(st blob.Store) outcodes.Result {
+		res, err := outcodes.Split(ctx, outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	r1, r2 := split(once), split(twice)
+	if r2.Rows != r1.Rows || r2.DuplicatesDropped != r1.Rows+2*r1.DuplicatesDropped {
+		t.Errorf("twice: rows %d, dropped %d; want rows %d, dropped %d", r2.Rows, r2.DuplicatesDropped, r1.Rows, r1.Rows+2*r1.DuplicatesDropped)
+	}
+	if !cmp.Equal(readAll(t, once, dstPrefix), readAll(t, twice, dstPrefix)) {
+		t.Error("output differs between one and two copies of the input")
+	}
+}

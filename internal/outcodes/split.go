@@ -66,15 +66,15 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		res.AddressbaseSource = s
 	}
 
-	drop, dropped, err := dedupe(t, in.Letter)
+	drop, dropped, examples, err := dedupe(t, in.Letter)
 	if err != nil {
 		return res, err
 	}
-	res.Rows = t.len() - len(drop)
+	res.Rows = t.len() - dropped
 	res.Input = gates.UPRNStats{Rows: int64(t.len()), Distinct: int64(res.Rows), Checksum: t.checksum}
-	res.DuplicatesDropped = len(dropped)
-	if len(dropped) > 0 {
-		log.Error("identical duplicate uprns dropped", "letter", in.Letter, "count", len(dropped), "examples", dropped[:min(len(dropped), exampleLimit)])
+	res.DuplicatesDropped = dropped
+	if dropped > 0 {
+		log.Error("identical duplicate uprns dropped", "letter", in.Letter, "count", dropped, "examples", examples)
 	}
 	idx, runs := t.postcodeOrder(drop)
 	readDone := time.Now()
@@ -120,12 +120,14 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	return res, nil
 }
 
-// dedupe returns the rows to drop (identical copies of an earlier row) and
-// their UPRNs. Conflicting duplicates (same UPRN, different data) are an
-// error naming the count and examples.
-func dedupe(t *table, letter string) (drop map[uint32]bool, dropped []string, err error) {
+// dedupe marks identical copies of an earlier row in a bitset and returns
+// how many it marked, with a few of their UPRNs. Conflicting duplicates
+// (same UPRN, different data) are an error naming the count and examples.
+// Only counts and examples are kept, so even a letter written twice (every
+// row duplicated) costs one bit per row.
+func dedupe(t *table, letter string) (drop bitset, dropped int, examples []string, err error) {
 	cand := t.duplicateCandidates()
-	drop = map[uint32]bool{}
+	drop = newBitset(t.len())
 	var conflicts []string
 	nConflicts := 0
 	for lo := 0; lo < len(cand); {
@@ -135,25 +137,28 @@ func dedupe(t *table, letter string) (drop map[uint32]bool, dropped []string, er
 		conflict := false
 		for ; hi < len(cand) && bytes.Equal(t.uprn(cand[hi]), u); hi++ {
 			if t.sameRow(first, cand[hi]) {
-				drop[cand[hi]] = true
-				dropped = append(dropped, string(u))
+				drop.set(cand[hi])
+				dropped++
 			} else {
 				conflict = true
 			}
 		}
-		if conflict {
+		switch {
+		case conflict:
 			nConflicts++
 			if len(conflicts) < exampleLimit {
 				conflicts = append(conflicts, string(u))
 			}
+		case hi-lo > 1 && len(examples) < exampleLimit:
+			examples = append(examples, string(u))
 		}
 		lo = hi
 	}
 	if nConflicts > 0 {
-		return nil, nil, fmt.Errorf("split letter %s: %d uprns have conflicting duplicate rows (same uprn, different data), e.g. %s; nothing was written",
+		return nil, 0, nil, fmt.Errorf("split letter %s: %d uprns have conflicting duplicate rows (same uprn, different data), e.g. %s; nothing was written",
 			letter, nConflicts, strings.Join(conflicts, ", "))
 	}
-	return drop, dropped, nil
+	return drop, dropped, examples, nil
 }
 
 // writerOptions are fixed so identical rows give identical bytes:

@@ -176,7 +176,7 @@ func (t *table) duplicateCandidates() []uint32 {
 // uprn (byte-wise), and the start of each postcode's run. Rows are bucketed
 // by postcode rank (a counting sort), so only the few rows sharing a
 // postcode are compared by uprn.
-func (t *table) postcodeOrder(drop map[uint32]bool) (idx []uint32, runs []run) {
+func (t *table) postcodeOrder(drop bitset) (idx []uint32, runs []run) {
 	byName := make([]uint32, len(t.postcodes))
 	for i := range byName {
 		byName[i] = uint32(i)
@@ -188,7 +188,7 @@ func (t *table) postcodeOrder(drop map[uint32]bool) (idx []uint32, runs []run) {
 	}
 	start := make([]int, len(t.postcodes)+1)
 	for i, pc := range t.pcIDs {
-		if !drop[uint32(i)] {
+		if !drop.has(uint32(i)) {
 			start[rank[pc]+1]++
 		}
 	}
@@ -198,7 +198,7 @@ func (t *table) postcodeOrder(drop map[uint32]bool) (idx []uint32, runs []run) {
 	idx = make([]uint32, start[len(start)-1])
 	next := slices.Clone(start[:len(start)-1])
 	for i, pc := range t.pcIDs {
-		if !drop[uint32(i)] {
+		if !drop.has(uint32(i)) {
 			r := rank[pc]
 			idx[next[r]] = uint32(i)
 			next[r]++
@@ -226,3 +226,10 @@ func outcodeOf(postcode string) string {
 	before, _, _ := strings.Cut(postcode, " ")
 	return before
 }
+
+// bitset is a set of row indexes.
+type bitset []uint64
+
+func newBitset(n int) bitset       { return make(bitset, (n+63)/64) }
+func (b bitset) set(i uint32)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i uint32) bool { return b[i/64]&(1<<(i%64)) != 0 }
