@@ -16,10 +16,13 @@ const cellsPerPiece = 64
 // maxCells caps the grid size; cell<<1 must fit in an int32.
 const maxCells = 1 << 24
 
-// Index answers "which geometries contain this point" with a uniform grid
-// over the pieces' bounding boxes, then an exact prepared containment test
-// on each candidate. Build it with Add and Build; after Build, Containing is
-// safe for concurrent use.
+// Index answers "which geometries contain this point". Build lays a uniform
+// grid (about 64 cells per piece) over all pieces and lists, per cell, the
+// pieces that may contain its points; a cell that a piece contains entirely
+// is marked "full", so most lookups need no point-in-polygon test at all.
+// The remaining candidates get a bounding-box check and an exact prepared
+// (y-banded) containment test. Build it with Add and Build; after Build,
+// Containing is safe for concurrent use and does not allocate.
 type Index struct {
 	pending []pendingPiece
 
