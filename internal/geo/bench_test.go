@@ -145,3 +145,12 @@ func loop(b *testing.B, op func(i int)) {
 	}
 	b.ReportMetric(float64(cpuTime()-start)/float64(i), "cpu-ns/op")
 }
+
+// BenchmarkParseEWKTPoint measures parsing one AddressBase location.
+func BenchmarkParseEWKTPoint(b *testing.B) {
+	loop(b, func(int) {
+		if _, _, err := ParseEWKTPoint("SRID=4326;POINT(.5956009 51.3176159)"); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
