@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // failingPut is a Store whose Put fails for one key.
@@ -64,6 +66,12 @@ func TestInputHasSeveralRowGroups(t *testing.T) {
 	}
 	if n := len(f.RowGroups()); n < 2 {
 		t.Errorf("input has %d row groups, want several", n)
+	}
+	// The postcode column is dictionary-encoded.
+	pc, _ := f.Schema().Lookup("postcode")
+	encs := f.Metadata().RowGroups[0].Columns[pc.ColumnIndex].MetaData.Encoding
+	if !slices.Contains(encs, format.RLEDictionary) && !slices.Contains(encs, format.PlainDictionary) {
+		t.Errorf("postcode encodings %v, want a dictionary encoding", encs)
 	}
 }
 

@@ -25,12 +25,13 @@ var (
 	// hiveSchema is what Trino writes: every column optional, a standard
 	// 3-level LIST with an optional element. parquet.Group orders fields by
 	// name, so the columns are also out of the contract's order.
+	// Repetitive columns are dictionary-encoded, as Trino does.
 	hiveSchema = parquet.NewSchema("hive_schema", parquet.Group{
 		"uprn":               parquet.Optional(parquet.String()),
 		"address":            parquet.Optional(parquet.String()),
-		"postcode":           parquet.Optional(parquet.String()),
-		"addressbase_source": parquet.Optional(parquet.String()),
-		"ballot_ids":         parquet.Optional(parquet.List(parquet.Optional(parquet.String()))),
+		"postcode":           parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)),
+		"addressbase_source": parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)),
+		"ballot_ids":         parquet.Optional(parquet.List(parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)))),
 	})
 	// bagSchema names the list levels as Hive's older writer does
 	// (bag/array_element) and carries no LIST annotation: Split reads the
@@ -90,9 +91,9 @@ func encodeInput(t testing.TB, schema *parquet.Schema, rows []in) []byte {
 	}
 	var buf bytes.Buffer
 	// Small row groups and pages, so readers meet several of each, as in
-	// Athena's larger files.
+	// Athena's larger files; version 1 data pages, as Trino writes.
 	w := parquet.NewWriter(&buf, schema, parquet.Compression(&parquet.Snappy),
-		parquet.MaxRowsPerRowGroup(2), parquet.PageBufferSize(64))
+		parquet.MaxRowsPerRowGroup(2), parquet.PageBufferSize(64), parquet.DataPageVersion(1))
 	for _, r := range rows {
 		row := parquet.Row{
 			scalar("uprn", r.UPRN, false),
