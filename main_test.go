@@ -27,6 +27,8 @@ const project = "dc-data-baker"
 // res is one resource the program registered, with its inputs.
 type res struct {
 	Type, Name, ID string
+	// ParentType and ParentName identify the parent component, if any.
+	ParentType, ParentName string
 	Inputs         map[string]any
 	Taggable       bool
 }
@@ -67,8 +69,22 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.resources = append(m.resources, &res{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: in, Taggable: m.taggable[args.TypeToken+"::"+args.Name]})
+	r := &res{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: in, Taggable: m.taggable[args.TypeToken+"::"+args.Name]}
+	if args.RegisterRPC != nil {
+		r.ParentType, r.ParentName = splitURN(args.RegisterRPC.GetParent())
+	}
+	m.resources = append(m.resources, r)
 	return id, resource.NewPropertyMapFromMap(state), nil
+}
+
+// splitURN returns the type and name at the end of a resource URN.
+func splitURN(urn string) (typ, name string) {
+	parts := strings.Split(urn, "::")
+	if len(parts) < 4 {
+		return "", ""
+	}
+	types := strings.Split(parts[2], "$")
+	return types[len(types)-1], parts[3]
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
