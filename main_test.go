@@ -29,8 +29,8 @@ type res struct {
 	Type, Name, ID string
 	// ParentType and ParentName identify the parent component, if any.
 	ParentType, ParentName string
-	Inputs         map[string]any
-	Taggable       bool
+	Inputs                 map[string]any
+	Taggable               bool
 }
 
 // mocks records every resource and answers the lookups the program makes.
