@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,79 @@ func copyIn(ctx context.Context, conn *pgx.Conn, path, sql string) error {
 	return nil
 }
 
+// clusterCPU returns the CPU time used so far by the PostgreSQL cluster that
+// serves backend pid: the postmaster, its exited children (such as parallel
+// workers) and its live children. Linux only; clock ticks are 1/100 s.
+func clusterCPU(backend int) (time.Duration, error) {
+	postmaster, err := procPPid(backend)
+	if err != nil {
+		return 0, err
+	}
+	ticks, err := procTicks(postmaster, true)
+	if err != nil {
+		return 0, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == postmaster {
+			continue
+		}
+		if pp, err := procPPid(pid); err == nil && pp == postmaster {
+			if t, err := procTicks(pid, false); err == nil {
+				ticks += t
+			}
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// procStat returns the fields of /proc/pid/stat after the command name.
+func procStat(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return strings.Fields(string(b[i+1:])), nil
+}
+
+func procPPid(pid int) (int, error) {
+	f, err := procStat(pid)
+	if err != nil || len(f) < 2 {
+		return 0, fmt.Errorf("ppid of %d: %v", pid, err)
+	}
+	return strconv.Atoi(f[1])
+}
+
+// procTicks sums utime+stime (and cutime+cstime if children is set);
+// they are fields 14-17 of /proc/pid/stat, 12-15 after the name.
+func procTicks(pid int, children bool) (int64, error) {
+	f, err := procStat(pid)
+	if err != nil || len(f) < 15 {
+		return 0, fmt.Errorf("cpu of %d: %v", pid, err)
+	}
+	last := 12
+	if children {
+		last = 14
+	}
+	var sum int64
+	for _, v := range f[11 : last+1] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
 // BenchmarkBakeVsPostGIS runs the local bake and the PostGIS path on the
 // same synthetic data in one run, checks that they agree on every UPRN, and
 // reports both times and their ratio. It needs postgresql-15 and
@@ -164,17 +238,27 @@ func BenchmarkBakeVsPostGIS(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer conn.Close(ctx)
+			var backend int
+			if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+				b.Fatal(err)
+			}
 			tmp := b.TempDir()
-			var goTotal, pgTotal time.Duration
+			var goTotal, pgTotal, goCPU, pgCPU time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				c0 := cpuTime()
 				_, goTime := bakeOnce(b, ab, ballots, filepath.Join(tmp, "out"))
+				goCPU += cpuTime() - c0
 				goTotal += goTime
 
 				pgOut := filepath.Join(tmp, fmt.Sprintf("postgis-%d", i))
+				c0, c1 := cpuTime(), mustClusterCPU(b, backend)
 				t0 := time.Now()
 				pg, err := postgisBake(ctx, conn, ab, ballots, pgOut)
 				pgTotal += time.Since(t0)
+				// The PostGIS side's CPU: the cluster's plus this process's
+				// (pgx and writing the per-outcode files).
+				pgCPU += mustClusterCPU(b, backend) - c1 + cpuTime() - c0
 				if err != nil {
 					b.Fatalf("postgis: %v", err)
 				}
@@ -189,8 +273,20 @@ func BenchmarkBakeVsPostGIS(b *testing.B) {
 			b.ReportMetric(goTotal.Seconds()/n, "go-s")
 			b.ReportMetric(pgTotal.Seconds()/n, "postgis-s")
 			b.ReportMetric(pgTotal.Seconds()/goTotal.Seconds(), "postgis/go")
+			b.ReportMetric(goCPU.Seconds()/n, "go-cpu-s")
+			b.ReportMetric(pgCPU.Seconds()/n, "postgis-cpu-s")
+			b.ReportMetric(pgCPU.Seconds()/goCPU.Seconds(), "postgis/go-cpu")
 		})
 	}
+}
+
+func mustClusterCPU(b *testing.B, backend int) time.Duration {
+	b.Helper()
+	d, err := clusterCPU(backend)
+	if err != nil {
+		b.Fatalf("cluster CPU: %v", err)
+	}
+	return d
 }
 
 // compareWithBake checks that PostGIS and the bake give every UPRN the
