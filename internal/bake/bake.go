@@ -60,22 +60,27 @@ type Options struct {
 
 // Summary reports what a run did.
 type Summary struct {
-	AddressRows       int64         `json:"address_rows"`
-	Letters           int           `json:"letters"`
-	BallotRows        int           `json:"ballot_rows"`
-	BallotPieces      int           `json:"ballot_pieces"`
-	BallotsSkipped    int           `json:"ballot_rows_skipped_none"`
-	Elections         int           `json:"elections"`
-	JoinedRows        int64         `json:"joined_rows"`
-	RowsWithBallots   int64         `json:"rows_with_ballots"`
-	OutputRows        int64         `json:"output_rows"`
-	Outcodes          int           `json:"outcodes"`
-	Written           int           `json:"outcodes_written"`
-	Unchanged         int           `json:"outcodes_unchanged"`
-	Empty             int           `json:"outcodes_empty"`
-	Deleted           int           `json:"outcodes_deleted"`
-	DuplicatesDropped int           `json:"duplicates_dropped"`
-	Elapsed           time.Duration `json:"elapsed_ns"`
+	AddressRows    int64 `json:"address_rows"` // CSV rows read, duplicates included
+	Letters        int   `json:"letters"`      // first_letter partitions
+	BallotRows     int   `json:"ballot_rows"`  // ballots CSV rows after the header
+	BallotPieces   int   `json:"ballot_pieces"`
+	BallotsSkipped int   `json:"ballot_rows_skipped_none"` // source_table None
+	Elections      int   `json:"elections"`                // distinct election ids with a geometry
+
+	JoinedRows      int64 `json:"joined_rows"`       // rows of the joined table
+	RowsWithBallots int64 `json:"rows_with_ballots"` // joined rows with at least one ballot
+
+	// OutputRows counts rows after de-duplication (rows of an empty outcode
+	// included, though its file holds none).
+	OutputRows        int64 `json:"output_rows"`
+	Outcodes          int   `json:"outcodes"`
+	Written           int   `json:"outcodes_written"`   // files whose bytes changed
+	Unchanged         int   `json:"outcodes_unchanged"` // files left as they were
+	Empty             int   `json:"outcodes_empty"`     // 0-row files
+	Deleted           int   `json:"outcodes_deleted"`   // stale files removed
+	DuplicatesDropped int   `json:"duplicates_dropped"` // identical duplicate rows
+
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
 // AddressRow is one row of addressbase_partitioned (first_letter is the
