@@ -31,10 +31,10 @@ type Row struct {
 type OutRow struct {
 	UPRN              string   `parquet:"uprn"`
 	Address           string   `parquet:"address"`
-	Postcode          string   `parquet:"postcode"`
-	AddressbaseSource string   `parquet:"addressbase_source"`
+	Postcode          string   `parquet:"postcode,dict"`
+	AddressbaseSource string   `parquet:"addressbase_source,dict"`
 	BallotIDs         []string `parquet:"ballot_ids,list"`
-	Outcode           string   `parquet:"outcode"`
+	Outcode           string   `parquet:"outcode,dict"`
 }
 
 // SplitInput says where one letter's rows are and where its files go.
