@@ -105,7 +105,7 @@ func Fill(rendered string, context map[string]string) (string, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("query placeholder(s) without a value in context: %s", strings.Join(missing, ", "))
+		return "", fmt.Errorf("no context value for placeholder(s) {%s}", strings.Join(missing, "}, {"))
 	}
 	return runtimePlaceholder.ReplaceAllStringFunc(rendered, func(m string) string {
 		return context[m[1:len(m)-1]]

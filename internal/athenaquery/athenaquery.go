@@ -10,9 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
+
+	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
 // Defaults used when the environment does not set ATHENA_WORKGROUP or
@@ -329,8 +328,6 @@ func (h *Handler) FindNamedQuery(ctx context.Context, name string) (types.NamedQ
 	}
 }
 
-var placeholderRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // Render fills {name} placeholders in sql from ctx. Every placeholder must
 // have a value: a missing one is an error naming it, never an empty string.
 // Values may not contain a single quote, so a value cannot end the SQL string
@@ -340,16 +337,10 @@ func Render(sql string, ctx Context) (string, error) {
 		return "", errors.New("SQL still contains a deploy-time template marker {{ or }}")
 	}
 	values := map[string]string{}
-	var missing []string
-	for _, m := range placeholderRE.FindAllStringSubmatch(sql, -1) {
-		name := m[1]
-		if _, done := values[name]; done || slices.Contains(missing, name) {
-			continue
-		}
+	for _, name := range dcsql.RuntimePlaceholders(sql) {
 		raw, ok := ctx[name]
 		if !ok {
-			missing = append(missing, name)
-			continue
+			continue // Fill names every missing value
 		}
 		v, err := scalar(raw)
 		if err != nil {
@@ -360,13 +351,7 @@ func Render(sql string, ctx Context) (string, error) {
 		}
 		values[name] = v
 	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return "", fmt.Errorf("no context value for placeholder(s) %s", "{"+strings.Join(missing, "}, {")+"}")
-	}
-	return placeholderRE.ReplaceAllStringFunc(sql, func(m string) string {
-		return values[m[1:len(m)-1]]
-	}), nil
+	return dcsql.Fill(sql, values)
 }
 
 // scalar turns a JSON string, number or boolean into its SQL text.
