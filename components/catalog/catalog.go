@@ -106,17 +106,24 @@ func optional(s string) pulumi.StringPtrInput {
 
 // QueryArgs places a named query.
 type QueryArgs struct {
+	// Template is the sql/ template, when it differs from the query's name
+	// (one template can serve several layers' queries).
+	Template  string
 	Database  pulumi.StringInput
 	Workgroup pulumi.StringInput
 	// Values fill the template's deploy-time placeholders.
 	Values map[string]string
 }
 
-// NewNamedQuery renders sql/<query>.sql and creates it as a named query
-// called query. Its description carries a hash of the rendered SQL, so a
-// changed query shows up in a preview.
+// NewNamedQuery renders sql/<Template or query>.sql and creates it as a
+// named query called query. Its description carries a hash of the rendered
+// SQL, so a changed query shows up in a preview.
 func NewNamedQuery(ctx *pulumi.Context, name, query string, args QueryArgs, opts ...pulumi.ResourceOption) (*athena.NamedQuery, error) {
-	rendered, err := dcsql.Render(query, args.Values)
+	template := args.Template
+	if template == "" {
+		template = query
+	}
+	rendered, err := dcsql.Render(template, args.Values)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/DemocracyClub/dc-data-baker/components/catalog"
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
@@ -49,30 +48,16 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	raw := tables.AddressBaseCleanedRaw(buckets)
 	partitioned := tables.AddressBasePartitioned(buckets)
 
-	tableArgs := catalog.TableArgs{Database: co.DatabaseName, Vars: args.Vars}
-	for _, t := range []tables.Table{raw, partitioned} {
-		if _, err := catalog.NewTable(ctx, name+"-"+t.Name, t, tableArgs, parent); err != nil {
-			return nil, err
-		}
-	}
 	target, err := partitioned.Location(args.Vars)
 	if err != nil {
 		return nil, err
 	}
-	queries := []struct {
-		name   string
-		values map[string]string
-	}{
-		{partitioned.Query, map[string]string{"database": core.DatabaseName, "source_table": raw.Name, "target_location": target}},
-		{"addressbase-gate-one-source", map[string]string{"database": core.DatabaseName, "table": partitioned.Name}},
-		{"addressbase-gate-uprns", map[string]string{"database": core.DatabaseName, "source_table": raw.Name, "target_table": partitioned.Name}},
-	}
-	for _, q := range queries {
-		if _, err := catalog.NewNamedQuery(ctx, name+"-"+q.name, q.name, catalog.QueryArgs{
-			Database: co.DatabaseName, Workgroup: co.WorkgroupName, Values: q.values,
-		}, parent); err != nil {
-			return nil, err
-		}
+	if err := newCatalog(ctx, name, co, args.Vars, []tables.Table{raw, partitioned}, []query{
+		{name: partitioned.Query, values: map[string]string{"source_table": raw.Name, "target_location": target}},
+		{name: "addressbase-gate-one-source", template: "gate-one-source", values: map[string]string{"table": partitioned.Name}},
+		{name: "addressbase-gate-uprns", template: "gate-uprns", values: map[string]string{"source_table": raw.Name, "target_table": partitioned.Name}},
+	}, parent); err != nil {
+		return nil, err
 	}
 	sourcePrefix, err := raw.KeyPrefix(args.Vars)
 	if err != nil {
@@ -96,11 +81,7 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	}
 
 	bucket := partitioned.Bucket
-	grants := []struct {
-		suffix string
-		fn     *gofunction.GoFunction
-		stmts  []gofunction.Statement
-	}{
+	if err := applyGrants(ctx, name, []grant{
 		{"query", fns.Query, []gofunction.Statement{
 			{
 				Sid:       "LayerTables",
@@ -125,11 +106,8 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 		{"table-location", fns.TableLocation, []gofunction.Statement{
 			{Sid: "ReadSourceTable", Actions: []string{"glue:GetTable"}, Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(raw.Name)}},
 		}},
-	}
-	for _, g := range grants {
-		if _, err := g.fn.Grant(ctx, name+"-"+g.suffix+"-grant", g.stmts); err != nil {
-			return nil, err
-		}
+	}); err != nil {
+		return nil, err
 	}
 
 	c.PartitionedLocation = pulumi.String(target).ToStringOutput()

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/DemocracyClub/dc-data-baker/components/catalog"
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
@@ -72,30 +71,16 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		}
 		prefix[t.Name] = p
 	}
-	tableArgs := catalog.TableArgs{Database: co.DatabaseName, Vars: args.Vars}
-	for _, t := range []tables.Table{ballots, joined} {
-		if _, err := catalog.NewTable(ctx, name+"-"+t.Name, t, tableArgs, parent); err != nil {
-			return nil, err
-		}
-	}
 	joinedLocation, err := joined.Location(args.Vars)
 	if err != nil {
 		return nil, err
 	}
-	queries := []struct {
-		name   string
-		values map[string]string
-	}{
-		{joined.Query, map[string]string{"database": core.DatabaseName, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": joinedLocation}},
-		{"current-elections-gate-one-source", map[string]string{"database": core.DatabaseName, "table": joined.Name}},
-		{"current-elections-gate-uprns", map[string]string{"database": core.DatabaseName, "source_table": addresses.Name, "target_table": joined.Name}},
-	}
-	for _, q := range queries {
-		if _, err := catalog.NewNamedQuery(ctx, name+"-"+q.name, q.name, catalog.QueryArgs{
-			Database: co.DatabaseName, Workgroup: co.WorkgroupName, Values: q.values,
-		}, parent); err != nil {
-			return nil, err
-		}
+	if err := newCatalog(ctx, name, co, args.Vars, []tables.Table{ballots, joined}, []query{
+		{name: joined.Query, values: map[string]string{"ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": joinedLocation}},
+		{name: "current-elections-gate-one-source", template: "gate-one-source", values: map[string]string{"table": joined.Name}},
+		{name: "current-elections-gate-uprns", template: "gate-uprns", values: map[string]string{"source_table": addresses.Name, "target_table": joined.Name}},
+	}, parent); err != nil {
+		return nil, err
 	}
 
 	ab, ee := buckets.AddressBase, buckets.EE
@@ -168,11 +153,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		return nil, err
 	}
 
-	grants := []struct {
-		suffix string
-		fn     *gofunction.GoFunction
-		stmts  []gofunction.Statement
-	}{
+	if err := applyGrants(ctx, name, []grant{
 		{"query", fns.Query, []gofunction.Statement{
 			{
 				Sid:       "LayerTables",
@@ -194,11 +175,8 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 			{Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{s3Bucket(ab)}},
 			{Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: pulumi.StringArray{s3Objects(ab, prefix[joined.Name])}, WildcardReason: objectsUnderPrefix},
 		}},
-	}
-	for _, g := range grants {
-		if _, err := g.fn.Grant(ctx, name+"-"+g.suffix+"-grant", g.stmts); err != nil {
-			return nil, err
-		}
+	}); err != nil {
+		return nil, err
 	}
 
 	sm, err := newStateMachine(ctx, name, CurrentElectionsStateMachine, fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {

@@ -128,3 +128,19 @@ func s3Objects(bucket, prefix string) pulumi.String {
 }
 
 func s3Bucket(bucket string) pulumi.String { return pulumi.String("arn:aws:s3:::" + bucket) }
+
+// grant adds statements to a function's role on behalf of a layer.
+type grant struct {
+	suffix string
+	fn     *gofunction.GoFunction
+	stmts  []gofunction.Statement
+}
+
+func applyGrants(ctx *pulumi.Context, layer string, gs []grant) error {
+	for _, g := range gs {
+		if _, err := g.fn.Grant(ctx, layer+"-"+g.suffix+"-grant", g.stmts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
