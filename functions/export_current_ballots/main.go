@@ -4,29 +4,21 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdamain"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger, awsCfg := lambdamain.Setup()
 	cfg, err := ballotexport.ConfigFromEnv(os.Getenv)
 	if err != nil {
-		logger.Error("read config", "error", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		logger.Error("load AWS config", "error", err.Error())
-		os.Exit(1)
+		lambdamain.Exit(logger, "read config", err)
 	}
 	h := ballotexport.New(cfg, s3.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg), logger)
 	lambda.Start(h.Handle)
