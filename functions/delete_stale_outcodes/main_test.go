@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
-	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
@@ -48,7 +48,7 @@ func TestInvoke(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			client, _ := blobtest.NewS3(t, bucket)
+			client, _ := s3test.NewS3(t, bucket)
 			st := blob.NewS3(client, bucket)
 			for _, k := range existing {
 				if _, err := st.Put(ctx, k, []byte(k)); err != nil {

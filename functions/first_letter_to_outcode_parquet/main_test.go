@@ -16,7 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
-	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
@@ -70,7 +70,7 @@ func TestInvoke(t *testing.T) {
 		n++
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
 		t.Run(name, func(t *testing.T) {
-			client, _ := blobtest.NewS3(t, bucket)
+			client, _ := s3test.NewS3(t, bucket)
 			st := blob.NewS3(client, bucket)
 			seed(t, st)
 			h := outcodes.SplitHandler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
@@ -112,7 +112,7 @@ func TestInvoke(t *testing.T) {
 // TestInvokeWritesFiles checks the objects behind the split.json reply.
 func TestInvokeWritesFiles(t *testing.T) {
 	ctx := context.Background()
-	client, count := blobtest.NewS3(t, bucket)
+	client, count := s3test.NewS3(t, bucket)
 	st := blob.NewS3(client, bucket)
 	seed(t, st)
 	h := outcodes.SplitHandler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}

@@ -10,13 +10,13 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
-	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/google/go-cmp/cmp"
 )
 
 // stores returns each back end, empty, for the shared behaviour tests.
 func stores(t *testing.T) map[string]blob.Store {
-	client, _ := blobtest.NewS3(t, "bucket")
+	client, _ := s3test.NewS3(t, "bucket")
 	return map[string]blob.Store{
 		"s3":  blob.NewS3(client, "bucket"),
 		"dir": blob.NewDir(t.TempDir()),
@@ -103,7 +103,7 @@ func TestStoreBehaviour(t *testing.T) {
 
 func TestS3PutSkipsUploadOfIdenticalBytes(t *testing.T) {
 	ctx := context.Background()
-	client, count := blobtest.NewS3(t, "bucket")
+	client, count := s3test.NewS3(t, "bucket")
 	st := blob.NewS3(client, "bucket")
 	if _, err := st.Put(ctx, "k", []byte("data")); err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestS3PutSkipsUploadOfIdenticalBytes(t *testing.T) {
 // DeleteObjects at 1000 keys.
 func TestS3ManyKeys(t *testing.T) {
 	ctx := context.Background()
-	client, count := blobtest.NewS3(t, "bucket")
+	client, count := s3test.NewS3(t, "bucket")
 	st := blob.NewS3(client, "bucket")
 	const n = 1003
 	var want []string

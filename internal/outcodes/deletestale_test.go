@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
-	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestDeleteStale(t *testing.T) {
 	ctx := context.Background()
-	client, _ := blobtest.NewS3(t, "bucket")
+	client, _ := s3test.NewS3(t, "bucket")
 	for name, st := range map[string]blob.Store{"s3": blob.NewS3(client, "bucket"), "dir": blob.NewDir(t.TempDir())} {
 		t.Run(name, func(t *testing.T) {
 			existing := []string{

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
-	"github.com/DemocracyClub/dc-data-baker/internal/blob/blobtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/google/go-cmp/cmp"
@@ -189,7 +189,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard
 
 func TestSplit(t *testing.T) {
 	ctx := context.Background()
-	client, count := blobtest.NewS3(t, "bucket")
+	client, count := s3test.NewS3(t, "bucket")
 	s3store := blob.NewS3(client, "bucket")
 	dir := blob.NewDir(t.TempDir())
 	outputs := map[string]map[string][]byte{}

@@ -1,27 +1,23 @@
 package s3prefix_test
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
+
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/go-cmp/cmp"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 )
@@ -31,42 +27,20 @@ const (
 	prefix = "addressbase/development/current_elections_parquet/"
 )
 
-// fakeS3 is gofakes3 behind an httptest server, counting list and delete
-// requests.
+// fakeS3 is an in-process S3 that counts list and delete requests.
 type fakeS3 struct {
-	client  *s3.Client
-	backend *s3mem.Backend
-	lists   atomic.Int32
-	deletes atomic.Int32
+	*s3test.Server
+	client *s3.Client
 }
 
 func newFakeS3(t *testing.T) *fakeS3 {
 	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeS3{backend: backend}
-	faker := gofakes3.New(backend).Server()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		switch {
-		case r.Method == http.MethodGet && q.Get("list-type") == "2":
-			f.lists.Add(1)
-		case r.Method == http.MethodPost && q.Has("delete"):
-			f.deletes.Add(1)
-		}
-		faker.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.client = s3.New(s3.Options{
-		Region:       "eu-west-2",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDFAKE", "SECRETFAKE", ""),
-	})
-	return f
+	srv := s3test.New(t, bucket)
+	return &fakeS3{Server: srv, client: srv.Client}
 }
+
+func (f *fakeS3) lists() int   { return f.Count.Get("GET bucket") }
+func (f *fakeS3) deletes() int { return f.Count.Get("POST delete") }
 
 // put seeds objects straight into the backend (uploading 2,500 objects over
 // HTTP under -race takes ~15s and is not what these tests are about); one
@@ -78,7 +52,7 @@ func (f *fakeS3) put(t *testing.T, keys []string) {
 		if i == 0 {
 			_, err = f.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: bytes.NewReader([]byte("x"))})
 		} else {
-			_, err = f.backend.PutObject(bucket, k, map[string]string{}, bytes.NewReader([]byte("x")), 1, nil)
+			_, err = f.Backend.PutObject(bucket, k, map[string]string{}, bytes.NewReader([]byte("x")), 1, nil)
 		}
 		if err != nil {
 			t.Fatalf("put %s: %v", k, err)
@@ -137,8 +111,8 @@ func TestInvokeJSON(t *testing.T) {
 		objects     int
 		wantOut     string
 		wantErr     string
-		wantLists   int32
-		wantDeletes int32
+		wantLists   int
+		wantDeletes int
 	}{
 		{payload: "empty_outcode_prefix.json", objects: 2500, wantOut: `{"deleted":2500}`, wantLists: 3, wantDeletes: 3},
 		{payload: "already_empty_prefix.json", objects: 10, wantOut: `{"deleted":0}`, wantLists: 1},
@@ -171,10 +145,10 @@ func TestInvokeJSON(t *testing.T) {
 					wantKeys = append(wantKeys, inside...)
 				}
 			}
-			if got := f.lists.Load(); got != tt.wantLists {
+			if got := f.lists(); got != tt.wantLists {
 				t.Errorf("ListObjectsV2 requests = %d, want %d", got, tt.wantLists)
 			}
-			if got := f.deletes.Load(); got != tt.wantDeletes {
+			if got := f.deletes(); got != tt.wantDeletes {
 				t.Errorf("DeleteObjects requests = %d, want %d", got, tt.wantDeletes)
 			}
 			sort.Strings(wantKeys)

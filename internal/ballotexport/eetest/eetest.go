@@ -4,6 +4,8 @@
 package eetest
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
+
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -22,8 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/jackc/pgx/v5"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 )
@@ -229,18 +229,6 @@ func NewSSM(t testing.TB, params map[string]string) *SSM {
 // buckets and returns a real SDK client for it.
 func NewS3(t testing.TB, buckets ...string) *s3.Client {
 	t.Helper()
-	backend := s3mem.New()
-	for _, b := range buckets {
-		if err := backend.CreateBucket(b); err != nil {
-			t.Fatalf("create bucket %s: %v", b, err)
-		}
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	return s3.New(s3.Options{
-		Region:       Region,
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-	})
+	client, _ := s3test.NewS3(t, buckets...)
+	return client
 }

@@ -1,6 +1,6 @@
-// Package blobtest runs an in-process S3 (gofakes3, in memory) for tests,
+// Package s3test runs an in-process S3 (gofakes3, in memory) for tests,
 // with a real aws-sdk-go-v2 client and a count of requests per operation.
-package blobtest
+package s3test
 
 import (
 	"net/http"
@@ -59,9 +59,24 @@ func (c *Counter) Reset() {
 	c.counts = map[string]int{}
 }
 
+// Server is an in-memory S3 with a client for it.
+type Server struct {
+	Client *s3.Client
+	Count  *Counter
+	// Backend lets a test seed many objects without HTTP round trips.
+	Backend *s3mem.Backend
+}
+
 // NewS3 starts an in-memory S3 holding the given buckets and returns a
 // path-style client for it. The server stops when the test ends.
 func NewS3(t testing.TB, buckets ...string) (*s3.Client, *Counter) {
+	t.Helper()
+	s := New(t, buckets...)
+	return s.Client, s.Count
+}
+
+// New starts an in-memory S3 holding the given buckets.
+func New(t testing.TB, buckets ...string) *Server {
 	t.Helper()
 	backend := s3mem.New()
 	for _, b := range buckets {
@@ -79,5 +94,5 @@ func NewS3(t testing.TB, buckets ...string) (*s3.Client, *Counter) {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		HTTPClient:   &http.Client{Transport: counter},
 	})
-	return client, counter
+	return &Server{Client: client, Count: counter, Backend: backend}
 }
