@@ -18,7 +18,15 @@ import (
 )
 
 // scenario drives the JS fakes in tools/run-sfn.mjs.
+type guardAnswer struct {
+	Proceed bool `json:"proceed"`
+	Wait    bool `json:"wait"`
+}
+
 type scenario struct {
+	// Input is the execution input; nil means {"source":"test"}.
+	Input        any            `json:"-"`
+	GuardAnswers []guardAnswer  `json:"guardAnswers,omitempty"`
 	GuardProceed *bool          `json:"guardProceed,omitempty"`
 	FailQuery    string         `json:"failQuery,omitempty"`
 	RunningPolls int            `json:"runningPolls,omitempty"`
@@ -68,9 +76,13 @@ func execute(t *testing.T, sm asl.StateMachine, sc scenario) report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var input any = map[string]any{"source": "test"}
+	if sc.Input != nil {
+		input = sc.Input
+	}
 	req, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(render(t, sm)),
-		"input":      map[string]any{"source": "test"},
+		"input":      input,
 		"context": map[string]any{
 			"StateMachine": map[string]any{"Id": "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"},
 			"Execution":    map[string]any{"Id": executionID},
@@ -120,7 +132,7 @@ func TestAddressBaseHappyPath(t *testing.T) {
 	t.Parallel()
 	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{RunningPolls: 1})
 	mustSucceed(t, r)
-	top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
 	if diff := cmp.Diff(top, r.Entered); diff != "" {
 		t.Errorf("top-level states (-want +got):\n%s", diff)
 	}
@@ -177,7 +189,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	p.MaxConcurrency = 2
 	r := execute(t, flows.CurrentElections(p), scenario{})
 	mustSucceed(t, r)
-	top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
 	if diff := cmp.Diff(top, r.Entered); diff != "" {
 		t.Errorf("top-level states (-want +got):\n%s", diff)
 	}
@@ -258,7 +270,7 @@ func TestAlreadyRunningStopsQuietly(t *testing.T) {
 			t.Parallel()
 			r := execute(t, sm, scenario{GuardProceed: &no})
 			mustSucceed(t, r)
-			want := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateAlreadyRunning}
+			want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateAlreadyRunning}
 			if diff := cmp.Diff(want, r.Entered); diff != "" {
 				t.Errorf("states entered (-want +got):\n%s", diff)
 			}
@@ -309,7 +321,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 					t.Errorf("message %q does not mention %q", msg.Message, want)
 				}
 			}
-			top := []string{flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateNotifyFailure, flows.StateFailed}
+			top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateNotifyFailure, flows.StateFailed}
 			if diff := cmp.Diff(top, r.Entered); diff != "" {
 				t.Errorf("top-level states (-want +got):\n%s", diff)
 			}
@@ -377,4 +389,26 @@ func lastIndex(s []string, v string) int {
 		}
 	}
 	return -1
+}
+
+// A Pipe delivers an array of SQS messages; the run must still work.
+func TestPipeArrayInputRuns(t *testing.T) {
+	t.Parallel()
+	input := []any{map[string]any{"messageId": "1", "body": `{"rebuild":"current-elections"}`}}
+	r := execute(t, flows.CurrentElections(currentElectionsParams()), scenario{Input: input})
+	mustSucceed(t, r)
+}
+
+// While an older run is going the guard says wait: the run waits, asks
+// again, and runs once the older one is done.
+func TestWaitsForAnOlderRunThenRuns(t *testing.T) {
+	t.Parallel()
+	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{GuardAnswers: []guardAnswer{{Wait: true}, {Wait: true}, {Proceed: true}}})
+	mustSucceed(t, r)
+	want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateWaitForOlder,
+		flows.StateGuard, flows.StateGuardChoice, flows.StateWaitForOlder,
+		flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	if diff := cmp.Diff(want, r.Entered); diff != "" {
+		t.Errorf("states entered (-want +got):\n%s", diff)
+	}
 }

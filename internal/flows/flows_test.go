@@ -145,8 +145,11 @@ func TestDefinitionPolicies(t *testing.T) {
 	for name, sm := range machines() {
 		t.Run(name, func(t *testing.T) {
 			def := decode(t, render(t, sm))
-			if def["StartAt"] != flows.StateGuard {
-				t.Errorf("StartAt = %v, want the singleton guard", def["StartAt"])
+			if def["StartAt"] != flows.StateStart {
+				t.Errorf("StartAt = %v, want the input wrapper", def["StartAt"])
+			}
+			if next := def["States"].(map[string]any)[flows.StateStart].(map[string]any)["Next"]; next != flows.StateGuard {
+				t.Errorf("%s goes to %v, want the singleton guard", flows.StateStart, next)
 			}
 			if def["TimeoutSeconds"] == nil {
 				t.Error("no TimeoutSeconds: a stuck run would never end")
