@@ -18,8 +18,9 @@ var environments = []string{"development", "staging", "production"}
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 var (
-	ssmParamName = regexp.MustCompile(`^/?[A-Za-z0-9_.\-/]+$`)
-	scheduleExpr = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+	ssmParamName  = regexp.MustCompile(`^/?[A-Za-z0-9_.\-/]+$`)
+	scheduleExpr  = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+	ballotsPrefix = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*/$`)
 )
 
 // Config is the stack configuration, read once by configure. Defaults live in
@@ -33,6 +34,7 @@ type Config struct {
 	AddressBaseBucket        string
 	AddressBaseRelease       string
 	EEBucket                 string
+	BallotsPrefix            string
 	// EE database SSM parameter names (names, never values).
 	EEDBHostParam, EEDBUserParam, EEDBNameParam, EEDBPasswordParam string
 	CurrentElectionsSchedule                                       string
@@ -69,6 +71,7 @@ func configure(ctx *pulumi.Context) (Config, error) {
 	str("addressbaseBucket", &c.AddressBaseBucket)
 	str("addressbaseRelease", &c.AddressBaseRelease)
 	str("eeBucket", &c.EEBucket)
+	str("ballotsPrefix", &c.BallotsPrefix)
 	str("eeDbHostParam", &c.EEDBHostParam)
 	str("eeDbUserParam", &c.EEDBUserParam)
 	str("eeDbNameParam", &c.EEDBNameParam)
@@ -106,6 +109,9 @@ func (c Config) validate() error {
 		if v == "" || strings.ContainsAny(v, "/{}'\" ") {
 			return fmt.Errorf("%s %q must be a plain, non-empty name", key, v)
 		}
+	}
+	if !ballotsPrefix.MatchString(c.BallotsPrefix) {
+		return fmt.Errorf("ballotsPrefix %q must be a relative S3 prefix ending in /, e.g. ballots-with-wkt/", c.BallotsPrefix)
 	}
 	for key, v := range map[string]string{"eeDbHostParam": c.EEDBHostParam, "eeDbUserParam": c.EEDBUserParam, "eeDbNameParam": c.EEDBNameParam, "eeDbPasswordParam": c.EEDBPasswordParam} {
 		if !ssmParamName.MatchString(v) {

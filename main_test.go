@@ -421,6 +421,30 @@ func TestGlueTables(t *testing.T) {
 	})
 }
 
+func TestOnlyProductionWritesEEsBallotsCSV(t *testing.T) {
+	want := map[string]string{
+		"production":  "ballots-with-wkt/current_elections.csv",
+		"development": "ballots-with-wkt/development/current_elections.csv",
+	}
+	each(t, func(t *testing.T, env string, m *mocks) {
+		for _, f := range m.byType("aws:lambda/function:Function") {
+			if key := get(f.Inputs, "environment", "variables", "KEY"); key != nil && key != want[env] {
+				t.Errorf("%s: export writes %v, want %s", f.Name, key, want[env])
+			}
+		}
+		for _, tbl := range m.byType("aws:glue/catalogTable:CatalogTable") {
+			if tbl.Inputs["name"] == "current_ballots" {
+				if loc := get(tbl.Inputs, "storageDescriptor", "location"); loc != "s3://ee.data-cache.production/"+strings.TrimSuffix(want[env], "current_elections.csv") {
+					t.Errorf("current_ballots location = %v", loc)
+				}
+				if h := get(tbl.Inputs, "parameters", "skip.header.line.count"); h != "1" {
+					t.Errorf("current_ballots skips %v header lines, want 1: EE's CSV has a header", h)
+				}
+			}
+		}
+	})
+}
+
 func TestNamedQueriesAreRenderedAndHashed(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		qs := m.byType("aws:athena/namedQuery:NamedQuery")

@@ -34,7 +34,7 @@ func program(ctx *pulumi.Context) error {
 		return fmt.Errorf("core: %w", err)
 	}
 
-	vars := tables.Vars{Environment: cfg.Environment, Release: cfg.AddressBaseRelease}
+	vars := tables.Vars{Environment: cfg.Environment, Release: cfg.AddressBaseRelease, BallotsPrefix: cfg.BallotsPrefix}
 	ab, err := layers.NewAddressBase(ctx, "addressbase", &layers.AddressBaseArgs{Core: c, Vars: vars})
 	if err != nil {
 		return fmt.Errorf("addressbase layer: %w", err)

@@ -57,6 +57,9 @@ type Table struct {
 type Vars struct {
 	Environment string
 	Release     string
+	// BallotsPrefix is where the ballots CSV lives in the EE bucket; a
+	// development stack uses its own, so it never overwrites production's.
+	BallotsPrefix string
 }
 
 var prefixVar = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -64,7 +67,7 @@ var prefixVar = regexp.MustCompile(`\{([a-z_]+)\}`)
 // KeyPrefix returns the prefix with its variables filled. An unknown or empty
 // variable is an error.
 func (t Table) KeyPrefix(v Vars) (string, error) {
-	values := map[string]string{"environment": v.Environment, "release": v.Release}
+	values := map[string]string{"environment": v.Environment, "release": v.Release, "ballots_prefix": strings.TrimSuffix(v.BallotsPrefix, "/")}
 	var err error
 	p := prefixVar.ReplaceAllStringFunc(t.Prefix, func(m string) string {
 		name := m[1 : len(m)-1]
@@ -144,7 +147,7 @@ func CurrentBallots(b Buckets) Table {
 		Name:        "current_ballots",
 		Description: "Current ballots and their division or organisation geography as WKT (EPSG:4326), from EveryElection",
 		Bucket:      b.EE,
-		Prefix:      "ballots-with-wkt/",
+		Prefix:      "{ballots_prefix}/",
 		Format:      CSV,
 		Columns: []Column{
 			str("election_id"), str("division_id"),
