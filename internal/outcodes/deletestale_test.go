@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
-	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/google/go-cmp/cmp"
 )
 
