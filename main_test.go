@@ -560,14 +560,15 @@ func policies(t *testing.T, m *mocks) map[string]gofunction.PolicyDocument {
 }
 
 // allowedWildcard is the one shape of "*" IAM needs here: a trailing
-// wildcard that scopes S3 objects to a prefix or log streams to one log
-// group. Each is declared with a WildcardReason.
+// wildcard that scopes S3 objects to a prefix (or a key stem) below a
+// folder, or log streams to one log group. Each is declared with a
+// WildcardReason.
 func allowedWildcard(resource string) bool {
 	if strings.Count(resource, "*") != 1 {
 		return false
 	}
 	switch {
-	case strings.HasPrefix(resource, "arn:aws:s3:::") && strings.HasSuffix(resource, "/*") && strings.Count(resource, "/") >= 2:
+	case strings.HasPrefix(resource, "arn:aws:s3:::") && strings.HasSuffix(resource, "*") && strings.Count(resource, "/") >= 2:
 		return true
 	case strings.HasPrefix(resource, "arn:aws:logs:") && strings.HasSuffix(resource, ":*"):
 		return true
@@ -604,7 +605,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 6}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {

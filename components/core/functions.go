@@ -40,8 +40,8 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, 
 			{
 				Sid: "RunQueriesInWorkgroup",
 				Actions: []string{
-					"athena:ListNamedQueries", "athena:BatchGetNamedQuery", "athena:GetNamedQuery",
-					"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution",
+					"athena:ListNamedQueries", "athena:BatchGetNamedQuery",
+					"athena:StartQueryExecution", "athena:GetQueryExecution",
 				},
 				Resources: pulumi.StringArray{c.WorkgroupArn},
 			},

@@ -84,9 +84,14 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	if err := applyGrants(ctx, name, []grant{
 		{"query", fns.Query, []gofunction.Statement{
 			{
-				Sid:       "LayerTables",
-				Actions:   []string{"glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:BatchCreatePartition", "glue:CreatePartition"},
+				Sid:       "ReadLayerTables",
+				Actions:   glueRead,
 				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(raw.Name), co.TableArn(partitioned.Name)},
+			},
+			{
+				Sid:       "RepairTarget",
+				Actions:   glueRepair,
+				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(partitioned.Name)},
 			},
 			{Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: pulumi.StringArray{s3Bucket(bucket)}},
 			{

@@ -8,6 +8,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
@@ -85,6 +86,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 
 	ab, ee := buckets.AddressBase, buckets.EE
 	fns := sharedFunctions(co)
+	fns.TableLocation = nil // this layer's machine never reads a table's location
 	fn := func(suffix string, a gofunction.GoFunctionArgs) (*gofunction.GoFunction, error) {
 		a.LogRetentionDays = args.LogRetentionDays
 		return gofunction.NewGoFunction(ctx, name+"-"+suffix, &a, parent)
@@ -93,6 +95,9 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		return pulumi.Sprintf("arn:aws:ssm:%s:%s:parameter/%s", co.Region, co.AccountID, trimSlash(p))
 	}
 	db := args.EEDatabase
+	ballotsKey := prefix[ballots.Name] + "current_elections.csv"
+	tempBallotsPrefix := ballotexport.TempKey(ballotsKey, "")
+	const tempKeys = "temporary keys end in the run's request ID"
 	if fns.ExportBallots, err = fn("export-ballots", gofunction.GoFunctionArgs{
 		Source:      "export_current_ballots",
 		Description: "Exports EveryElection's current ballots with their WKT to the ballots CSV",
@@ -100,7 +105,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		MemorySize:  512,
 		Environment: pulumi.StringMap{
 			"BUCKET":            pulumi.String(ee),
-			"KEY":               pulumi.String(prefix[ballots.Name] + "current_elections.csv"),
+			"KEY":               pulumi.String(ballotsKey),
 			"DB_HOST_PARAM":     pulumi.String(db.Host),
 			"DB_USER_PARAM":     pulumi.String(db.User),
 			"DB_NAME_PARAM":     pulumi.String(db.Name),
@@ -116,9 +121,18 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 				Resources: pulumi.StringArray{ssmParam(db.Host), ssmParam(db.User), ssmParam(db.Name), ssmParam(db.Password)},
 			},
 			{
-				Sid:       "PublishBallotsCSV",
-				Actions:   []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
-				Resources: pulumi.StringArray{s3Objects(ee, prefix[ballots.Name])}, WildcardReason: objectsUnderPrefix,
+				// The export stages its file under a dotted temporary key
+				// (ballotexport.TempKey) and copies it over the real one.
+				Sid:     "PublishBallotsCSV",
+				Actions: []string{"s3:PutObject"},
+				Resources: pulumi.StringArray{
+					pulumi.String("arn:aws:s3:::" + ee + "/" + ballotsKey), s3Objects(ee, tempBallotsPrefix),
+				},
+				WildcardReason: tempKeys,
+			},
+			{
+				Sid: "StageBallotsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
+				Resources: pulumi.StringArray{s3Objects(ee, tempBallotsPrefix)}, WildcardReason: tempKeys,
 			},
 		},
 	}); err != nil {
@@ -156,9 +170,14 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 	if err := applyGrants(ctx, name, []grant{
 		{"query", fns.Query, []gofunction.Statement{
 			{
-				Sid:       "LayerTables",
-				Actions:   []string{"glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:BatchCreatePartition", "glue:CreatePartition"},
+				Sid:       "ReadLayerTables",
+				Actions:   glueRead,
 				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(ballots.Name), co.TableArn(addresses.Name), co.TableArn(joined.Name)},
+			},
+			{
+				Sid:       "RepairJoined",
+				Actions:   glueRepair,
+				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(joined.Name)},
 			},
 			{Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: pulumi.StringArray{s3Bucket(ab), s3Bucket(ee)}},
 			{

@@ -118,6 +118,13 @@ func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFun
 	return sm, nil
 }
 
+// glueRead and glueRepair are what Athena needs to read a table and what
+// MSCK REPAIR TABLE adds to register a table's partitions.
+var (
+	glueRead   = []string{"glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"}
+	glueRepair = []string{"glue:BatchCreatePartition", "glue:CreatePartition"}
+)
+
 // objectsUnderPrefix is why an S3 object ARN ends in "*": IAM scopes
 // object permissions to a prefix only with a trailing wildcard.
 const objectsUnderPrefix = "S3 object ARNs name a prefix only with a trailing *"
