@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
+	"github.com/aws/smithy-go"
 
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
@@ -75,6 +76,27 @@ type QueryFailedError struct {
 
 func (e *QueryFailedError) Error() string {
 	return fmt.Sprintf("athena query %s (execution %s) %s: %s", queryLabel(e.Query), e.QueryExecutionID, e.State, e.Reason)
+}
+
+// ThrottledError reports that Athena refused a call for its rate or
+// concurrent-query quota after the SDK's own retries. The state machine
+// retries it with a longer backoff; the Lambda's error type is its name.
+type ThrottledError struct {
+	Op  string
+	Err error
+}
+
+func (e *ThrottledError) Error() string { return fmt.Sprintf("%s: athena throttled: %v", e.Op, e.Err) }
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// throttled wraps err as a *ThrottledError when Athena throttled the call,
+// and otherwise with op as context.
+func throttled(op string, err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && (ae.ErrorCode() == "TooManyRequestsException" || ae.ErrorCode() == "ThrottlingException") {
+		return &ThrottledError{Op: op, Err: err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // QueryTimeoutError reports that polling stopped because the Lambda deadline
@@ -202,7 +224,7 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 		QueryExecutionContext: &types.QueryExecutionContext{Database: aws.String(h.Database)},
 	})
 	if err != nil {
-		return Output{}, fmt.Errorf("start query %s in workgroup %q: %w", queryLabel(in.QueryName), h.WorkGroup, err)
+		return Output{}, throttled(fmt.Sprintf("start query %s in workgroup %q", queryLabel(in.QueryName), h.WorkGroup), err)
 	}
 	id := aws.ToString(start.QueryExecutionId)
 	h.Logger.InfoContext(ctx, "query started", "query", in.QueryName, "queryExecutionId", id, "workgroup", h.WorkGroup, "blocking", in.Blocking)
@@ -255,7 +277,7 @@ func (h *Handler) Wait(ctx context.Context, name, id string) (Output, error) {
 func (h *Handler) get(ctx context.Context, id string) (*types.QueryExecution, error) {
 	out, err := h.Client.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)})
 	if err != nil {
-		return nil, fmt.Errorf("get query execution %s: %w", id, err)
+		return nil, throttled("get query execution "+id, err)
 	}
 	if out.QueryExecution == nil || out.QueryExecution.Status == nil {
 		return nil, fmt.Errorf("get query execution %s: response has no status", id)

@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
+	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 )
 
 const (
@@ -532,5 +536,44 @@ func TestAthenaErrorsWrapped(t *testing.T) {
 	_, err := h.Handle(context.Background(), athenaquery.Input{QueryString: "SELECT 2"})
 	if err == nil || !strings.HasPrefix(err.Error(), `start query <QueryString> in workgroup "dc-data-baker": `) || !strings.Contains(err.Error(), "InvalidRequestException") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// Athena's quota refusals surface as ThrottledError, the error type the
+// state machine retries with a long backoff; other errors do not.
+func TestThrottlingIsReportedForTheStateMachineToRetry(t *testing.T) {
+	for _, tc := range []struct {
+		code      string
+		wantType  string
+		throttled bool
+	}{
+		{"TooManyRequestsException", flows.AthenaThrottled, true},
+		{"InvalidRequestException", "wrapError", false},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			srv := awsfake.New(awsfake.JSON11, awsfake.Routes{
+				"AmazonAthena.StartQueryExecution": func([]byte) (any, error) {
+					return nil, &awsfake.APIError{Code: tc.code, Message: "Rate exceeded"}
+				},
+			})
+			t.Cleanup(srv.Close)
+			client := athena.NewFromConfig(srv.Config(), func(o *athena.Options) { o.RetryMaxAttempts = 1 })
+			h := athenaquery.New(client, athenaquery.Config{}, nil)
+			_, err := h.Handle(context.Background(), athenaquery.Input{QueryString: "SELECT 1"})
+			var te *athenaquery.ThrottledError
+			if errors.As(err, &te) != tc.throttled {
+				t.Fatalf("error %v: ThrottledError = %v, want %v", err, !tc.throttled, tc.throttled)
+			}
+			_, err = lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(`{"QueryString":"SELECT 1"}`))
+			// aws-lambda-go names the error type after the returned
+			// error's (pointed-to) type, which Retry's ErrorEquals matches.
+			typ := reflect.TypeOf(err)
+			if typ.Kind() == reflect.Pointer {
+				typ = typ.Elem()
+			}
+			if typ.Name() != tc.wantType {
+				t.Errorf("Lambda error type = %s, want %s", typ.Name(), tc.wantType)
+			}
+		})
 	}
 }

@@ -52,12 +52,14 @@ func (q AthenaQuery) States() map[string]asl.State {
 	if doneName == "" {
 		doneName = q.Name + " - succeeded"
 	}
+	start := lambdaStep(q.Lambda, req, q.ResultPath, q.waitName())
+	start.Retry = append(start.Retry, athenaThrottleRetry())
+	check := lambdaStep(q.Lambda, map[string]any{"queryExecutionId.$": id}, q.ResultPath, q.choiceName())
+	check.Retry = append(check.Retry, athenaThrottleRetry())
 	states := map[string]asl.State{
-		q.Name:       lambdaStep(q.Lambda, req, q.ResultPath, q.waitName()),
-		q.waitName(): asl.Wait{Seconds: orInt(q.PollSeconds, DefaultPollSeconds), Next: q.statusName()},
-		q.statusName(): lambdaStep(q.Lambda, map[string]any{
-			"queryExecutionId.$": id,
-		}, q.ResultPath, q.choiceName()),
+		q.Name:         start,
+		q.waitName():   asl.Wait{Seconds: orInt(q.PollSeconds, DefaultPollSeconds), Next: q.statusName()},
+		q.statusName(): check,
 		q.choiceName(): asl.Choice{
 			Choices: []asl.ChoiceRule{
 				{Condition: asl.StringEquals(status, "SUCCEEDED"), Next: doneName},
@@ -79,4 +81,21 @@ func (q AthenaQuery) States() map[string]asl.State {
 // Map's processor).
 func (q AthenaQuery) Branch() asl.Branch {
 	return asl.Branch{StartAt: q.Name, States: q.States()}
+}
+
+// AthenaThrottled is the error type run_athena_query reports when Athena's
+// rate or concurrent-query quota refused a call.
+const AthenaThrottled = "ThrottledError"
+
+// athenaThrottleRetry waits out Athena's quotas: other queries finish within
+// minutes, so back off longer than for Lambda's own errors.
+func athenaThrottleRetry() asl.Retrier {
+	return asl.Retrier{
+		ErrorEquals:     []string{AthenaThrottled},
+		IntervalSeconds: 10,
+		MaxAttempts:     8,
+		BackoffRate:     2,
+		MaxDelaySeconds: 120,
+		JitterStrategy:  "FULL",
+	}
 }

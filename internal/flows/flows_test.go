@@ -282,3 +282,43 @@ func fmtCalls(r report) string {
 	}
 	return s
 }
+
+// Every call to the query Lambda, start or status, outlasts Athena's
+// quotas with a long retry, so one busy moment does not fail a run.
+func TestAthenaCallsRetryThrottling(t *testing.T) {
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			calls := 0
+			walk(decode(t, render(t, sm))["States"].(map[string]any), func(state string, s map[string]any) {
+				payload, _ := get(s, "Parameters", "Payload").(map[string]any)
+				_, start := payload["QueryName"]
+				_, literal := payload["QueryString"]
+				_, status := payload["queryExecutionId.$"]
+				if !start && !literal && !status {
+					return
+				}
+				calls++
+				for _, r := range s["Retry"].([]any) {
+					if cmp.Equal(r.(map[string]any)["ErrorEquals"], []any{flows.AthenaThrottled}) {
+						return
+					}
+				}
+				t.Errorf("%s calls the query Lambda without retrying %s", state, flows.AthenaThrottled)
+			})
+			if calls < 4 {
+				t.Fatalf("found %d query Lambda calls; the walk is broken", calls)
+			}
+		})
+	}
+}
+
+func get(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
