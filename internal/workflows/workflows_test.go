@@ -112,6 +112,15 @@ func TestTestJobs(t *testing.T) {
 	}
 }
 
+func TestLintJob(t *testing.T) {
+	ws := load(t)
+	j := job(t, ws, "pull-request.yml", "lint")
+	step(t, "pull-request.yml", "lint", j, "actions/setup-go")
+	if !slices.ContainsFunc(j.Steps, func(s workflows.Step) bool { return strings.TrimSpace(s.Run) == "scripts/lint" }) {
+		t.Error("pull-request.yml: job lint does not run scripts/lint")
+	}
+}
+
 func TestPulumiJobs(t *testing.T) {
 	ws := load(t)
 	for _, tc := range []struct {
