@@ -151,6 +151,26 @@ func BenchmarkBake(b *testing.B) {
 	}
 }
 
+// BenchmarkBakeFloor is the floor a bake is measured against: the same
+// addresses read from CSV and written as all three layers' parquet, with no
+// ballots, so no point-in-polygon work. The full bake should take at most
+// twice this:
+//
+//	go test ./internal/bake -run '^$' -bench 'Bake(Floor)?/addresses=1M$' -benchtime 1x
+func BenchmarkBakeFloor(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		n    int
+	}{{"100k", 100_000}, {"1M", 1_000_000}, {"10M", 10_000_000}} {
+		b.Run("addresses="+tc.name, func(b *testing.B) {
+			if tc.n > 100_000 && !selected(tc.name) {
+				b.Skipf("run with -bench 'BakeFloor/addresses=%s$'", tc.name)
+			}
+			runBakeBench(b, synth.Options{Seed: 1, Addresses: tc.n, Ballots: 0})
+		})
+	}
+}
+
 // BenchmarkBakeVertices shows how bake time grows with polygon size at 1M
 // addresses (EE subdivides to ≤256 vertices, so 1,000 and 5,000 are
 // stress cases):
