@@ -716,3 +716,33 @@ func keys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+func TestEveryFunctionLogsWithRetentionAndEveryQueueAndTopicIsEncrypted(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		groups := m.byType("aws:cloudwatch/logGroup:LogGroup")
+		fns := m.byType("aws:lambda/function:Function")
+		if len(fns) != 7 || len(groups) != len(fns) {
+			t.Fatalf("functions = %d, log groups = %d; want 7 each", len(fns), len(groups))
+		}
+		for _, g := range groups {
+			if g.Inputs["retentionInDays"] != 30.0 {
+				t.Errorf("%s: retention = %v, want Pulumi.yaml's 30", g.Name, g.Inputs["retentionInDays"])
+			}
+		}
+		for _, f := range fns {
+			if get(f.Inputs, "loggingConfig", "logFormat") != "JSON" || get(f.Inputs, "loggingConfig", "logGroup") == nil {
+				t.Errorf("%s: logging = %v", f.Name, f.Inputs["loggingConfig"])
+			}
+		}
+		for _, topic := range m.byType("aws:sns/topic:Topic") {
+			if topic.Inputs["kmsMasterKeyId"] == nil {
+				t.Errorf("topic %s is not encrypted", topic.Name)
+			}
+		}
+		for _, q := range m.byType("aws:sqs/queue:Queue") {
+			if q.Inputs["sqsManagedSseEnabled"] != true && q.Inputs["kmsMasterKeyId"] == nil {
+				t.Errorf("queue %s is not encrypted", q.Name)
+			}
+		}
+	})
+}
