@@ -214,7 +214,7 @@ func withDefaults(name string, args *GoFunctionArgs) (GoFunctionArgs, error) {
 		return a, fmt.Errorf("name must be 1-%d characters so AWS names derived from it fit, got %d", maxNameLen, len(name))
 	}
 	if !sourceRe.MatchString(a.Source) {
-		return a, fmt.Errorf("Source %q must be a directory name under %s/ (letters, digits, _ and -)", a.Source, DefaultFunctionsDir)
+		return a, fmt.Errorf("source %q must be a directory name under %s/ (letters, digits, _ and -)", a.Source, DefaultFunctionsDir)
 	}
 	if a.FunctionsDir == "" {
 		a.FunctionsDir = DefaultFunctionsDir
@@ -223,26 +223,26 @@ func withDefaults(name string, args *GoFunctionArgs) (GoFunctionArgs, error) {
 		a.Timeout = DefaultTimeout
 	}
 	if a.Timeout < 1 || a.Timeout > 900 {
-		return a, fmt.Errorf("Timeout %d s is outside Lambda's 1-900 s", a.Timeout)
+		return a, fmt.Errorf("timeout %d s is outside Lambda's 1-900 s", a.Timeout)
 	}
 	if a.MemorySize == 0 {
 		a.MemorySize = DefaultMemorySize
 	}
 	if a.MemorySize < 128 || a.MemorySize > 10240 {
-		return a, fmt.Errorf("MemorySize %d MB is outside Lambda's 128-10240 MB", a.MemorySize)
+		return a, fmt.Errorf("memory size %d MB is outside Lambda's 128-10240 MB", a.MemorySize)
 	}
 	if a.LogRetentionDays == 0 {
 		a.LogRetentionDays = DefaultLogRetentionDays
 	}
 	if !validRetention[a.LogRetentionDays] {
-		return a, fmt.Errorf("LogRetentionDays %d is not a retention CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)", a.LogRetentionDays)
+		return a, fmt.Errorf("log retention %d days is not a retention CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)", a.LogRetentionDays)
 	}
 	for k := range a.Environment {
 		if !envKeyRe.MatchString(k) {
-			return a, fmt.Errorf("Environment key %q must start with a letter and hold only letters, digits and _", k)
+			return a, fmt.Errorf("environment key %q must start with a letter and hold only letters, digits and _", k)
 		}
 		if reservedEnv[k] {
-			return a, fmt.Errorf("Environment key %q is reserved by the Lambda runtime", k)
+			return a, fmt.Errorf("environment key %q is reserved by the Lambda runtime", k)
 		}
 	}
 	for i, s := range a.Statements {

@@ -345,13 +345,13 @@ func TestInvalidArgsAreRefused(t *testing.T) {
 		{"bad action", star(gofunction.Statement{Actions: []string{"GetObject"}, Resources: pulumi.ToStringArray([]string{"arn:aws:s3:::b"})}), "not of the form service:Action"},
 		{"bad sid", star(gofunction.Statement{Sid: "read-results", Actions: []string{"s3:GetObject"}, Resources: pulumi.ToStringArray([]string{"arn:aws:s3:::b"})}), "Sid must be ASCII letters and digits"},
 		{"reserved sid", star(gofunction.Statement{Sid: "WriteOwnLogs", Actions: []string{"s3:GetObject"}, Resources: pulumi.ToStringArray([]string{"arn:aws:s3:::b"})}), "reserved"},
-		{"source with a path", func(a *gofunction.GoFunctionArgs) { a.Source = "../hello" }, `Source "../hello" must be a directory name`},
+		{"source with a path", func(a *gofunction.GoFunctionArgs) { a.Source = "../hello" }, `source "../hello" must be a directory name`},
 		{"missing source", func(a *gofunction.GoFunctionArgs) { a.Source = "nope" }, "no .go files"},
-		{"timeout", func(a *gofunction.GoFunctionArgs) { a.Timeout = 901 }, "Timeout 901"},
-		{"memory", func(a *gofunction.GoFunctionArgs) { a.MemorySize = 64 }, "MemorySize 64"},
-		{"retention", func(a *gofunction.GoFunctionArgs) { a.LogRetentionDays = 10 }, "LogRetentionDays 10"},
+		{"timeout", func(a *gofunction.GoFunctionArgs) { a.Timeout = 901 }, "timeout 901"},
+		{"memory", func(a *gofunction.GoFunctionArgs) { a.MemorySize = 64 }, "memory size 64"},
+		{"retention", func(a *gofunction.GoFunctionArgs) { a.LogRetentionDays = 10 }, "log retention 10 days"},
 		{"reserved env", func(a *gofunction.GoFunctionArgs) { a.Environment = pulumi.StringMap{"AWS_REGION": pulumi.String("x")} }, `"AWS_REGION" is reserved`},
-		{"bad env key", func(a *gofunction.GoFunctionArgs) { a.Environment = pulumi.StringMap{"1X": pulumi.String("x")} }, `Environment key "1X"`},
+		{"bad env key", func(a *gofunction.GoFunctionArgs) { a.Environment = pulumi.StringMap{"1X": pulumi.String("x")} }, `environment key "1X"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -219,9 +219,6 @@ func renderPolicy(stmts []Statement, logGroupArn pulumi.StringInput) pulumi.Stri
 	}).(pulumi.StringOutput)
 }
 
-// logsWildcardReason is why the log statement holds a "*".
-const logsWildcardReason = "log streams are created by the Lambda runtime with generated names; the :* suffix covers streams of this one log group only"
-
 // logsStatement lets the function create streams in and write to its own
 // log group, and nothing else (AWSLambdaBasicExecutionRole would allow
 // every log group in the account).
@@ -232,8 +229,8 @@ func logsStatement(logGroupArn string) PolicyStatement {
 		Action: StringList{"logs:CreateLogStream", "logs:PutLogEvents"},
 		// The provider's log group ARN has no ":*" suffix, but IAM matches
 		// log streams as "<log-group-arn>:log-stream:<name>", so the
-		// statement needs "<arn>:*" to cover the group's streams.
-		// See logsWildcardReason.
+		// statement needs "<arn>:*" to cover the group's streams, which the
+		// Lambda runtime creates with generated names.
 		Resource: StringList{logGroupArn + ":*"},
 	}
 }

@@ -176,6 +176,7 @@ func zipBootstrap(bin []byte) ([]byte, error) {
 	fh := &zip.FileHeader{Name: BootstrapName, Method: zip.Deflate}
 	// Setting the legacy MS-DOS fields instead of Modified keeps the writer
 	// from adding an extended-timestamp extra field.
+	//lint:ignore SA1019 the deprecated fields are what keep the zip free of a timestamp extra field
 	fh.ModifiedDate, fh.ModifiedTime = msDosTime(zipEpoch)
 	fh.SetMode(0o755)
 	w, err := zw.CreateHeader(fh)

@@ -96,7 +96,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		}
 		data, empty, err := enc.encode(idx[runs[lo].lo:runs[hi-1].hi], oc, res.AddressbaseSource)
 		if err != nil {
-			up.wait()
+			_, _, _ = up.wait() // the encode error is the one to report
 			return res, fmt.Errorf("split letter %s: encode %s: %w", in.Letter, oc, err)
 		}
 		res.Outcodes = append(res.Outcodes, oc)
