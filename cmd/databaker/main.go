@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func topUsage(w io.Writer) {
-	fmt.Fprintln(w, "databaker runs dc-data-baker's layers on one machine, without AWS.")
+	fmt.Fprintln(w, "databaker bakes dc-data-baker's layers on one machine without AWS, and reports on a deployed stack.")
 	fmt.Fprintln(w, "\nUsage:\n\n\tdatabaker <command> [flags]\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
