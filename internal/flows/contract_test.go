@@ -1,0 +1,1175 @@
+package flows_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
+	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
+	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
+	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
+)
+
+// The contract tests run each rendered definition's happy path in Go: every
+// JSONPath is evaluated against data shaped exactly like the Lambdas' real
+// Go output types, and every Lambda payload is decoded strictly into the
+// handler's real input type. Node is not needed.
+
+const (
+	contractStateMachineArn = "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"
+	contractExecutionArn    = "arn:aws:states:eu-west-2:123456789012:execution:Layer:contract-1"
+	contractSourceLocation  = "s3://pollingstations.private.data/addressbase/2025-11/addressbase_cleaned/"
+)
+
+// lambdaContract is one Lambda's boundary: its input type, how a call is
+// checked, and its output.
+type lambdaContract struct {
+	function string // the Lambda's name
+	input    string // the handler's input type, for messages
+	// call strictly decodes the payload, checks required fields and returns
+	// what the handler would return.
+	call func(s *flowSim, payload []byte) (any, error)
+	// full is an output with every field set, for the static check of the
+	// keys the flow reads.
+	full any
+}
+
+// contracts maps the test Lambdas' ARNs to their contracts.
+func contracts() map[string]lambdaContract {
+	return map[string]lambdaContract{
+		lambdas.Guard: {
+			function: "check_step_function_running", input: "sfnguard.Input",
+			call: func(s *flowSim, b []byte) (any, error) {
+				in, err := strictDecode[sfnguard.Input](b)
+				if err != nil {
+					return nil, err
+				}
+				if err := requireFields(map[string]string{"stateMachineArn": in.StateMachineArn, "currentExecutionArn": in.CurrentExecutionArn}); err != nil {
+					return nil, err
+				}
+				if in.StateMachineArn != contractStateMachineArn || in.CurrentExecutionArn != contractExecutionArn {
+					return nil, fmt.Errorf("stateMachineArn/currentExecutionArn = %q/%q, want the context object's $$.StateMachine.Id/$$.Execution.Id", in.StateMachineArn, in.CurrentExecutionArn)
+				}
+				// Wait for an older run once, then proceed, so the flow reads
+				// both of Output's flags.
+				s.guardCalls++
+				if s.guardCalls == 1 {
+					return sfnguard.Output{Wait: true, Message: "an older execution is running"}, nil
+				}
+				return sfnguard.Output{Proceed: true, Message: "no other execution is running"}, nil
+			},
+			full: sfnguard.Output{Proceed: true, Wait: true, Message: "m"},
+		},
+		lambdas.TableLocation: {
+			function: "get_glue_table_location", input: "gluetable.Input",
+			call: func(_ *flowSim, b []byte) (any, error) {
+				in, err := strictDecode[gluetable.Input](b)
+				if err != nil {
+					return nil, err
+				}
+				if err := requireFields(map[string]string{"database": in.Database, "table": in.Table}); err != nil {
+					return nil, err
+				}
+				return gluetable.Output{in.Table + "_location": contractSourceLocation}, nil
+			},
+			full: gluetable.Output{"addressbase_cleaned_raw_location": contractSourceLocation},
+		},
+		lambdas.EmptyPrefix: {
+			function: "empty_s3_bucket_by_prefix", input: "s3prefix.Input",
+			call: func(_ *flowSim, b []byte) (any, error) {
+				in, err := strictDecode[s3prefix.Input](b)
+				if err != nil {
+					return nil, err
+				}
+				if err := s3prefix.CheckPrefix(in.Bucket, in.Prefix); err != nil {
+					return nil, err
+				}
+				return s3prefix.Output{Deleted: 7}, nil
+			},
+			full: s3prefix.Output{Deleted: 7},
+		},
+		lambdas.Query: {
+			function: "run_athena_query", input: "athenaquery.Input",
+			call: (*flowSim).athena,
+			full: athenaquery.Output{QueryExecutionID: "q-1", Status: "SUCCEEDED", DataScannedBytes: new(int64)},
+		},
+		lambdas.ExportBallots: {
+			function: "export_current_ballots", input: "ballotexport.In",
+			call: func(_ *flowSim, b []byte) (any, error) {
+				in, err := strictDecode[ballotexport.In](b)
+				if err != nil {
+					return nil, err
+				}
+				if in.LookbackDays != nil && *in.LookbackDays < 0 {
+					return nil, fmt.Errorf("field lookback_days: %d is negative", *in.LookbackDays)
+				}
+				return ballotexport.Out{Bucket: "ee.data-cache.production", Key: "ballots-with-wkt/current_elections.csv", Rows: 1234}, nil
+			},
+			full: ballotexport.Out{Bucket: "b", Key: "k", Rows: 1},
+		},
+		lambdas.OutcodeSplit: {
+			function: "first_letter_to_outcode_parquet", input: "outcodes.SplitEvent",
+			call: (*flowSim).split,
+			full: splitResult("A"),
+		},
+		lambdas.DeleteStale: {
+			function: "delete_stale_outcodes", input: "outcodes.DeleteStaleEvent",
+			call: (*flowSim).deleteStale,
+			full: outcodes.DeleteStaleOutput{Deleted: []string{"k"}},
+		},
+	}
+}
+
+// strictDecode decodes one JSON value into T, refusing unknown fields and
+// trailing data.
+func strictDecode[T any](b []byte) (T, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, err
+	}
+	if dec.More() {
+		return v, errors.New("trailing data after the payload")
+	}
+	return v, nil
+}
+
+// requireFields names, in order, every field whose value is empty.
+func requireFields(fields map[string]string) error {
+	var empty []string
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if strings.TrimSpace(fields[k]) == "" {
+			empty = append(empty, k)
+		}
+	}
+	if len(empty) > 0 {
+		return fmt.Errorf("required field(s) %s empty", strings.Join(empty, ", "))
+	}
+	return nil
+}
+
+// splitResult is what first_letter_to_outcode_parquet returns for a letter.
+func splitResult(letter string) outcodes.Result {
+	return outcodes.Result{
+		Letter:            letter,
+		Rows:              3,
+		Outcodes:          []string{letter + "A1", letter + "A2"},
+		Written:           1,
+		Unchanged:         1,
+		AddressbaseSource: contractSourceLocation,
+		Input:             gates.UPRNStats{Rows: 3, Distinct: 3, Checksum: 3141592653},
+	}
+}
+
+// lambdaCall is one simulated invocation.
+type lambdaCall struct {
+	State    string
+	Function string
+	Payload  string
+}
+
+// flowSim runs a definition's happy path.
+type flowSim struct {
+	contracts    map[string]lambdaContract
+	guardCalls   int
+	queries      map[string]int // status calls per started query ID
+	splitLetters []string       // letters split, in call order
+	calls        []lambdaCall
+	steps        int
+}
+
+func newFlowSim() *flowSim {
+	return &flowSim{contracts: contracts(), queries: map[string]int{}}
+}
+
+func (s *flowSim) athena(b []byte) (any, error) {
+	in, err := strictDecode[athenaquery.Input](b)
+	if err != nil {
+		return nil, err
+	}
+	if in.QueryExecutionID != "" {
+		if in.QueryName != "" || in.QueryString != "" || len(in.Context) > 0 {
+			return nil, errors.New("field queryExecutionId: a status call must carry nothing else")
+		}
+		polls, ok := s.queries[in.QueryExecutionID]
+		if !ok {
+			return nil, fmt.Errorf("field queryExecutionId: %q was not returned by any start call", in.QueryExecutionID)
+		}
+		s.queries[in.QueryExecutionID] = polls + 1
+		scanned := int64(1 << 20)
+		status := "SUCCEEDED"
+		if polls == 0 { // poll once while running, so the loop is taken
+			status = "RUNNING"
+		}
+		return athenaquery.Output{QueryExecutionID: in.QueryExecutionID, Status: status, DataScannedBytes: &scanned}, nil
+	}
+	if (in.QueryName == "") == (in.QueryString == "") {
+		return nil, fmt.Errorf("fields QueryName and QueryString: want exactly one, got %q and %q", in.QueryName, in.QueryString)
+	}
+	if in.Blocking {
+		return nil, errors.New("field blocking: true, but the state machine polls the query itself")
+	}
+	sql := in.QueryString
+	if in.QueryName != "" {
+		tmpl, err := queryTemplate(in.QueryName)
+		if err != nil {
+			return nil, err
+		}
+		if sql, err = dcsql.Source(tmpl); err != nil {
+			return nil, err
+		}
+	}
+	// The context must fill exactly the SQL's run-time placeholders.
+	want := dcsql.RuntimePlaceholders(sql)
+	got := slices.Sorted(maps.Keys(in.Context))
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })); len(want)+len(got) > 0 && diff != "" {
+		return nil, fmt.Errorf("field context: keys %v, want the query's run-time placeholders %v", got, want)
+	}
+	for k, raw := range in.Context {
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil || v == "" {
+			return nil, fmt.Errorf("field context.%s: %s is not a non-empty string", k, raw)
+		}
+	}
+	id := fmt.Sprintf("q-%d", len(s.queries)+1)
+	s.queries[id] = 0
+	// A non-blocking start returns only the execution ID.
+	return athenaquery.Output{QueryExecutionID: id}, nil
+}
+
+// queryTemplate finds the sql/ template behind a named query: the name
+// itself, or the longest template name it ends with (the gates' named
+// queries are "<layer>-<template>").
+func queryTemplate(name string) (string, error) {
+	best := ""
+	for _, t := range dcsql.Names() {
+		if (name == t || strings.HasSuffix(name, "-"+t)) && len(t) > len(best) {
+			best = t
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("field QueryName: %q matches no sql/ template %v", name, dcsql.Names())
+	}
+	return best, nil
+}
+
+func (s *flowSim) split(b []byte) (any, error) {
+	in, err := strictDecode[outcodes.SplitEvent](b)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "source_prefix": in.SourcePrefix, "dest_prefix": in.DestPrefix, "first_letter": in.FirstLetter}); err != nil {
+		return nil, err
+	}
+	if len(in.FirstLetter) != 1 || in.FirstLetter[0] < 'A' || in.FirstLetter[0] > 'Z' {
+		return nil, fmt.Errorf("field first_letter: %q is not one letter A-Z", in.FirstLetter)
+	}
+	if strings.TrimSuffix(in.SourcePrefix, "/") == strings.TrimSuffix(in.DestPrefix, "/") {
+		return nil, fmt.Errorf("fields source_prefix and dest_prefix: both are %q", in.SourcePrefix)
+	}
+	s.splitLetters = append(s.splitLetters, in.FirstLetter)
+	return splitResult(in.FirstLetter), nil
+}
+
+func (s *flowSim) deleteStale(b []byte) (any, error) {
+	in, err := strictDecode[outcodes.DeleteStaleEvent](b)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "dest_prefix": in.DestPrefix}); err != nil {
+		return nil, err
+	}
+	var got []string
+	for i, r := range in.Letters {
+		if r.Letter == "" || len(r.Outcodes) == 0 || r.AddressbaseSource == "" {
+			return nil, fmt.Errorf("field letters[%d]: %+v lacks first_letter, outcodes or addressbase_source", i, r)
+		}
+		got = append(got, r.Letter)
+	}
+	// Every split's result, and only those, must reach the deletion.
+	if diff := cmp.Diff(s.splitLetters, got); diff != "" {
+		return nil, fmt.Errorf("field letters: not the split results (-split +letters):\n%s", diff)
+	}
+	return outcodes.DeleteStaleOutput{Deleted: []string{}}, nil
+}
+
+// run executes a scope (a state machine, branch or item processor) from
+// StartAt and returns its output.
+func (s *flowSim) run(scope map[string]any, input, ctxObj any) (any, error) {
+	states, _ := scope["States"].(map[string]any)
+	name, _ := scope["StartAt"].(string)
+	for {
+		if s.steps++; s.steps > 10000 {
+			return nil, errors.New("more than 10000 steps: the flow loops")
+		}
+		st, ok := states[name].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("no state %q in scope", name)
+		}
+		out, next, err := s.step(name, st, input, ctxObj)
+		if err != nil {
+			return nil, fmt.Errorf("state %q: %w", name, err)
+		}
+		if next == "" {
+			return out, nil
+		}
+		name, input = next, out
+	}
+}
+
+// step runs one state and returns its output and the next state ("" ends
+// the scope).
+func (s *flowSim) step(name string, st, input, ctxObj any) (any, string, error) {
+	m := st.(map[string]any)
+	next, _ := m["Next"].(string)
+	if ip, ok := m["InputPath"].(string); ok {
+		v, err := lookup(input, ctxObj, ip)
+		if err != nil {
+			return nil, "", fmt.Errorf("InputPath: %w", err)
+		}
+		input = v
+	}
+	var result any
+	switch m["Type"] {
+	case "Pass":
+		result = input
+		if p, ok := m["Parameters"]; ok {
+			v, err := resolve(p, input, ctxObj)
+			if err != nil {
+				return nil, "", fmt.Errorf("Parameters: %w", err)
+			}
+			result = v
+		}
+		if r, ok := m["Result"]; ok {
+			result = r
+		}
+	case "Wait":
+		return input, next, nil
+	case "Succeed":
+		return input, "", nil
+	case "Fail":
+		return nil, "", fmt.Errorf("reached a Fail state (%v)", m["Error"])
+	case "Choice":
+		for i, rule := range m["Choices"].([]any) {
+			ok, err := evalCondition(rule.(map[string]any), input, ctxObj)
+			if err != nil {
+				return nil, "", fmt.Errorf("Choices[%d]: %w", i, err)
+			}
+			if ok {
+				return input, rule.(map[string]any)["Next"].(string), nil
+			}
+		}
+		return input, m["Default"].(string), nil
+	case "Task":
+		if m["Resource"] != asl.LambdaInvokeResource {
+			return nil, "", fmt.Errorf("resource %v is not on the happy path", m["Resource"])
+		}
+		params, err := resolve(m["Parameters"], input, ctxObj)
+		if err != nil {
+			return nil, "", fmt.Errorf("Parameters: %w", err)
+		}
+		pm, _ := params.(map[string]any)
+		fn, _ := pm["FunctionName"].(string)
+		c, ok := s.contracts[fn]
+		if !ok {
+			return nil, "", fmt.Errorf("FunctionName %q is none of the Lambdas", fn)
+		}
+		payload, ok := pm["Payload"]
+		if !ok {
+			return nil, "", fmt.Errorf("calls %s without a Payload, so it would receive the whole state input", c.function)
+		}
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, "", err
+		}
+		s.calls = append(s.calls, lambdaCall{State: name, Function: c.function, Payload: string(b)})
+		out, err := c.call(s, b)
+		if err != nil {
+			return nil, "", fmt.Errorf("payload %s does not fit %s's %s: %w", b, c.function, c.input, err)
+		}
+		outJSON, err := toJSONValue(out)
+		if err != nil {
+			return nil, "", err
+		}
+		// The shape of lambda:invoke's result.
+		result = map[string]any{"ExecutedVersion": "$LATEST", "StatusCode": json.Number("200"), "Payload": outJSON}
+	case "Parallel":
+		var results []any
+		for i, br := range m["Branches"].([]any) {
+			out, err := s.run(br.(map[string]any), input, ctxObj)
+			if err != nil {
+				return nil, "", fmt.Errorf("branch %d: %w", i, err)
+			}
+			results = append(results, out)
+		}
+		result = results
+	case "Map":
+		itemsPath, ok := m["ItemsPath"].(string)
+		if !ok {
+			itemsPath = "$"
+		}
+		items, err := lookup(input, ctxObj, itemsPath)
+		if err != nil {
+			return nil, "", fmt.Errorf("ItemsPath: %w", err)
+		}
+		list, ok := items.([]any)
+		if !ok {
+			return nil, "", fmt.Errorf("ItemsPath %q is %T, not an array", itemsPath, items)
+		}
+		results := []any{}
+		for i, item := range list {
+			c := withMapItem(ctxObj, item, i)
+			itemInput := item
+			if sel, ok := m["ItemSelector"]; ok {
+				if itemInput, err = resolve(sel, input, c); err != nil {
+					return nil, "", fmt.Errorf("ItemSelector: %w", err)
+				}
+			}
+			out, err := s.run(m["ItemProcessor"].(map[string]any), itemInput, c)
+			if err != nil {
+				return nil, "", fmt.Errorf("item %d (%v): %w", i, item, err)
+			}
+			results = append(results, out)
+		}
+		result = results
+	default:
+		return nil, "", fmt.Errorf("state type %v not simulated", m["Type"])
+	}
+	if sel, ok := m["ResultSelector"]; ok {
+		v, err := resolve(sel, result, ctxObj)
+		if err != nil {
+			return nil, "", fmt.Errorf("ResultSelector: %w", err)
+		}
+		result = v
+	}
+	out, err := applyResultPath(input, m, result)
+	if err != nil {
+		return nil, "", err
+	}
+	if op, ok := m["OutputPath"].(string); ok {
+		if out, err = lookup(out, ctxObj, op); err != nil {
+			return nil, "", fmt.Errorf("OutputPath: %w", err)
+		}
+	}
+	if m["End"] == true {
+		next = ""
+	}
+	return out, next, nil
+}
+
+// toJSONValue returns v as the generic JSON a state machine sees, keeping
+// numbers exact.
+func toJSONValue(v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	return out, dec.Decode(&out)
+}
+
+func withMapItem(ctxObj any, item any, index int) any {
+	c := maps.Clone(ctxObj.(map[string]any))
+	c["Map"] = map[string]any{"Item": map[string]any{"Value": item, "Index": json.Number(fmt.Sprint(index))}}
+	return c
+}
+
+// applyResultPath places result in input: a missing ResultPath replaces
+// the input, null discards the result, "$.a.b" sets that field.
+func applyResultPath(input any, m map[string]any, result any) (any, error) {
+	rp, present := m["ResultPath"]
+	switch {
+	case !present || rp == "$":
+		return result, nil
+	case rp == nil:
+		return input, nil
+	}
+	path, _ := rp.(string)
+	keys, err := pathKeys(path, "$")
+	if err != nil {
+		return nil, fmt.Errorf("ResultPath: %w", err)
+	}
+	return setPath(input, keys, result)
+}
+
+func setPath(doc any, keys []string, v any) (any, error) {
+	if len(keys) == 0 {
+		return v, nil
+	}
+	var m map[string]any
+	switch d := doc.(type) {
+	case nil:
+		m = map[string]any{}
+	case map[string]any:
+		m = maps.Clone(d)
+	default:
+		return nil, fmt.Errorf("cannot set %q in a %T", keys[0], doc)
+	}
+	child, err := setPath(m[keys[0]], keys[1:], v)
+	if err != nil {
+		return nil, err
+	}
+	m[keys[0]] = child
+	return m, nil
+}
+
+// pathKeys splits a simple JSONPath ("$", "$.a.b") into its keys.
+func pathKeys(path, root string) ([]string, error) {
+	if strings.ContainsAny(path, "[]*?@") {
+		return nil, fmt.Errorf("path %q: only dotted paths are simulated", path)
+	}
+	if path == root {
+		return nil, nil
+	}
+	rest, ok := strings.CutPrefix(path, root+".")
+	if !ok {
+		return nil, fmt.Errorf("path %q does not start with %q", path, root)
+	}
+	return strings.Split(rest, "."), nil
+}
+
+// lookup evaluates a path against the state input ($) or the context
+// object ($$). A missing key is an error, as it is in Step Functions.
+func lookup(input, ctxObj any, path string) (any, error) {
+	doc, root := input, "$"
+	if strings.HasPrefix(path, "$$") {
+		doc, root = ctxObj, "$$"
+	}
+	keys, err := pathKeys(path, root)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("path %q: %s is %T, not an object", path, strings.Join(append([]string{root}, keys[:i]...), "."), doc)
+		}
+		if doc, ok = m[k]; !ok {
+			return nil, fmt.Errorf("path %q: no key %q in %s (keys %v)", path, k, strings.Join(append([]string{root}, keys[:i]...), "."), slices.Sorted(maps.Keys(m)))
+		}
+	}
+	return doc, nil
+}
+
+// resolve fills a payload template: "key.$" fields become "key" with the
+// path's value.
+func resolve(tmpl, input, ctxObj any) (any, error) {
+	switch t := tmpl.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, v := range t {
+			if name, ok := strings.CutSuffix(k, ".$"); ok {
+				path, _ := v.(string)
+				if strings.HasPrefix(path, "States.") {
+					return nil, fmt.Errorf("field %s: intrinsic %s is not simulated", k, path)
+				}
+				val, err := lookup(input, ctxObj, path)
+				if err != nil {
+					return nil, fmt.Errorf("field %s: %w", k, err)
+				}
+				out[name] = val
+				continue
+			}
+			val, err := resolve(v, input, ctxObj)
+			if err != nil {
+				return nil, fmt.Errorf("field %s: %w", k, err)
+			}
+			out[k] = val
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(t))
+		for i, v := range t {
+			val, err := resolve(v, input, ctxObj)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = val
+		}
+		return out, nil
+	}
+	return tmpl, nil
+}
+
+// evalCondition evaluates a Choice rule's condition.
+func evalCondition(c map[string]any, input, ctxObj any) (bool, error) {
+	if subs, ok := c["Or"].([]any); ok {
+		for _, sub := range subs {
+			if ok, err := evalCondition(sub.(map[string]any), input, ctxObj); err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	if subs, ok := c["And"].([]any); ok {
+		for _, sub := range subs {
+			if ok, err := evalCondition(sub.(map[string]any), input, ctxObj); err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	if sub, ok := c["Not"].(map[string]any); ok {
+		ok, err := evalCondition(sub, input, ctxObj)
+		return !ok, err
+	}
+	variable, _ := c["Variable"].(string)
+	if want, ok := c["IsPresent"].(bool); ok {
+		_, err := lookup(input, ctxObj, variable)
+		return (err == nil) == want, nil
+	}
+	v, err := lookup(input, ctxObj, variable)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case c["BooleanEquals"] != nil:
+		b, ok := v.(bool)
+		if !ok {
+			return false, fmt.Errorf("%s is %T, not a boolean", variable, v)
+		}
+		return b == c["BooleanEquals"], nil
+	case c["StringEquals"] != nil:
+		s, ok := v.(string)
+		if !ok {
+			return false, fmt.Errorf("%s is %T, not a string", variable, v)
+		}
+		return s == c["StringEquals"], nil
+	}
+	return false, fmt.Errorf("condition %v is not simulated", c)
+}
+
+// simulate runs a rendered definition from a Pipe's array input.
+func simulate(def map[string]any) (*flowSim, any, error) {
+	s := newFlowSim()
+	input := []any{map[string]any{"messageId": "m-1", "body": `{"detail-type":"elections_set_changed"}`}}
+	ctxObj := map[string]any{
+		"Execution":    map[string]any{"Id": contractExecutionArn, "Input": input},
+		"StateMachine": map[string]any{"Id": contractStateMachineArn},
+	}
+	out, err := s.run(def, input, ctxObj)
+	return s, out, err
+}
+
+// lambdaTaskStates lists every Lambda task's name, at any depth.
+func lambdaTaskStates(def map[string]any) []string {
+	var names []string
+	walk(def["States"].(map[string]any), func(name string, s map[string]any) {
+		if s["Type"] == "Task" && s["Resource"] == asl.LambdaInvokeResource {
+			names = append(names, name)
+		}
+	})
+	sort.Strings(names)
+	return names
+}
+
+// Every Lambda task's payload, built from data shaped like the Lambdas' real
+// outputs, decodes strictly into the handler's input type, and the run ends
+// in Succeeded having called every Lambda task.
+func TestLambdaPayloadsMatchInputTypes(t *testing.T) {
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def := decode(t, render(t, sm))
+			s, _, err := simulate(def)
+			if err != nil {
+				t.Fatalf("happy path: %v\ncalls so far:\n%s", err, fmtLambdaCalls(s.calls))
+			}
+			called := map[string]bool{}
+			for _, c := range s.calls {
+				called[c.State] = true
+			}
+			for _, st := range lambdaTaskStates(def) {
+				if !called[st] {
+					t.Errorf("Lambda task %q was never reached, so its payload is unchecked", st)
+				}
+			}
+			if s.guardCalls != 2 {
+				t.Errorf("guard called %d times, want 2 (wait, then proceed)", s.guardCalls)
+			}
+			for id, polls := range s.queries {
+				if polls != 2 {
+					t.Errorf("query %s polled %d times, want 2 (RUNNING, then SUCCEEDED)", id, polls)
+				}
+			}
+			t.Logf("%d Lambda calls checked, %d Athena queries", len(s.calls), len(s.queries))
+		})
+	}
+}
+
+func fmtLambdaCalls(calls []lambdaCall) string {
+	var b strings.Builder
+	for _, c := range calls {
+		fmt.Fprintf(&b, "  %s → %s %s\n", c.State, c.Function, c.Payload)
+	}
+	return b.String()
+}
+
+// findState returns the named state at any depth.
+func findState(def map[string]any, name string) map[string]any {
+	var found map[string]any
+	walk(def["States"].(map[string]any), func(n string, s map[string]any) {
+		if n == name {
+			found = s
+		}
+	})
+	return found
+}
+
+// The simulation is only worth something if it rejects broken contracts:
+// each case breaks one thing in a rendered definition.
+func TestContractCheckCatchesMismatches(t *testing.T) {
+	payload := func(def map[string]any, state string) map[string]any {
+		return get(findState(def, state), "Parameters", "Payload").(map[string]any)
+	}
+	tests := []struct {
+		name    string
+		machine string
+		breakIt func(def map[string]any)
+		want    []string // substrings of the error
+	}{
+		{"unknown field", "current_elections", func(d map[string]any) {
+			payload(d, flows.StateCEOutcodeLetter)["firstLetter"] = "A"
+		}, []string{flows.StateCEOutcodeLetter, `unknown field "firstLetter"`}},
+		{"wrong type", "current_elections", func(d map[string]any) {
+			payload(d, flows.StateCEOutcodeLetter)["bucket"] = 7.0
+		}, []string{flows.StateCEOutcodeLetter, "SplitEvent.bucket", "of type string"}},
+		{"empty required field", "addressbase", func(d map[string]any) {
+			payload(d, flows.StateABEmptyTarget)["prefix"] = "/"
+		}, []string{flows.StateABEmptyTarget, "whole bucket"}},
+		{"missing required field", "current_elections", func(d map[string]any) {
+			delete(payload(d, flows.StateCEDeleteStale), "dest_prefix")
+		}, []string{flows.StateCEDeleteStale, "dest_prefix"}},
+		{"delete gets the wrong list", "current_elections", func(d map[string]any) {
+			payload(d, flows.StateCEDeleteStale)["letters.$"] = "$.config.letters"
+		}, []string{flows.StateCEDeleteStale, "outcodes.Result"}},
+		{"output key the guard does not return", "addressbase", func(d map[string]any) {
+			rules := findState(d, flows.StateGuardChoice)["Choices"].([]any)
+			rules[0].(map[string]any)["Variable"] = "$.guard.Payload.go"
+		}, []string{flows.StateGuardChoice, `no key "go"`, "proceed"}},
+		{"Glue location key misspelt", "addressbase", func(d map[string]any) {
+			payload(d, flows.StateABPartition)["context"] = map[string]any{"location.$": "$.source.Payload.addressbase_cleaned_raw_location"}
+		}, []string{flows.StateABPartition, "context", "addressbase_cleaned_raw_location"}},
+		{"status call reads a missing key", "current_elections", func(d map[string]any) {
+			payload(d, flows.StateCERepair+" - status")["queryExecutionId.$"] = "$.repair.Payload.QueryExecutionId"
+		}, []string{flows.StateCERepair + " - status", `no key "QueryExecutionId"`}},
+		{"letter as a number", "current_elections", func(d map[string]any) {
+			payload(d, flows.StateCEJoinLetter)["context"] = map[string]any{"first_letter": 1.0}
+		}, []string{flows.StateCEJoinLetter, "context.first_letter"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sm := machines()[tc.machine]
+			def := decode(t, render(t, sm))
+			tc.breakIt(def)
+			_, _, err := simulate(def)
+			if err == nil {
+				t.Fatal("the broken definition passed")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// Static check of every read of a Lambda's output ("$.<rp>.Payload.<key>"
+// in a payload, Choice or path), including branches the happy path does not
+// take: the Lambda's real output type must marshal that key.
+func TestFlowReadsKeysTheLambdasReturn(t *testing.T) {
+	cs := contracts()
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def := decode(t, render(t, sm))
+			writers := map[string][]string{} // ResultPath -> Lambda ARNs writing it
+			walk(def["States"].(map[string]any), func(_ string, s map[string]any) {
+				if rp, ok := s["ResultPath"].(string); ok && s["Resource"] == asl.LambdaInvokeResource {
+					fn, _ := get(s, "Parameters", "FunctionName").(string)
+					writers[rp] = append(writers[rp], fn)
+				}
+			})
+			reads := 0
+			walk(def["States"].(map[string]any), func(state string, s map[string]any) {
+				for _, path := range jsonPaths(s) {
+					rp, key, ok := strings.Cut(path, ".Payload.")
+					if !ok || len(writers[rp]) == 0 {
+						continue
+					}
+					key, _, _ = strings.Cut(key, ".")
+					reads++
+					for _, fn := range writers[rp] {
+						out, err := toJSONValue(cs[fn].full)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if _, ok := out.(map[string]any)[key]; !ok {
+							t.Errorf("state %q reads %s, but %s's output %T has no JSON key %q", state, path, cs[fn].function, cs[fn].full, key)
+						}
+					}
+				}
+			})
+			if reads < 4 {
+				t.Fatalf("found %d reads of Lambda outputs; the walk is broken", reads)
+			}
+		})
+	}
+	// The outcode Map's result is the list delete_stale_outcodes takes: each
+	// iteration outputs the split Lambda's Payload, an outcodes.Result.
+	def := decode(t, render(t, machines()["current_elections"]))
+	outMap := findState(def, flows.StateCEOutcodes)
+	task := findState(def, flows.StateCEOutcodeLetter)
+	if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, flows.StateCEDeleteStale), "Parameters", "Payload", "letters.$")},
+		[]any{"$.letters", "$.Payload", true, "$.letters"}; !cmp.Equal(got, want) {
+		t.Errorf("outcode Map ResultPath, item OutputPath, End, delete's letters.$ = %v, want %v", got, want)
+	}
+	var _ []outcodes.Result = outcodes.DeleteStaleEvent{}.Letters
+}
+
+// jsonPaths lists the paths a state reads: "*.$" values, Choice variables,
+// ItemsPath, InputPath and OutputPath.
+func jsonPaths(s map[string]any) []string {
+	var paths []string
+	var visit func(v any)
+	visit = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if str, ok := x.(string); ok && (strings.HasSuffix(k, ".$") || k == "Variable") {
+					paths = append(paths, str)
+				}
+				if k != "Branches" && k != "ItemProcessor" {
+					visit(x)
+				}
+			}
+		case []any:
+			for _, x := range t {
+				visit(x)
+			}
+		}
+	}
+	for _, k := range []string{"Parameters", "ItemSelector", "ResultSelector", "Choices"} {
+		visit(s[k])
+	}
+	for _, k := range []string{"ItemsPath", "InputPath", "OutputPath"} {
+		if p, ok := s[k].(string); ok {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// taskPolicyProblems checks that every Task retries and that every error a
+// Task can raise reaches the failure notification: through its own Catch,
+// or through the nearest enclosing Parallel or Map that catches. The SNS
+// task is the exception: it ends in Failed.
+func taskPolicyProblems(def map[string]any) []string {
+	top := def["States"].(map[string]any)
+	var problems []string
+	// enclosers are the catch lists of the enclosing Parallel/Map states,
+	// innermost last.
+	var check func(scope map[string]any, enclosers []enclosing)
+	check = func(scope map[string]any, enclosers []enclosing) {
+		for _, name := range slices.Sorted(maps.Keys(scope)) {
+			s := scope[name].(map[string]any)
+			if s["Type"] == "Task" {
+				if retry, _ := s["Retry"].([]any); len(retry) == 0 {
+					problems = append(problems, fmt.Sprintf("Task %q has no Retry", name))
+				}
+				if name == flows.StateNotifyFailure {
+					if catchNext(s) != flows.StateFailed || s["Next"] != flows.StateFailed {
+						problems = append(problems, fmt.Sprintf("%q does not end in %q whatever happens", name, flows.StateFailed))
+					}
+				} else if why := uncaught(top, scope, name, s, enclosers); why != "" {
+					problems = append(problems, fmt.Sprintf("Task %q: %s", name, why))
+				}
+			}
+			inner := append(slices.Clone(enclosers), enclosing{name: name, scope: scope, state: s})
+			if bs, ok := s["Branches"].([]any); ok {
+				for _, b := range bs {
+					check(b.(map[string]any)["States"].(map[string]any), inner)
+				}
+			}
+			if p, ok := s["ItemProcessor"].(map[string]any); ok {
+				check(p["States"].(map[string]any), inner)
+			}
+		}
+	}
+	check(top, nil)
+	return problems
+}
+
+// enclosing is a Parallel or Map state and the scope it sits in.
+type enclosing struct {
+	name  string
+	scope map[string]any
+	state map[string]any
+}
+
+// catchNext returns where a state's catch-all goes, or "".
+func catchNext(s map[string]any) string {
+	catch, _ := s["Catch"].([]any)
+	for _, c := range catch {
+		c := c.(map[string]any)
+		if slices.Contains(c["ErrorEquals"].([]any), any("States.ALL")) {
+			next, _ := c["Next"].(string)
+			return next
+		}
+	}
+	return ""
+}
+
+// uncaught says why an error from the state can miss the notification, or
+// returns "".
+func uncaught(top, scope map[string]any, name string, s map[string]any, enclosers []enclosing) string {
+	catch, _ := s["Catch"].([]any)
+	for _, c := range catch {
+		next, _ := c.(map[string]any)["Next"].(string)
+		if !leadsTo(scope, next, flows.StateNotifyFailure, top) {
+			return fmt.Sprintf("its Catch goes to %q, which does not lead to %q", next, flows.StateNotifyFailure)
+		}
+	}
+	if catchNext(s) != "" {
+		return ""
+	}
+	// Errors not caught here end the scope and rise to the enclosers; the
+	// innermost one that catches decides.
+	for i := len(enclosers) - 1; i >= 0; i-- {
+		e := enclosers[i]
+		next := catchNext(e.state)
+		if next == "" {
+			continue
+		}
+		if !leadsTo(e.scope, next, flows.StateNotifyFailure, top) {
+			return fmt.Sprintf("its errors are caught by %q, whose Catch goes to %q, which does not lead to %q", e.name, next, flows.StateNotifyFailure)
+		}
+		return ""
+	}
+	return "no Catch of its own or on an enclosing Parallel/Map sends its errors to " + strconv.Quote(flows.StateNotifyFailure)
+}
+
+// leadsTo reports whether target is reachable from start in scope, following
+// Next, Default, Choices and Catch. Only the top-level scope holds target.
+func leadsTo(scope map[string]any, start, target string, top map[string]any) bool {
+	if !sameScope(scope, top) {
+		return false
+	}
+	seen := map[string]bool{}
+	queue := []string{start}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if n == target {
+			return true
+		}
+		if seen[n] || n == "" {
+			continue
+		}
+		seen[n] = true
+		s, ok := scope[n].(map[string]any)
+		if !ok {
+			continue
+		}
+		next, _ := s["Next"].(string)
+		def, _ := s["Default"].(string)
+		queue = append(queue, next, def)
+		for _, list := range []string{"Choices", "Catch"} {
+			items, _ := s[list].([]any)
+			for _, it := range items {
+				n, _ := it.(map[string]any)["Next"].(string)
+				queue = append(queue, n)
+			}
+		}
+	}
+	return false
+}
+
+func sameScope(a, b map[string]any) bool {
+	return len(a) == len(b) && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// Every Task retries, and every failure ends in the notification.
+func TestEveryTaskRetriesAndIsCaught(t *testing.T) {
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def := decode(t, render(t, sm))
+			for _, p := range taskPolicyProblems(def) {
+				t.Error(p)
+			}
+			states := def["States"].(map[string]any)
+			for _, st := range []string{flows.StateGuard, flows.StateRun} {
+				if got := catchNext(states[st].(map[string]any)); got != flows.StateNotifyFailure {
+					t.Errorf("%q catches States.ALL to %q, want %q", st, got, flows.StateNotifyFailure)
+				}
+			}
+			tasks := 0
+			walk(states, func(string, map[string]any) { tasks++ })
+			if tasks < 10 {
+				t.Fatalf("walked %d states; the walk is broken", tasks)
+			}
+		})
+	}
+}
+
+// The policy rejects each way of leaving a Task's failure unreported.
+func TestTaskPolicyCatchesGaps(t *testing.T) {
+	stray := func() map[string]any {
+		return map[string]any{"Type": "Task", "Resource": asl.LambdaInvokeResource, "End": true,
+			"Parameters": map[string]any{"FunctionName": lambdas.Guard, "Payload": map[string]any{}},
+			"Retry":      []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}}}}
+	}
+	tests := []struct {
+		name    string
+		breakIt func(def map[string]any)
+		want    string
+	}{
+		{"uncaught top-level task", func(d map[string]any) {
+			d["States"].(map[string]any)["Stray"] = stray()
+		}, `Task "Stray": no Catch`},
+		{"task without retry", func(d map[string]any) {
+			delete(findState(d, flows.StateABEmptyTarget), "Retry")
+		}, `Task "Empty target prefix" has no Retry`},
+		{"guard without catch", func(d map[string]any) {
+			delete(findState(d, flows.StateGuard), "Catch")
+		}, `Task "Check singleton": no Catch`},
+		{"Run swallows errors", func(d map[string]any) {
+			findState(d, flows.StateRun)["Catch"].([]any)[0].(map[string]any)["Next"] = flows.StateSucceeded
+		}, `caught by "Run", whose Catch goes to "Succeeded"`},
+		{"nested Parallel swallows errors", func(d map[string]any) {
+			gates := findState(d, flows.StateABGates)
+			gates["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": flows.StateABRepair}}
+		}, `caught by "Quality gates"`},
+		{"own catch goes elsewhere", func(d map[string]any) {
+			s := findState(d, flows.StateABSetSource)
+			s["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}, "Next": flows.StateABEmptyTarget}}
+		}, `Task "Get source location": its Catch goes to "Empty target prefix"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			def := decode(t, render(t, machines()["addressbase"]))
+			if p := taskPolicyProblems(def); len(p) > 0 {
+				t.Fatalf("unbroken definition has problems: %v", p)
+			}
+			tc.breakIt(def)
+			problems := taskPolicyProblems(def)
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
+				t.Errorf("problems %q do not include %q", problems, tc.want)
+			}
+		})
+	}
+}
+
+// stepOrder follows Next from a scope's StartAt, stepping over each Athena
+// poll loop ("X" → "X - wait" → "X - status" → "X - done?") to the state its
+// SUCCEEDED rule goes to. It stops at End or at a Choice.
+func stepOrder(scope map[string]any) ([]string, error) {
+	states := scope["States"].(map[string]any)
+	var order []string
+	name, _ := scope["StartAt"].(string)
+	for name != "" {
+		if len(order) > len(states) {
+			return order, errors.New("the Next chain loops")
+		}
+		s, ok := states[name].(map[string]any)
+		if !ok {
+			return order, fmt.Errorf("no state %q", name)
+		}
+		order = append(order, name)
+		if s["End"] == true || s["Type"] == "Choice" {
+			return order, nil // a Choice has no single next step
+		}
+		next, _ := s["Next"].(string)
+		if next == name+" - wait" {
+			var err error
+			if next, err = pollLoopExit(states, name); err != nil {
+				return order, err
+			}
+		}
+		if st, ok := states[next].(map[string]any); ok && st["Type"] == "Succeed" && strings.HasPrefix(next, name) {
+			return order, nil // a loop ending its scope
+		}
+		name = next
+	}
+	return order, errors.New("a state has neither Next nor End")
+}
+
+// pollLoopExit checks the loop's shape and returns where SUCCEEDED goes.
+func pollLoopExit(states map[string]any, name string) (string, error) {
+	wait, status, done := name+" - wait", name+" - status", name+" - done?"
+	if get(states, wait, "Type") != "Wait" || get(states, wait, "Next") != status ||
+		get(states, status, "Type") != "Task" || get(states, status, "Next") != done || get(states, done, "Type") != "Choice" {
+		return "", fmt.Errorf("%q's poll loop is not %q → %q → %q", name, wait, status, done)
+	}
+	rules, _ := get(states, done, "Choices").([]any)
+	for _, r := range rules {
+		r := r.(map[string]any)
+		if r["StringEquals"] == "SUCCEEDED" {
+			next, _ := r["Next"].(string)
+			return next, nil
+		}
+	}
+	return "", fmt.Errorf("%q has no SUCCEEDED rule", done)
+}
+
+func TestLayerStepOrder(t *testing.T) {
+	tests := []struct {
+		machine string
+		want    []string
+	}{
+		{"addressbase", []string{flows.StateABSetSource, flows.StateABEmptyTarget, flows.StateABPartition, flows.StateABRepair, flows.StateABGates}},
+		{"current_elections", []string{flows.StateCESetLetters, flows.StateCEEmptyJoined, flows.StateCEExport, flows.StateCEJoinLetters,
+			flows.StateCERepair, flows.StateCEGates, flows.StateCEOutcodes, flows.StateCEDeleteStale}},
+		{"current_elections_abc_conc", []string{flows.StateCESetLetters, flows.StateCEEmptyJoined, flows.StateCEExport, flows.StateCEJoinLetters,
+			flows.StateCERepair, flows.StateCEGates, flows.StateCEOutcodes, flows.StateCEDeleteStale}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.machine, func(t *testing.T) {
+			def := decode(t, render(t, machines()[tc.machine]))
+			top, err := stepOrder(def)
+			if err != nil {
+				t.Fatalf("top level: %v (so far %v)", err, top)
+			}
+			wantTop := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice}
+			if diff := cmp.Diff(wantTop, top); diff != "" {
+				t.Errorf("top-level order up to the guard's choice (-want +got):\n%s", diff)
+			}
+			if next := get(def, "States", flows.StateGuardChoice, "Choices").([]any)[0].(map[string]any)["Next"]; next != flows.StateRun {
+				t.Errorf("the guard's proceed rule goes to %v, want %q", next, flows.StateRun)
+			}
+			if next := get(def, "States", flows.StateRun, "Next"); next != flows.StateSucceeded {
+				t.Errorf("%q goes to %v, want %q", flows.StateRun, next, flows.StateSucceeded)
+			}
+			branches := get(def, "States", flows.StateRun, "Branches").([]any)
+			if len(branches) != 1 {
+				t.Fatalf("%q has %d branches, want 1", flows.StateRun, len(branches))
+			}
+			got, err := stepOrder(branches[0].(map[string]any))
+			if err != nil {
+				t.Fatalf("%v (so far %v)", err, got)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("steps inside %q (-want +got):\n%s", flows.StateRun, diff)
+			}
+		})
+	}
+}
