@@ -1173,3 +1173,14 @@ func TestLayerStepOrder(t *testing.T) {
 		})
 	}
 }
+
+// stepOrder refuses a poll loop that is not wait → status → done?.
+func TestStepOrderChecksPollLoops(t *testing.T) {
+	def := decode(t, render(t, machines()["addressbase"]))
+	run := get(def, "States", flows.StateRun, "Branches").([]any)[0].(map[string]any)
+	run["States"].(map[string]any)[flows.StateABRepair+" - status"].(map[string]any)["Next"] = flows.StateABGates
+	got, err := stepOrder(run)
+	if err == nil || !strings.Contains(err.Error(), strconv.Quote(flows.StateABRepair)+"'s poll loop") {
+		t.Errorf("stepOrder = %v, %v; want an error about %q's poll loop", got, err, flows.StateABRepair)
+	}
+}
