@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -1182,5 +1184,45 @@ func TestStepOrderChecksPollLoops(t *testing.T) {
 	got, err := stepOrder(run)
 	if err == nil || !strings.Contains(err.Error(), strconv.Quote(flows.StateABRepair)+"'s poll loop") {
 		t.Errorf("stepOrder = %v, %v; want an error about %q's poll loop", got, err, flows.StateABRepair)
+	}
+}
+
+// The payloads each Lambda receives on the happy path, in call order, are
+// kept as golden files so a change to what a Lambda is sent shows in review.
+func TestHappyPathPayloadsMatchGolden(t *testing.T) {
+	for _, name := range []string{"addressbase", "current_elections_abc_conc"} {
+		t.Run(name, func(t *testing.T) {
+			s, _, err := simulate(decode(t, render(t, machines()[name])))
+			if err != nil {
+				t.Fatal(err)
+			}
+			type goldenCall struct {
+				State    string          `json:"state"`
+				Function string          `json:"function"`
+				Payload  json.RawMessage `json:"payload"`
+			}
+			calls := make([]goldenCall, len(s.calls))
+			for i, c := range s.calls {
+				calls[i] = goldenCall{State: c.State, Function: c.Function, Payload: json.RawMessage(c.Payload)}
+			}
+			got, err := json.MarshalIndent(calls, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := filepath.Join("testdata", "payloads_"+name+".json")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("payloads differ from %s (-want +got):\n%s", golden, diff)
+			}
+		})
 	}
 }
