@@ -60,6 +60,7 @@ type fakeAthena struct {
 	queries []namedQuery
 	execs   map[string]*execution
 	order   []string // execution ids in start order
+	refused int      // StartQueryExecution calls throttled so far
 }
 
 func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
@@ -204,6 +205,15 @@ func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
 	}
 	if in.WorkGroup != workgroup || in.QueryExecutionContext.Database != database {
 		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("workgroup %q database %q, want %q %q", in.WorkGroup, in.QueryExecutionContext.Database, workgroup, database)}
+	}
+	f.mu.Lock()
+	throttle := f.refused < f.sc.throttleStarts
+	if throttle {
+		f.refused++
+	}
+	f.mu.Unlock()
+	if throttle {
+		return nil, &awsfake.APIError{Code: "ThrottlingException", Message: "Rate exceeded"}
 	}
 	name, letter, ok := f.identify(in.QueryString)
 	if !ok {

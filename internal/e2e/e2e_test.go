@@ -139,9 +139,15 @@ func TestNewerRunningExecutionStopsTheRun(t *testing.T) {
 	newer := runningExecution{arn: "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-2", started: time.Date(2026, 11, 26, 23, 5, 0, 0, time.UTC)}
 	e := newEnv(t, scenario{running: []runningExecution{newer}})
 	before := seedOutputs(e)
+	e.s3.Count.Reset()
 	r := e.run(flows.CurrentElections(currentElectionsParams()))
 	if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
 		t.Fatalf("execution %s %s: %s, SNS %+v", r.Status, r.Error, r.Cause, r.SNS)
+	}
+	for _, op := range []string{"PUT object", "DELETE object", "POST delete", "GET object", "GET bucket"} {
+		if n := e.s3.Count.Get(op); n != 0 {
+			t.Errorf("%d S3 %s requests, want none", n, op)
+		}
 	}
 	want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateAlreadyRunning}
 	if diff := cmp.Diff(want, r.Entered); diff != "" {
@@ -207,4 +213,29 @@ func TestGateMismatchFailsBeforePublishing(t *testing.T) {
 	before := seedOutputs(e)
 	r := e.run(flows.CurrentElections(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "uprn gate failed: row count: source 7, target 6")
+}
+
+// Athena's throttling reaches the state machine as the query Lambda's
+// ThrottledError, which the start state retries until Athena accepts.
+func TestAthenaThrottlingIsRetried(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{throttleStarts: 2})
+	src, err := os.ReadFile("testdata/addressbase_cleaned.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
+	r := e.run(flows.AddressBase(addressBaseParams()))
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s %s: %s\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	var got []string
+	for _, c := range r.Calls {
+		if c.State == flows.StateABPartition {
+			got = append(got, c.Error)
+		}
+	}
+	if diff := cmp.Diff([]string{flows.AthenaThrottled, flows.AthenaThrottled, ""}, got); diff != "" {
+		t.Errorf("partition start calls' errors (-want +got):\n%s", diff)
+	}
 }

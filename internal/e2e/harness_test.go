@@ -124,6 +124,9 @@ type scenario struct {
 	failJoinLetter string
 	// dropFromJoin is a UPRN the join loses, so the UPRN gate fails.
 	dropFromJoin string
+	// throttleStarts is how many StartQueryExecution calls Athena refuses
+	// with ThrottlingException before accepting.
+	throttleStarts int
 	// withExport routes exportBallots to the real Postgres export.
 	withExport bool
 }
@@ -150,6 +153,7 @@ type env struct {
 // POST /invoke/<role>.
 func newEnv(t *testing.T, sc scenario) *env {
 	t.Helper()
+	nodetool.Require(t) // skip (or fail in CI) before starting anything
 	e := &env{t: t, calls: map[string]int{}}
 	e.s3 = s3test.New(t, abBucket, eeBucket)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
