@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -242,7 +241,7 @@ func (s *flowSim) athena(b []byte) (any, error) {
 	// The context must fill exactly the SQL's run-time placeholders.
 	want := dcsql.RuntimePlaceholders(sql)
 	got := slices.Sorted(maps.Keys(in.Context))
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })); len(want)+len(got) > 0 && diff != "" {
+	if !slices.Equal(want, got) {
 		return nil, fmt.Errorf("field context: keys %v, want the query's run-time placeholders %v", got, want)
 	}
 	for k, raw := range in.Context {
@@ -902,7 +901,7 @@ func taskPolicyProblems(def map[string]any) []string {
 					if catchNext(s) != flows.StateFailed || s["Next"] != flows.StateFailed {
 						problems = append(problems, fmt.Sprintf("%q does not end in %q whatever happens", name, flows.StateFailed))
 					}
-				} else if why := uncaught(top, scope, name, s, enclosers); why != "" {
+				} else if why := uncaught(scope, name, s, enclosers); why != "" {
 					problems = append(problems, fmt.Sprintf("Task %q: %s", name, why))
 				}
 			}
@@ -943,11 +942,11 @@ func catchNext(s map[string]any) string {
 
 // uncaught says why an error from the state can miss the notification, or
 // returns "".
-func uncaught(top, scope map[string]any, name string, s map[string]any, enclosers []enclosing) string {
+func uncaught(scope map[string]any, name string, s map[string]any, enclosers []enclosing) string {
 	catch, _ := s["Catch"].([]any)
 	for _, c := range catch {
 		next, _ := c.(map[string]any)["Next"].(string)
-		if !leadsTo(scope, next, flows.StateNotifyFailure, top) {
+		if !leadsTo(scope, next, flows.StateNotifyFailure, len(enclosers) == 0) {
 			return fmt.Sprintf("its Catch goes to %q, which does not lead to %q", next, flows.StateNotifyFailure)
 		}
 	}
@@ -962,7 +961,7 @@ func uncaught(top, scope map[string]any, name string, s map[string]any, encloser
 		if next == "" {
 			continue
 		}
-		if !leadsTo(e.scope, next, flows.StateNotifyFailure, top) {
+		if !leadsTo(e.scope, next, flows.StateNotifyFailure, i == 0) {
 			return fmt.Sprintf("its errors are caught by %q, whose Catch goes to %q, which does not lead to %q", e.name, next, flows.StateNotifyFailure)
 		}
 		return ""
@@ -972,8 +971,8 @@ func uncaught(top, scope map[string]any, name string, s map[string]any, encloser
 
 // leadsTo reports whether target is reachable from start in scope, following
 // Next, Default, Choices and Catch. Only the top-level scope holds target.
-func leadsTo(scope map[string]any, start, target string, top map[string]any) bool {
-	if !sameScope(scope, top) {
+func leadsTo(scope map[string]any, start, target string, isTop bool) bool {
+	if !isTop {
 		return false
 	}
 	seen := map[string]bool{}
@@ -1004,10 +1003,6 @@ func leadsTo(scope map[string]any, start, target string, top map[string]any) boo
 		}
 	}
 	return false
-}
-
-func sameScope(a, b map[string]any) bool {
-	return len(a) == len(b) && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // Every Task retries, and every failure ends in the notification.
