@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,6 +182,9 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 	}
 	if err := gates.OneSource(jst.sources); err != nil {
 		return sum, fmt.Errorf("quality gate: %w", err)
+	}
+	if err := checkLettersDisjoint(staging, letters, jst.hashes); err != nil {
+		return sum, err
 	}
 	if err := gates.CompareUPRNs(jst.src, jst.dst); err != nil {
 		return sum, fmt.Errorf("quality gate %s vs %s: %w", AddressBaseDir, JoinedDir, err)
@@ -380,6 +385,9 @@ type joinStats struct {
 	src, dst    gates.UPRNStats // addressbase_partitioned and the joined table
 	sources     map[string]int64
 	withBallots int64
+	// hashes holds each letter's distinct UPRNs, hashed, to find a UPRN
+	// under two first letters (two postcodes) across the whole table.
+	hashes []uint64
 }
 
 // joinLayer geo-joins each letter's addresses with the ballot index and
@@ -397,6 +405,7 @@ func joinLayer(ctx context.Context, ix *geo.Index, staging string, letters []str
 		rows := make([]outcodes.Row, len(addrs))
 		withBallots := geoJoin(ix, addrs, rows, workers, prog)
 		src := uprnStats(len(addrs), func(i int) string { return addrs[i].UPRN })
+		hashes := distinctHashes(len(addrs), func(i int) string { return addrs[i].UPRN })
 		dst := uprnStats(len(rows), func(i int) string { return rows[i].UPRN })
 		sources := map[string]int64{}
 		for i := range rows {
@@ -409,12 +418,71 @@ func joinLayer(ctx context.Context, ix *geo.Index, staging string, letters []str
 		defer mu.Unlock()
 		js.withBallots += withBallots
 		js.src, js.dst = js.src.Plus(src), js.dst.Plus(dst)
+		js.hashes = append(js.hashes, hashes...)
 		for s, n := range sources {
 			js.sources[s] += n
 		}
 		return nil
 	})
 	return js, err
+}
+
+var uprnSeed = maphash.MakeSeed()
+
+// distinctHashes returns the sorted, distinct hashes of n UPRNs.
+func distinctHashes(n int, uprn func(i int) string) []uint64 {
+	hs := make([]uint64, n)
+	for i := range hs {
+		hs[i] = maphash.String(uprnSeed, uprn(i))
+	}
+	slices.Sort(hs)
+	return slices.Compact(hs)
+}
+
+// checkLettersDisjoint fails when a UPRN appears under more than one first
+// letter: the same address with two postcodes, a conflicting duplicate that
+// the per-letter split cannot see. It runs before anything is published.
+// The hashes find candidates cheaply; the letters' joined rows confirm them,
+// so a hash collision never fails a bake.
+func checkLettersDisjoint(staging string, letters []string, hashes []uint64) error {
+	slices.Sort(hashes)
+	dup := map[uint64]bool{}
+	for i := 1; i < len(hashes); i++ {
+		if hashes[i] == hashes[i-1] {
+			dup[hashes[i]] = true
+		}
+	}
+	if len(dup) == 0 {
+		return nil
+	}
+	seenIn := map[string][]string{}
+	for _, l := range letters {
+		in := filepath.Join(staging, JoinedDir, "first_letter="+l, partFile)
+		rows, err := parquet.ReadFile[outcodes.Row](in)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", in, err)
+		}
+		for _, r := range rows {
+			if dup[maphash.String(uprnSeed, r.UPRN)] {
+				if ls := seenIn[r.UPRN]; len(ls) == 0 || ls[len(ls)-1] != l {
+					seenIn[r.UPRN] = append(ls, l)
+				}
+			}
+		}
+	}
+	var examples []string
+	for uprn, ls := range seenIn {
+		if len(ls) > 1 {
+			examples = append(examples, fmt.Sprintf("%s (letters %s)", uprn, strings.Join(ls, ", ")))
+		}
+	}
+	if len(examples) == 0 {
+		return nil
+	}
+	slices.Sort(examples)
+	n := len(examples)
+	return fmt.Errorf("quality gate: %d uprns have conflicting duplicate rows under different postcodes, e.g. %s",
+		n, strings.Join(examples[:min(n, 5)], "; "))
 }
 
 // uprnStats computes gates.UPRNStats for n UPRNs by sorting rather than

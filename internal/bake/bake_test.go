@@ -185,6 +185,24 @@ func TestBakeConflictingDuplicateLeavesOutputIntact(t *testing.T) {
 	}
 }
 
+// The same UPRN under postcodes with different first letters lands in two
+// partitions, so no single letter's split can see it: the bake must.
+func TestBakeConflictingDuplicateAcrossLettersFails(t *testing.T) {
+	e := newEnv(t, "addressbase_run1.csv")
+	if _, err := e.run(t); err != nil {
+		t.Fatal(err)
+	}
+	want := snapshot(t, e.out)
+	writeFile(t, e.ab, fixture(t, "addressbase_dup_two_letters.csv"))
+	_, err := e.run(t)
+	if err == nil || !strings.Contains(err.Error(), "1 uprns have conflicting duplicate rows under different postcodes, e.g. 1001 (letters A, B)") {
+		t.Fatalf("err = %v, want a conflicting-duplicate error naming UPRN 1001 in letters A and B", err)
+	}
+	if d := cmp.Diff(want, snapshot(t, e.out)); d != "" {
+		t.Errorf("--out changed after a failed run (-before +after):\n%s", d)
+	}
+}
+
 func TestBakeBadInput(t *testing.T) {
 	good := fixture(t, "addressbase_run1.csv")
 	goodBallots := fixture(t, "ballots.csv")
