@@ -80,6 +80,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		{name: joined.Query, values: map[string]string{"ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": joinedLocation}},
 		{name: "current-elections-gate-one-source", template: "gate-one-source", values: map[string]string{"table": joined.Name}},
 		{name: "current-elections-gate-uprns", template: "gate-uprns", values: map[string]string{"source_table": addresses.Name, "target_table": joined.Name}},
+		{name: "current-elections-gate-conflicting-duplicates", template: "gate-conflicting-duplicates", values: map[string]string{"table": joined.Name}},
 	}, parent); err != nil {
 		return nil, err
 	}

@@ -66,6 +66,15 @@ type fakeAthena struct {
 func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 	t.Helper()
 	f := &fakeAthena{s3: client, sc: sc, ab: readFixture(t), execs: map[string]*execution{}}
+	for _, r := range f.ab {
+		if r.UPRN == sc.moveCopy.uprn {
+			r.Postcode = sc.moveCopy.postcode
+			r.Outcode, _, _ = strings.Cut(r.Postcode, " ")
+			r.FirstLetter = r.Postcode[:1]
+			f.ab = append(f.ab, r)
+			break
+		}
+	}
 	raw := tables.AddressBaseCleanedRaw(buckets)
 	partitioned := tables.AddressBasePartitioned(buckets)
 	ballotsTable := tables.CurrentBallots(buckets)
@@ -87,6 +96,7 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 		{joined.Query, joined.Query, map[string]string{"ballots_table": ballotsTable.Name, "addressbase_table": partitioned.Name, "target_location": loc(joined)}},
 		{"current-elections-gate-one-source", "gate-one-source", map[string]string{"table": joined.Name}},
 		{"current-elections-gate-uprns", "gate-uprns", map[string]string{"source_table": partitioned.Name, "target_table": joined.Name}},
+		{"current-elections-gate-conflicting-duplicates", "gate-conflicting-duplicates", map[string]string{"table": joined.Name}},
 	}
 	for i, d := range defs {
 		d.values["database"] = database
@@ -287,6 +297,8 @@ func (f *fakeAthena) perform(ctx context.Context, name, letter string) string {
 		err = f.gateUPRNs(ctx, partitionedPrefix)
 	case "current-elections-gate-uprns":
 		err = f.gateUPRNs(ctx, joinedPrefix)
+	case "current-elections-gate-conflicting-duplicates":
+		err = f.gateConflicts(ctx)
 	default:
 		err = fmt.Errorf("fake cannot perform %s", name)
 	}
@@ -420,6 +432,39 @@ func (f *fakeAthena) gateUPRNs(ctx context.Context, pfx string) error {
 		target.Add(r.UPRN)
 	}
 	return gates.CompareUPRNs(source, target)
+}
+
+// gateConflicts fails, as sql/gate-conflicting-duplicates.sql does, when a
+// UPRN has two different rows anywhere in the joined table.
+func (f *fakeAthena) gateConflicts(ctx context.Context) error {
+	keys, err := f.list(ctx, joinedPrefix)
+	if err != nil {
+		return err
+	}
+	seen := map[string]string{}
+	var conflicts []string
+	for _, k := range keys {
+		b, err := getObject(ctx, f.s3, abBucket, k)
+		if err != nil {
+			return err
+		}
+		rows, err := parquet.Read[outcodes.Row](bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return fmt.Errorf("read parquet s3://%s/%s: %w", abBucket, k, err)
+		}
+		for _, r := range rows {
+			row := strings.Join([]string{r.Postcode, r.Address, strings.Join(r.BallotIDs, ","), r.AddressbaseSource}, "\x1f")
+			if prev, ok := seen[r.UPRN]; ok && prev != row {
+				conflicts = append(conflicts, r.UPRN)
+			}
+			seen[r.UPRN] = row
+		}
+	}
+	if len(conflicts) > 0 {
+		slices.Sort(conflicts)
+		return fmt.Errorf("%d uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. %s", len(conflicts), strings.Join(conflicts, ", "))
+	}
+	return nil
 }
 
 func (f *fakeAthena) list(ctx context.Context, pfx string) ([]string, error) {

@@ -64,9 +64,9 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	}
 	wantQueries := []string{
 		"uprn-to-ballots-first-letter/B", "uprn-to-ballots-first-letter/N", "msck",
-		"current-elections-gate-one-source", "current-elections-gate-uprns",
+		"current-elections-gate-conflicting-duplicates", "current-elections-gate-one-source", "current-elections-gate-uprns",
 	}
-	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 2, 2)); diff != "" {
+	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 2, 3)); diff != "" {
 		t.Errorf("Athena queries (-want +got):\n%s", diff)
 	}
 	if _, ok := e.keys(abBucket, joinedPrefix)[joinedPrefix+"first_letter=B/leftover-from-last-run.parquet"]; ok {
@@ -213,6 +213,17 @@ func TestGateMismatchFailsBeforePublishing(t *testing.T) {
 	before := seedOutputs(e)
 	r := e.run(flows.CurrentElections(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "uprn gate failed: row count: source 7, target 6")
+}
+
+// A UPRN under postcodes with two first letters is in two partitions, so no
+// letter's split can see it; the conflicts gate must stop the run before
+// any outcode file is written.
+func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{withExport: true, moveCopy: struct{ uprn, postcode string }{"100004", "BN15 9ZZ"}})
+	before := seedOutputs(e)
+	r := e.run(flows.CurrentElections(currentElectionsParams()))
+	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 100004")
 }
 
 // Athena's throttling reaches the state machine as the query Lambda's

@@ -124,6 +124,9 @@ type scenario struct {
 	failJoinLetter string
 	// dropFromJoin is a UPRN the join loses, so the UPRN gate fails.
 	dropFromJoin string
+	// moveCopy adds a copy of an address under another postcode: the same
+	// UPRN in two first-letter partitions, a conflicting duplicate.
+	moveCopy struct{ uprn, postcode string }
 	// throttleStarts is how many StartQueryExecution calls Athena refuses
 	// with ThrottlingException before accepting.
 	throttleStarts int

@@ -44,6 +44,7 @@ const (
 	StateCEGates         = "Joined quality gates"
 	StateCEGateOneSource = "Gate one addressbase_source"
 	StateCEGateUPRNs     = "Gate UPRN checksum"
+	StateCEGateConflicts = "Gate no conflicting duplicates"
 	StateCEOutcodes      = "Write outcode files"
 	StateCEOutcodeLetter = "Write one letter's outcodes"
 	StateCEDeleteStale   = "Delete stale outcodes"
@@ -75,6 +76,9 @@ func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
 	}, "$.repair", StateCEGates)
 	gateOne := query(StateCEGateOneSource, map[string]any{"QueryName": "current-elections-gate-one-source"}, "$.gate", "")
 	gateUPRNs := query(StateCEGateUPRNs, map[string]any{"QueryName": "current-elections-gate-uprns"}, "$.gate", "")
+	// A UPRN under two first letters is invisible to each letter's split, so
+	// conflicts are checked across the whole table before publishing.
+	gateConflicts := query(StateCEGateConflicts, map[string]any{"QueryName": "current-elections-gate-conflicting-duplicates"}, "$.gate", "")
 
 	outcodes := asl.LambdaTask(l.OutcodeSplit, map[string]any{
 		"bucket":         p.Bucket,
@@ -112,7 +116,7 @@ func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
 			},
 			StateCEGates: asl.Parallel{
 				Comment:    "A failed gate query fails the run before anything is published.",
-				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch()},
+				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateConflicts.Branch()},
 				ResultPath: asl.DiscardResult,
 				Next:       StateCEOutcodes,
 			},
