@@ -10,7 +10,6 @@
 //           "query" | "exportBallots" | "outcodeSplit" | "deleteStale"},
 //   scenario: {
 //     guardProceed: true,          // guard's "proceed"
-//     guardAnswers: [{proceed, wait}], // successive guard answers (overrides guardProceed)
 //     failQuery: "<QueryName>",    // the status call of this query fails
 //     runningPolls: 1,             // status calls that answer RUNNING first
 //     throttle: {"<role>": n},     // the first n calls throw TooManyRequests
@@ -41,17 +40,10 @@ const queries = new Map(); // queryExecutionId -> {name, polls}
 const throttled = {};
 
 const fakes = {
-  guard: () => {
-    if (scenario.guardAnswers?.length) {
-      const a = scenario.guardAnswers.shift();
-      return { proceed: !!a.proceed, wait: !!a.wait, message: 'scripted answer' };
-    }
-    return {
-      proceed: scenario.guardProceed ?? true,
-      wait: false,
-      message: scenario.guardProceed === false ? 'a newer execution exists' : 'no other execution',
-    };
-  },
+  guard: () => ({
+    proceed: scenario.guardProceed ?? true,
+    message: scenario.guardProceed === false ? 'another execution is running' : 'no other execution',
+  }),
   tableLocation: (p) => {
     if (!p.database || !p.table) throw fakeError('ValidationError', 'database and table are required');
     return { [`${p.table}_location`]: `s3://source-bucket/${p.table}/` };

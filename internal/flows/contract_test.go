@@ -68,15 +68,10 @@ func contracts() map[string]lambdaContract {
 				if in.StateMachineArn != contractStateMachineArn || in.CurrentExecutionArn != contractExecutionArn {
 					return nil, fmt.Errorf("stateMachineArn/currentExecutionArn = %q/%q, want the context object's $$.StateMachine.Id/$$.Execution.Id", in.StateMachineArn, in.CurrentExecutionArn)
 				}
-				// Wait for an older run once, then proceed, so the flow reads
-				// both of Output's flags.
 				s.guardCalls++
-				if s.guardCalls == 1 {
-					return sfnguard.Output{Wait: true, Message: "an older execution is running"}, nil
-				}
 				return sfnguard.Output{Proceed: true, Message: "no other execution is running"}, nil
 			},
-			full: sfnguard.Output{Proceed: true, Wait: true, Message: "m"},
+			full: sfnguard.Output{Proceed: true, Message: "m"},
 		},
 		lambdas.TableLocation: {
 			function: "get_glue_table_location", input: "gluetable.Input",
@@ -704,8 +699,8 @@ func TestLambdaPayloadsMatchInputTypes(t *testing.T) {
 					t.Errorf("Lambda task %q was never reached, so its payload is unchecked", st)
 				}
 			}
-			if s.guardCalls != 2 {
-				t.Errorf("guard called %d times, want 2 (wait, then proceed)", s.guardCalls)
+			if s.guardCalls != 1 {
+				t.Errorf("guard called %d times, want 1", s.guardCalls)
 			}
 			for id, polls := range s.queries {
 				if polls != 2 {

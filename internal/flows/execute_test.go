@@ -18,15 +18,9 @@ import (
 )
 
 // scenario drives the JS fakes in tools/run-sfn.mjs.
-type guardAnswer struct {
-	Proceed bool `json:"proceed"`
-	Wait    bool `json:"wait"`
-}
-
 type scenario struct {
 	// Input is the execution input; nil means {"source":"test"}.
 	Input        any            `json:"-"`
-	GuardAnswers []guardAnswer  `json:"guardAnswers,omitempty"`
 	GuardProceed *bool          `json:"guardProceed,omitempty"`
 	FailQuery    string         `json:"failQuery,omitempty"`
 	RunningPolls int            `json:"runningPolls,omitempty"`
@@ -397,18 +391,4 @@ func TestPipeArrayInputRuns(t *testing.T) {
 	input := []any{map[string]any{"messageId": "1", "body": `{"rebuild":"current-elections"}`}}
 	r := execute(t, flows.CurrentElections(currentElectionsParams()), scenario{Input: input})
 	mustSucceed(t, r)
-}
-
-// While an older run is going the guard says wait: the run waits, asks
-// again, and runs once the older one is done.
-func TestWaitsForAnOlderRunThenRuns(t *testing.T) {
-	t.Parallel()
-	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{GuardAnswers: []guardAnswer{{Wait: true}, {Wait: true}, {Proceed: true}}})
-	mustSucceed(t, r)
-	want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateWaitForOlder,
-		flows.StateGuard, flows.StateGuardChoice, flows.StateWaitForOlder,
-		flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
-	if diff := cmp.Diff(want, r.Entered); diff != "" {
-		t.Errorf("states entered (-want +got):\n%s", diff)
-	}
 }

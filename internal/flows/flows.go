@@ -3,11 +3,9 @@
 // call these inside ApplyT and tests can call them directly.
 //
 // Both machines share one frame: the input is wrapped in an object (an
-// EventBridge Pipe delivers an array), then a singleton guard: with no other
-// run it proceeds; while only older runs are going it waits and asks again,
-// so a change that arrived mid-run gets a run of its own; when a newer run
-// exists it stops in the AlreadyRunning Succeed state, which is not a
-// failure and does not notify. The layer's body runs inside a one-branch
+// EventBridge Pipe delivers an array), then a singleton guard: a second
+// execution stops at once in the AlreadyRunning Succeed state, which is not
+// a failure and does not notify. The layer's body runs inside a one-branch
 // Parallel whose Catch publishes any failure to the SNS topic and ends in a
 // Fail state.
 package flows
@@ -30,7 +28,6 @@ type Lambdas struct {
 // State names the tests and the console refer to.
 const (
 	StateStart          = "Wrap input"
-	StateWaitForOlder   = "Wait for older run"
 	StateGuard          = "Check singleton"
 	StateGuardChoice    = "Already running?"
 	StateAlreadyRunning = "AlreadyRunning"
@@ -45,8 +42,6 @@ const (
 	DefaultPollSeconds    = 5
 	DefaultTimeoutSeconds = 3600
 	DefaultMaxConcurrency = 4
-	// GuardWaitSeconds is how long a run waits for an older one between checks.
-	GuardWaitSeconds = 60
 )
 
 // DefaultLetters are the postcode first letters A–Z.
@@ -124,16 +119,10 @@ func guarded(comment string, l Lambdas, topicArn string, timeout int, body asl.B
 			StateGuardChoice: asl.Choice{
 				Choices: []asl.ChoiceRule{
 					{Condition: asl.BooleanEquals("$.guard.Payload.proceed", true), Next: StateRun},
-					{Condition: asl.BooleanEquals("$.guard.Payload.wait", true), Next: StateWaitForOlder},
 				},
 				Default: StateAlreadyRunning,
 			},
-			StateWaitForOlder: asl.Wait{
-				Comment: "An older run is going; run again after it, so changes it missed are published.",
-				Seconds: GuardWaitSeconds,
-				Next:    StateGuard,
-			},
-			StateAlreadyRunning: asl.Succeed{Comment: "A newer execution exists and will do this one's work."},
+			StateAlreadyRunning: asl.Succeed{Comment: "Another execution is running; this one is not needed."},
 			StateRun: asl.Parallel{
 				Comment:    "The layer's steps; any failure is caught once, here.",
 				Branches:   []asl.Branch{body},

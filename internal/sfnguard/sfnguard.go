@@ -1,8 +1,5 @@
-// Package sfnguard keeps a state machine a singleton without losing a
-// request: an execution proceeds when no other runs, waits while only older
-// ones run (so changes that arrived during a run get a run of their own),
-// and stops when a newer one exists, which will do its work. At most one
-// execution runs and one waits.
+// Package sfnguard keeps a state machine a singleton: it tells an execution
+// whether another execution of the same state machine is already running.
 package sfnguard
 
 import (
@@ -32,10 +29,9 @@ type Input struct {
 	CurrentExecutionArn string `json:"currentExecutionArn"`
 }
 
-// Output tells the execution whether to go on, wait and ask again, or stop.
+// Output tells the execution whether to go on.
 type Output struct {
 	Proceed bool   `json:"proceed"`
-	Wait    bool   `json:"wait"`
 	Message string `json:"message"`
 }
 
@@ -54,15 +50,12 @@ func New(client API, logger *slog.Logger) *Handler {
 }
 
 // Handle lists every RUNNING execution of the state machine, following all
-// pages, and compares their start times with the current execution's.
+// pages, and says not to proceed when any other than the current one exists.
 func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	if in.StateMachineArn == "" || in.CurrentExecutionArn == "" {
 		return Output{}, errors.New("input: stateMachineArn and currentExecutionArn are both required")
 	}
 	var others []types.ExecutionListItem
-	// ListExecutions is eventually consistent: an execution that just
-	// started may be missing, so it counts as starting now.
-	current := time.Now()
 	p := sfn.NewListExecutionsPaginator(h.Client, &sfn.ListExecutionsInput{
 		StateMachineArn: aws.String(in.StateMachineArn),
 		StatusFilter:    types.ExecutionStatusRunning,
@@ -73,13 +66,9 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 			return Output{}, fmt.Errorf("list running executions of %s: %w", in.StateMachineArn, err)
 		}
 		for _, e := range page.Executions {
-			if aws.ToString(e.ExecutionArn) == in.CurrentExecutionArn {
-				if e.StartDate != nil {
-					current = *e.StartDate
-				}
-				continue
+			if aws.ToString(e.ExecutionArn) != in.CurrentExecutionArn {
+				others = append(others, e)
 			}
-			others = append(others, e)
 		}
 	}
 	if len(others) == 0 {
@@ -87,27 +76,14 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 		h.Logger.InfoContext(ctx, "proceed", "stateMachineArn", in.StateMachineArn, "currentExecutionArn", in.CurrentExecutionArn)
 		return Output{Proceed: true, Message: msg}, nil
 	}
-	var newer, older []string
-	for _, e := range others {
-		name := aws.ToString(e.ExecutionArn)
-		started := current
+	names := make([]string, len(others))
+	for i, e := range others {
+		names[i] = aws.ToString(e.ExecutionArn)
 		if e.StartDate != nil {
-			started = *e.StartDate
-			name += " (started " + started.UTC().Format(time.RFC3339) + ")"
-		}
-		// Ties go by ARN, so two executions never both wait for each other.
-		if started.After(current) || (started.Equal(current) && aws.ToString(e.ExecutionArn) > in.CurrentExecutionArn) {
-			newer = append(newer, name)
-		} else {
-			older = append(older, name)
+			names[i] += " (started " + e.StartDate.UTC().Format(time.RFC3339) + ")"
 		}
 	}
-	if len(newer) > 0 {
-		msg := fmt.Sprintf("a newer execution of %s will run instead: %s", in.StateMachineArn, strings.Join(newer, ", "))
-		h.Logger.InfoContext(ctx, "stop: a newer execution exists", "stateMachineArn", in.StateMachineArn, "currentExecutionArn", in.CurrentExecutionArn, "newer", newer)
-		return Output{Message: msg}, nil
-	}
-	msg := fmt.Sprintf("%s is already running in %d older execution(s): %s; waiting", in.StateMachineArn, len(older), strings.Join(older, ", "))
-	h.Logger.InfoContext(ctx, "wait: an older execution is running", "stateMachineArn", in.StateMachineArn, "currentExecutionArn", in.CurrentExecutionArn, "older", older)
-	return Output{Wait: true, Message: msg}, nil
+	msg := fmt.Sprintf("%s is already running in %d other execution(s): %s", in.StateMachineArn, len(others), strings.Join(names, ", "))
+	h.Logger.InfoContext(ctx, "stop: another execution is running", "stateMachineArn", in.StateMachineArn, "currentExecutionArn", in.CurrentExecutionArn, "running", names)
+	return Output{Proceed: false, Message: msg}, nil
 }

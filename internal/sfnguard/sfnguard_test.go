@@ -110,7 +110,7 @@ func TestInvokeJSON(t *testing.T) {
 			name:      "only the current execution",
 			payload:   "current_execution.json",
 			execs:     append(finished(3), exec(smArn, "nightly-20261126", "RUNNING", 1.7645e9)),
-			wantOut:   `{"proceed":true,"wait":false,"message":"no other execution of ` + smArn + ` is running"}`,
+			wantOut:   `{"proceed":true,"message":"no other execution of ` + smArn + ` is running"}`,
 			wantPages: 1,
 		},
 		{
@@ -123,7 +123,7 @@ func TestInvokeJSON(t *testing.T) {
 				exec(otherSM, "abc", "RUNNING", 1.7e9),
 				exec(smArn, "elections-set-changed-42", "RUNNING", 1764100000),
 			},
-			wantOut:   `{"proceed":false,"wait":true,"message":"` + smArn + ` is already running in 1 older execution(s): ` + execPrefix + `elections-set-changed-42 (started 2025-11-25T19:46:40Z); waiting"}`,
+			wantOut:   `{"proceed":false,"message":"` + smArn + ` is already running in 1 other execution(s): ` + execPrefix + `elections-set-changed-42 (started 2025-11-25T19:46:40Z)"}`,
 			wantPages: 2,
 		},
 		{
@@ -134,27 +134,16 @@ func TestInvokeJSON(t *testing.T) {
 				exec(smArn, "r3", "RUNNING", 1764100000), exec(smArn, "r4", "RUNNING", 1764100000),
 				exec(smArn, "r5", "RUNNING", 1764100000),
 			},
-			wantOut: `{"proceed":false,"wait":true,"message":"` + smArn + ` is already running in 5 older execution(s): ` +
+			wantOut: `{"proceed":false,"message":"` + smArn + ` is already running in 5 other execution(s): ` +
 				execPrefix + `r1 (started 2025-11-25T19:46:40Z), ` + execPrefix + `r2 (started 2025-11-25T19:46:40Z), ` +
 				execPrefix + `r3 (started 2025-11-25T19:46:40Z), ` + execPrefix + `r4 (started 2025-11-25T19:46:40Z), ` +
-				execPrefix + `r5 (started 2025-11-25T19:46:40Z); waiting"}`,
+				execPrefix + `r5 (started 2025-11-25T19:46:40Z)"}`,
 			wantPages: 3,
-		},
-		{
-			name:    "a newer execution exists: stop, it will do the work",
-			payload: "current_execution.json",
-			execs: []execution{
-				exec(smArn, "elections-set-changed-41", "RUNNING", 1764100000),
-				exec(smArn, "nightly-20261126", "RUNNING", 1.7645e9),
-				exec(smArn, "elections-set-changed-43", "RUNNING", 1.7646e9),
-			},
-			wantOut:   `{"proceed":false,"wait":false,"message":"a newer execution of ` + smArn + ` will run instead: ` + execPrefix + `elections-set-changed-43 (started 2025-12-01T14:40:00Z)"}`,
-			wantPages: 2,
 		},
 		{
 			name:      "no executions at all",
 			payload:   "current_execution.json",
-			wantOut:   `{"proceed":true,"wait":false,"message":"no other execution of ` + smArn + ` is running"}`,
+			wantOut:   `{"proceed":true,"message":"no other execution of ` + smArn + ` is running"}`,
 			wantPages: 1,
 		},
 		{
