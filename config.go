@@ -18,7 +18,9 @@ var environments = []string{"development", "staging", "production"}
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 var (
-	ssmParamName  = regexp.MustCompile(`^/?[A-Za-z0-9_.\-/]+$`)
+	// A parameter name is a path: requiring the leading "/" keeps a pasted
+	// secret from being taken for a name.
+	ssmParamName  = regexp.MustCompile(`^/[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)+$`)
 	scheduleExpr  = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
 	ballotsPrefix = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*/$`)
 )

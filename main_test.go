@@ -499,6 +499,7 @@ func TestBadConfigFailsClearly(t *testing.T) {
 		{"cutoff too small", with("dc-data-baker:athenaBytesScannedCutoff", "1000"), "below Athena's minimum"},
 		{"bad retention", with("dc-data-baker:logRetentionDays", "10"), "not a CloudWatch retention period"},
 		{"bad email", with("dc-data-baker:failureEmail", "not-an-email"), "failureEmail"},
+		{"secret in place of a parameter name", with("dc-data-baker:eeDbPasswordParam", "Hunter2secret"), "must be an SSM parameter name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := run(t, tc.cfg)
@@ -642,6 +643,9 @@ func TestSecretsAreNamesNotValues(t *testing.T) {
 			for k, v := range vars {
 				if strings.Contains(strings.ToUpper(k), "PASSWORD") && !strings.HasSuffix(k, "_PARAM") {
 					t.Errorf("%s: environment %s=%v holds a secret value; pass an SSM parameter name", f.Name, k, v)
+				}
+				if strings.HasSuffix(k, "_PARAM") && !strings.HasPrefix(fmt.Sprint(v), "/dc-data-baker/ee-db/") {
+					t.Errorf("%s: environment %s=%v is not the configured SSM parameter name", f.Name, k, v)
 				}
 			}
 		}

@@ -1,14 +1,20 @@
 -- Partition the AddressBase cleaned CSV into parquet by the first letter of
 -- the postcode. The target prefix must be empty: the state machine empties it
 -- first. {addressbase_cleaned_raw_location} is the source table's location,
--- read from Glue at run time, so every row records where it came from.
+-- read from Glue at run time, so every row records where it came from. A
+-- location that is not SRID=4326;POINT(lon lat) fails the query, naming the
+-- UPRN, rather than becoming NULL coordinates and so "no elections".
 UNLOAD (
     SELECT
         split_part(postcode, ' ', 1) AS outcode,
         uprn,
         address,
         postcode,
-        CAST(regexp_extract(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$', 1) AS double) AS longitude,
+        CASE
+            WHEN regexp_like(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$')
+                THEN CAST(regexp_extract(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$', 1) AS double)
+            ELSE fail(format('addressbase: uprn %s has an unparsable location %s', uprn, location))
+        END AS longitude,
         CAST(regexp_extract(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$', 2) AS double) AS latitude,
         '{addressbase_cleaned_raw_location}' AS addressbase_source,
         substr(postcode, 1, 1) AS first_letter
