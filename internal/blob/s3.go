@@ -107,30 +107,53 @@ func (s *S3) Put(ctx context.Context, key string, data []byte) (bool, error) {
 	return true, nil
 }
 
-// Delete removes keys in batches of 1000. Per-key failures are collected
-// and reported together, naming the keys.
+// Delete removes keys in batches of 1000; see DeleteKeys.
 func (s *S3) Delete(ctx context.Context, keys ...string) error {
-	var failed []string
+	if _, err := DeleteKeys(ctx, s.client, s.bucket, keys); err != nil {
+		return fmt.Errorf("delete from s3://%s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// ObjectDeleter is the one S3 call DeleteKeys makes.
+type ObjectDeleter interface {
+	DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+}
+
+// DeleteKeys deletes keys from bucket in batches of 1000 (DeleteObjects'
+// limit) and returns how many were deleted. Per-key failures fail the call,
+// naming up to ten keys with their codes; it stops at the first batch that
+// fails, so a retry deletes what is left.
+func DeleteKeys(ctx context.Context, client ObjectDeleter, bucket string, keys []string) (int, error) {
+	deleted := 0
 	for batch := range slices.Chunk(keys, deleteBatch) {
 		ids := make([]types.ObjectIdentifier, len(batch))
 		for i, k := range batch {
 			ids[i] = types.ObjectIdentifier{Key: aws.String(k)}
 		}
-		out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-			Bucket: aws.String(s.bucket),
+		out, err := client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(bucket),
 			Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
 		if err != nil {
-			return fmt.Errorf("delete %d objects from s3://%s (first %s): %w", len(batch), s.bucket, batch[0], err)
+			return deleted, fmt.Errorf("DeleteObjects of %d keys from %s to %s: %w", len(batch), batch[0], batch[len(batch)-1], err)
 		}
-		for _, e := range out.Errors {
-			failed = append(failed, fmt.Sprintf("%s (%s: %s)", aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message)))
+		deleted += len(batch) - len(out.Errors)
+		if len(out.Errors) == 0 {
+			continue
 		}
+		const show = 10
+		msgs := make([]string, 0, min(len(out.Errors), show))
+		for _, e := range out.Errors[:min(len(out.Errors), show)] {
+			msgs = append(msgs, fmt.Sprintf("%s (%s: %s)", aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message)))
+		}
+		more := ""
+		if len(out.Errors) > show {
+			more = fmt.Sprintf(" and %d more", len(out.Errors)-show)
+		}
+		return deleted, fmt.Errorf("%d of %d keys not deleted: %s%s", len(out.Errors), len(batch), strings.Join(msgs, ", "), more)
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("delete from s3://%s: %d keys failed: %s", s.bucket, len(failed), strings.Join(failed, ", "))
-	}
-	return nil
+	return deleted, nil
 }
 
 func isNotFound(err error) bool {

@@ -46,7 +46,7 @@ func TestS3DeleteReportsFailedKeys(t *testing.T) {
 	if err == nil {
 		t.Fatal("Delete succeeded, want an error naming the failed keys")
 	}
-	for _, want := range []string{"s3://bucket", "2 keys failed", "locked/b.parquet (AccessDenied: Access Denied)", "locked/c.parquet"} {
+	for _, want := range []string{"s3://bucket", "2 of 3 keys not deleted", "locked/b.parquet (AccessDenied: Access Denied)", "locked/c.parquet"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}

@@ -3,6 +3,8 @@
 package s3prefix
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
-
-// maxDeleteBatch is DeleteObjects' limit on keys per request.
-const maxDeleteBatch = 1000
 
 // API is the part of the S3 client that Empty uses.
 type API interface {
@@ -88,41 +86,15 @@ func Empty(ctx context.Context, client API, bucket, prefix string) (int, error) 
 		if err != nil {
 			return deleted, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
 		}
-		for start := 0; start < len(page.Contents); start += maxDeleteBatch {
-			batch := page.Contents[start:min(start+maxDeleteBatch, len(page.Contents))]
-			n, err := deleteBatch(ctx, client, bucket, batch)
-			deleted += n
-			if err != nil {
-				return deleted, fmt.Errorf("delete s3://%s/%s: %w", bucket, prefix, err)
-			}
+		keys := make([]string, len(page.Contents))
+		for i, o := range page.Contents {
+			keys[i] = aws.ToString(o.Key)
+		}
+		n, err := blob.DeleteKeys(ctx, client, bucket, keys)
+		deleted += n
+		if err != nil {
+			return deleted, fmt.Errorf("delete s3://%s/%s: %w", bucket, prefix, err)
 		}
 	}
 	return deleted, nil
-}
-
-func deleteBatch(ctx context.Context, client API, bucket string, objs []types.Object) (int, error) {
-	ids := make([]types.ObjectIdentifier, len(objs))
-	for i, o := range objs {
-		ids[i] = types.ObjectIdentifier{Key: o.Key}
-	}
-	out, err := client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-		Bucket: aws.String(bucket),
-		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-	})
-	if err != nil {
-		return 0, fmt.Errorf("DeleteObjects of %d keys from %s to %s: %w", len(ids), aws.ToString(ids[0].Key), aws.ToString(ids[len(ids)-1].Key), err)
-	}
-	if len(out.Errors) == 0 {
-		return len(ids), nil
-	}
-	const show = 10
-	msgs := make([]string, 0, min(len(out.Errors), show))
-	for _, e := range out.Errors[:min(len(out.Errors), show)] {
-		msgs = append(msgs, fmt.Sprintf("%s: %s (%s)", aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message)))
-	}
-	more := ""
-	if len(out.Errors) > show {
-		more = fmt.Sprintf(" and %d more", len(out.Errors)-show)
-	}
-	return len(ids) - len(out.Errors), fmt.Errorf("%d of %d keys not deleted: %s%s", len(out.Errors), len(ids), strings.Join(msgs, "; "), more)
 }

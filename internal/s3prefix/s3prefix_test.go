@@ -246,8 +246,8 @@ func TestPerKeyErrors(t *testing.T) {
 			}},
 			wantDeleted: 2,
 			wantErr: "delete s3://pollingstations.private.data/addressbase/development/current_elections_parquet/: 2 of 4 keys not deleted: " +
-				"addressbase/development/current_elections_parquet/OC0001.parquet: AccessDenied (denied by test); " +
-				"addressbase/development/current_elections_parquet/OC0003.parquet: InternalError (denied by test)",
+				"addressbase/development/current_elections_parquet/OC0001.parquet (AccessDenied: denied by test), " +
+				"addressbase/development/current_elections_parquet/OC0003.parquet (InternalError: denied by test)",
 		},
 		{
 			name:    "request fails",
