@@ -112,12 +112,27 @@ func TestTestJobs(t *testing.T) {
 	}
 }
 
-func TestLintJob(t *testing.T) {
+// The linters run once per pull request, inside .ci/run, with their
+// built binaries cached by the test job.
+func TestLintRunsInCIOnce(t *testing.T) {
 	ws := load(t)
-	j := job(t, ws, "pull-request.yml", "lint")
-	step(t, "pull-request.yml", "lint", j, "actions/setup-go")
-	if !slices.ContainsFunc(j.Steps, func(s workflows.Step) bool { return strings.TrimSpace(s.Run) == "scripts/lint" }) {
-		t.Error("pull-request.yml: job lint does not run scripts/lint")
+	ci, err := os.ReadFile(filepath.Join("..", "..", ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), "\nscripts/lint\n") {
+		t.Error(".ci/run does not run scripts/lint")
+	}
+	j := job(t, ws, "pull-request.yml", "test")
+	if s := step(t, "pull-request.yml", "test", j, "actions/cache"); s.With["path"] != ".build/tools" {
+		t.Errorf("pull-request.yml: test job caches %q, want .build/tools", s.With["path"])
+	}
+	for name, w := range ws {
+		for jn, jb := range w.Jobs {
+			if jn != "test" && slices.ContainsFunc(jb.Steps, func(s workflows.Step) bool { return strings.TrimSpace(s.Run) == "scripts/lint" }) {
+				t.Errorf("%s: job %s runs scripts/lint again", name, jn)
+			}
+		}
 	}
 }
 
