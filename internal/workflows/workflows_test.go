@@ -141,7 +141,7 @@ func TestPulumiJobs(t *testing.T) {
 	for _, tc := range []struct {
 		file, job, command, stack, role, environment string
 	}{
-		{"pull-request.yml", "preview", "preview", "development", "AWS_ROLE_ARN_DEVELOPMENT", ""},
+		{"pull-request.yml", "preview", "preview", "development", "AWS_ROLE_ARN_PREVIEW", ""},
 		{"deploy-development.yml", "deploy", "up", "development", "AWS_ROLE_ARN_DEVELOPMENT", ""},
 		{"deploy-production.yml", "deploy", "up", "production", "AWS_ROLE_ARN_PRODUCTION", "production"},
 	} {
