@@ -2,6 +2,7 @@ package outcodes_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,5 +65,58 @@ func TestDeleteStaleRefusesEmptyPrefix(t *testing.T) {
 	_, err := outcodes.DeleteStale(context.Background(), st, "", nil)
 	if err == nil || !strings.Contains(err.Error(), "empty destination prefix") {
 		t.Errorf("error = %v, want a refusal of the empty prefix", err)
+	}
+}
+
+// The Lambda refuses to delete more than a small share of the files: an
+// incomplete joined table must not take live outcodes away from the APIs.
+func TestDeleteStaleHandlerRefusesMassDeletion(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		files      int
+		keep       int
+		wantErr    string
+		wantDelete int
+	}{
+		{"a release dropping a few outcodes", 300, 295, "", 5},
+		{"half the outcodes missing", 300, 150, "refusing to delete 150 of 300 outcode files (more than 30)", 0},
+		{"small prefix under the floor", 20, 0, "", 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, count := s3test.NewS3(t, "bucket")
+			st := blob.NewS3(client, "bucket")
+			var keep []string
+			for i := range tc.files {
+				oc := fmt.Sprintf("OC%d", i)
+				if _, err := st.Put(ctx, "out/"+oc+".parquet", []byte(oc)); err != nil {
+					t.Fatal(err)
+				}
+				if i < tc.keep {
+					keep = append(keep, oc)
+				}
+			}
+			if tc.keep == 0 {
+				keep = []string{"NONE"}
+			}
+			count.Reset()
+			h := outcodes.DeleteStaleHandler{S3: client}
+			out, err := h.Handle(ctx, outcodes.DeleteStaleEvent{Bucket: "bucket", DestPrefix: "out/", Letters: []outcodes.Result{{Letter: "O", Outcodes: keep}}})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if n := count.Get("POST delete"); n != 0 {
+					t.Errorf("%d delete requests after refusing", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Deleted) != tc.wantDelete {
+				t.Errorf("deleted %d, want %d", len(out.Deleted), tc.wantDelete)
+			}
+		})
 	}
 }

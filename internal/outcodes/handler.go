@@ -95,6 +95,13 @@ type DeleteStaleHandler struct {
 // refuses input that looks like an upstream bug, since deleting files that
 // WDIV expects is worse than keeping stale ones: no letters, no outcodes at
 // all, or letters built from different AddressBase sources.
+// The stale-deletion safety limit: the Lambda refuses to delete more than
+// MaxStalePercent of the outcode files, or MaxStaleFloor, whichever is more.
+const (
+	MaxStalePercent = 10
+	MaxStaleFloor   = 25
+)
+
 func (h DeleteStaleHandler) Handle(ctx context.Context, ev DeleteStaleEvent) (DeleteStaleOutput, error) {
 	log := h.Logger
 	if log == nil {
@@ -105,9 +112,22 @@ func (h DeleteStaleHandler) Handle(ctx context.Context, ev DeleteStaleEvent) (De
 		return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes: %w", err)
 	}
 	prefix := dirPrefix(ev.DestPrefix)
-	deleted, err := DeleteStale(ctx, blob.NewS3(h.S3, ev.Bucket), prefix, keep)
+	store := blob.NewS3(h.S3, ev.Bucket)
+	deleted, files, err := Stale(ctx, store, prefix, keep)
 	if err != nil {
 		return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
+	}
+	// An AddressBase release drops a handful of outcodes. Many more means
+	// the joined table was incomplete (say, AddressBase being rebuilt while
+	// this ran), and deleting would take live outcodes away from the APIs.
+	if limit := max(MaxStaleFloor, files*MaxStalePercent/100); len(deleted) > limit {
+		return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes s3://%s/%s: refusing to delete %d of %d outcode files (more than %d); check AddressBase, then delete them by hand if intended",
+			ev.Bucket, prefix, len(deleted), files, limit)
+	}
+	if len(deleted) > 0 {
+		if err := store.Delete(ctx, deleted...); err != nil {
+			return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
+		}
 	}
 	if deleted == nil {
 		deleted = []string{}

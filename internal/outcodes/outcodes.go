@@ -74,32 +74,41 @@ func FileKey(dstPrefix, outcode string) string { return dstPrefix + outcode + ".
 // whose outcode is not in keep, and returns their keys sorted. Other
 // objects, and objects in sub-"directories", are never touched.
 func DeleteStale(ctx context.Context, dst blob.Store, dstPrefix string, keep []string) ([]string, error) {
-	if dstPrefix == "" {
-		return nil, fmt.Errorf("delete stale outcodes: refusing an empty destination prefix")
-	}
-	objs, err := dst.List(ctx, dstPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("delete stale outcodes under %q: %w", dstPrefix, err)
-	}
-	kept := make(map[string]bool, len(keep))
-	for _, k := range keep {
-		kept[k] = true
-	}
-	var stale []string
-	for _, o := range objs {
-		name := strings.TrimPrefix(o.Key, dstPrefix)
-		outcode, ok := strings.CutSuffix(name, ".parquet")
-		if !ok || outcode == "" || strings.Contains(name, "/") || kept[outcode] {
-			continue
-		}
-		stale = append(stale, o.Key)
-	}
-	slices.Sort(stale)
-	if len(stale) == 0 {
-		return nil, nil
+	stale, _, err := Stale(ctx, dst, dstPrefix, keep)
+	if err != nil || len(stale) == 0 {
+		return nil, err
 	}
 	if err := dst.Delete(ctx, stale...); err != nil {
 		return nil, fmt.Errorf("delete %d stale outcodes under %q: %w", len(stale), dstPrefix, err)
 	}
 	return stale, nil
+}
+
+// Stale returns the sorted keys of outcode files directly under dstPrefix
+// whose outcode is not in keep, and how many outcode files there are.
+func Stale(ctx context.Context, dst blob.Store, dstPrefix string, keep []string) (stale []string, files int, err error) {
+	if dstPrefix == "" {
+		return nil, 0, fmt.Errorf("delete stale outcodes: refusing an empty destination prefix")
+	}
+	objs, err := dst.List(ctx, dstPrefix)
+	if err != nil {
+		return nil, 0, fmt.Errorf("delete stale outcodes under %q: %w", dstPrefix, err)
+	}
+	kept := make(map[string]bool, len(keep))
+	for _, k := range keep {
+		kept[k] = true
+	}
+	for _, o := range objs {
+		name := strings.TrimPrefix(o.Key, dstPrefix)
+		outcode, ok := strings.CutSuffix(name, ".parquet")
+		if !ok || outcode == "" || strings.Contains(name, "/") {
+			continue
+		}
+		files++
+		if !kept[outcode] {
+			stale = append(stale, o.Key)
+		}
+	}
+	slices.Sort(stale)
+	return stale, files, nil
 }
