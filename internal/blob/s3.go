@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -78,15 +79,25 @@ func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return out.Body, nil
 }
 
-// Put uploads data unless HeadObject reports the same size and an ETag
-// equal to the MD5 of data (true for single-part uploads, which is all
-// Put makes).
+// DigestKey is the object metadata key that holds the SHA-256 of the bytes
+// Put wrote.
+const DigestKey = "content-sha256"
+
+// Put uploads data unless the object already holds the same bytes: the same
+// size, and the SHA-256 that Put recorded in its metadata. An object without
+// that metadata is compared by ETag, which is the MD5 only for single-part
+// uploads without SSE-KMS; the metadata keeps "unchanged" meaning unchanged
+// in a bucket encrypted with KMS, where the ETag is not the MD5.
 func (s *S3) Put(ctx context.Context, key string, data []byte) (bool, error) {
-	etag := ETagOf(data)
+	digest := fmt.Sprintf("%x", sha256.Sum256(data))
 	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	switch {
 	case err == nil:
-		if aws.ToString(head.ETag) == etag && aws.ToInt64(head.ContentLength) == int64(len(data)) {
+		same := aws.ToString(head.ETag) == ETagOf(data)
+		if d, ok := head.Metadata[DigestKey]; ok {
+			same = d == digest
+		}
+		if same && aws.ToInt64(head.ContentLength) == int64(len(data)) {
 			return false, nil
 		}
 	case isNotFound(err):
@@ -100,6 +111,7 @@ func (s *S3) Put(ctx context.Context, key string, data []byte) (bool, error) {
 		Key:        aws.String(key),
 		Body:       bytes.NewReader(data), // seekable, so the SDK can hash it over plain HTTP
 		ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+		Metadata:   map[string]string{DigestKey: digest},
 	})
 	if err != nil {
 		return false, fmt.Errorf("put s3://%s/%s: %w", s.bucket, key, err)
