@@ -137,16 +137,20 @@ func runBakeBench(b *testing.B, opts synth.Options) {
 // addresses; 1M and 10M run only when named, e.g.
 //
 //	go test ./internal/bake -run '^$' -bench 'Bake/addresses=1M$' -benchtime 1x
-func BenchmarkBake(b *testing.B) {
+func BenchmarkBake(b *testing.B) { benchSizes(b, "Bake", 500) }
+
+// benchSizes bakes 100k, 1M and 10M addresses against ballots geometries;
+// the big sizes run only when named.
+func benchSizes(b *testing.B, bench string, ballots int) {
 	for _, tc := range []struct {
 		name string
 		n    int
 	}{{"100k", 100_000}, {"1M", 1_000_000}, {"10M", 10_000_000}} {
 		b.Run("addresses="+tc.name, func(b *testing.B) {
 			if tc.n > 100_000 && !selected(tc.name) {
-				b.Skipf("run with -bench 'Bake/addresses=%s$'", tc.name)
+				b.Skipf("run with -bench '%s/addresses=%s$'", bench, tc.name)
 			}
-			runBakeBench(b, synth.Options{Seed: 1, Addresses: tc.n, Ballots: 500})
+			runBakeBench(b, synth.Options{Seed: 1, Addresses: tc.n, Ballots: ballots})
 		})
 	}
 }
@@ -157,19 +161,7 @@ func BenchmarkBake(b *testing.B) {
 // twice this:
 //
 //	go test ./internal/bake -run '^$' -bench 'Bake(Floor)?/addresses=1M$' -benchtime 1x
-func BenchmarkBakeFloor(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		n    int
-	}{{"100k", 100_000}, {"1M", 1_000_000}, {"10M", 10_000_000}} {
-		b.Run("addresses="+tc.name, func(b *testing.B) {
-			if tc.n > 100_000 && !selected(tc.name) {
-				b.Skipf("run with -bench 'BakeFloor/addresses=%s$'", tc.name)
-			}
-			runBakeBench(b, synth.Options{Seed: 1, Addresses: tc.n, Ballots: 0})
-		})
-	}
-}
+func BenchmarkBakeFloor(b *testing.B) { benchSizes(b, "BakeFloor", 0) }
 
 // BenchmarkBakeVertices shows how bake time grows with polygon size at 1M
 // addresses (EE subdivides to ≤256 vertices, so 1,000 and 5,000 are
