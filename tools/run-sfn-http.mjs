@@ -20,18 +20,10 @@
 //          the errorType when the handler failed.
 //   entered: top-level states only (nested events arrive asynchronously).
 import { readFileSync } from 'node:fs';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { namedError, runMachine } from './sfn-local.mjs';
 
 const req = JSON.parse(readFileSync(0, 'utf8'));
 if (!req.baseURL) throw new Error('request.baseURL is required');
-const calls = [];
-const sns = [];
-
-function namedError(name, message) {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
 
 async function invoke(role, payload) {
   let res;
@@ -58,71 +50,4 @@ async function invoke(role, payload) {
   return body;
 }
 
-async function handle(stateName, params) {
-  if (params && params.TopicArn) {
-    sns.push({ state: stateName, topicArn: params.TopicArn, subject: params.Subject, message: params.Message });
-    return { MessageId: `m-${sns.length}` };
-  }
-  const role = req.roles?.[params?.FunctionName];
-  if (!role) throw namedError('Lambda.ResourceNotFoundException', `no role for function ${params?.FunctionName} in state ${stateName}`);
-  const payload = params.Payload ?? {};
-  const record = { state: stateName, role, payload };
-  calls.push(record);
-  try {
-    return { Payload: await invoke(role, payload) };
-  } catch (err) {
-    record.error = err.name;
-    record.message = err.message;
-    throw err;
-  }
-}
-
-// Every Task and Wait state, at any depth, gets an override: tasks go to the
-// server, waits and retry pauses take no time.
-const taskHandlers = {};
-const waits = {};
-const retries = {};
-function walk(states) {
-  for (const [name, s] of Object.entries(states)) {
-    if (s.Type === 'Task') {
-      taskHandlers[name] = (params) => handle(name, params);
-      if (s.Retry) retries[name] = 0;
-    }
-    if (s.Type === 'Wait') waits[name] = 0;
-    for (const b of s.Branches ?? []) walk(b.States);
-    if (s.ItemProcessor) walk(s.ItemProcessor.States);
-    if (s.Iterator) walk(s.Iterator.States);
-  }
-}
-walk(req.definition.States);
-
-const machine = new StateMachine(req.definition);
-const execution = machine.run(req.input ?? {}, {
-  overrides: {
-    taskResourceLocalHandlers: taskHandlers,
-    waitTimeOverrides: waits,
-    retryIntervalOverrides: retries,
-  },
-  context: req.context ?? {},
-});
-
-const entered = [];
-const collect = (async () => {
-  for await (const ev of execution.eventLogs) {
-    if (!(ev.state?.name in req.definition.States)) continue;
-    if (ev.type === 'StateEntered') entered.push(ev.state.name);
-  }
-})();
-
-const report = { calls, sns, entered };
-try {
-  report.output = await execution.result;
-  report.status = 'SUCCEEDED';
-} catch (err) {
-  report.status = 'FAILED';
-  const cause = err.cause ?? err;
-  report.error = cause.name;
-  report.cause = cause.message;
-}
-await collect;
-process.stdout.write(JSON.stringify(report));
+process.stdout.write(JSON.stringify(await runMachine(req, invoke)));

@@ -22,19 +22,10 @@
 //          Parallel or Map are forwarded asynchronously by the library, so
 //          their order is not reliable and some arrive after the end.
 import { readFileSync } from 'node:fs';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { namedError as fakeError, runMachine } from './sfn-local.mjs';
 
 const req = JSON.parse(readFileSync(0, 'utf8'));
 const scenario = req.scenario ?? {};
-const calls = [];
-const sns = [];
-
-// fakeError builds an error the way Step Functions names a Lambda failure.
-function fakeError(name, message) {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
 
 const queries = new Map(); // queryExecutionId -> {name, polls}
 const throttled = {};
@@ -88,77 +79,15 @@ const fakes = {
   },
 };
 
-async function handle(stateName, params) {
-  if (params && params.TopicArn) {
-    sns.push({ state: stateName, topicArn: params.TopicArn, subject: params.Subject, message: params.Message });
-    return { MessageId: `m-${sns.length}` };
+// invoke runs the role's fake; the scenario may throttle a role's first calls.
+function invoke(role, payload) {
+  if (!fakes[role]) throw fakeError('Lambda.ResourceNotFoundException', `no fake for role ${role}`);
+  const n = scenario.throttle?.[role] ?? 0;
+  throttled[role] = (throttled[role] ?? 0) + 1;
+  if (throttled[role] <= n) {
+    throw fakeError('Lambda.TooManyRequestsException', `Rate exceeded (${role} call ${throttled[role]})`);
   }
-  const role = req.roles?.[params?.FunctionName];
-  if (!role || !fakes[role]) throw fakeError('ResourceNotFound', `no fake for function ${params?.FunctionName} in state ${stateName}`);
-  const payload = params.Payload ?? {};
-  const record = { state: stateName, role, payload };
-  calls.push(record);
-  try {
-    const n = scenario.throttle?.[role] ?? 0;
-    throttled[role] = (throttled[role] ?? 0) + 1;
-    if (throttled[role] <= n) {
-      throw fakeError('Lambda.TooManyRequestsException', `Rate exceeded (${role} call ${throttled[role]})`);
-    }
-    return { Payload: fakes[role](payload) };
-  } catch (err) {
-    record.error = err.name;
-    throw err;
-  }
+  return fakes[role](payload);
 }
 
-// Every Task and Wait state, at any depth, gets an override: tasks go to the
-// fakes, waits and retry pauses take no time.
-const taskHandlers = {};
-const waits = {};
-const retries = {};
-function walk(states) {
-  for (const [name, s] of Object.entries(states)) {
-    if (s.Type === 'Task') {
-      taskHandlers[name] = (params) => handle(name, params);
-      if (s.Retry) retries[name] = 0;
-    }
-    if (s.Type === 'Wait') waits[name] = 0;
-    for (const b of s.Branches ?? []) walk(b.States);
-    if (s.ItemProcessor) walk(s.ItemProcessor.States);
-    if (s.Iterator) walk(s.Iterator.States);
-  }
-}
-walk(req.definition.States);
-
-const machine = new StateMachine(req.definition);
-const execution = machine.run(req.input ?? {}, {
-  overrides: {
-    taskResourceLocalHandlers: taskHandlers,
-    waitTimeOverrides: waits,
-    retryIntervalOverrides: retries,
-  },
-  context: req.context ?? {},
-});
-
-const entered = [];
-const retried = [];
-const collect = (async () => {
-  for await (const ev of execution.eventLogs) {
-    if (!(ev.state?.name in req.definition.States)) continue;
-    if (ev.type === 'StateEntered') entered.push(ev.state.name);
-    if (ev.type === 'StateRetried') retried.push({ state: ev.state.name, attempt: ev.retry.attempt });
-  }
-})();
-
-const report = { calls, sns, entered, retries: retried };
-try {
-  report.output = await execution.result;
-  report.status = 'SUCCEEDED';
-} catch (err) {
-  report.status = 'FAILED';
-  const cause = err.cause ?? err;
-  report.error = cause.name;
-  report.cause = cause.message;
-}
-await collect;
-process.stdout.write(JSON.stringify(report));
+process.stdout.write(JSON.stringify(await runMachine(req, invoke)));
