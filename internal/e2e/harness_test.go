@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -318,16 +317,13 @@ type report struct {
 func (e *env) run(sm asl.StateMachine) report {
 	t := e.t
 	t.Helper()
-	root := nodetool.Require(t)
-	node, err := nodetool.Node22(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+
 	def, err := sm.Render()
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	req, err := json.Marshal(map[string]any{
+	var r report
+	nodetool.RunScript(t, "run-sfn-http.mjs", map[string]any{
 		"definition": json.RawMessage(def),
 		"input":      map[string]any{"source": "e2e"},
 		"context": map[string]any{
@@ -336,22 +332,7 @@ func (e *env) run(sm asl.StateMachine) report {
 		},
 		"baseURL": e.server.URL,
 		"roles":   roles,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	start := time.Now()
-	out, err := nodetool.Run(ctx, root, req, node, filepath.Join(root, "tools", "run-sfn-http.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("execution took %v", time.Since(start).Round(time.Millisecond))
-	var r report
-	if err := json.NewDecoder(bytes.NewReader(out)).Decode(&r); err != nil {
-		t.Fatalf("decode report: %v\n%s", err, out)
-	}
+	}, &r)
 	return r
 }
 

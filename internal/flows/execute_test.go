@@ -1,14 +1,11 @@
 package flows_test
 
 import (
-	"context"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -65,16 +62,12 @@ var roles = map[string]string{
 // execute runs sm with aws-local-stepfunctions under Node 22.
 func execute(t *testing.T, sm asl.StateMachine, sc scenario) report {
 	t.Helper()
-	root := nodetool.Require(t)
-	node, err := nodetool.Node22(root)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var input any = map[string]any{"source": "test"}
 	if sc.Input != nil {
 		input = sc.Input
 	}
-	req, err := json.Marshal(map[string]any{
+	var r report
+	nodetool.RunScript(t, "run-sfn.mjs", map[string]any{
 		"definition": json.RawMessage(render(t, sm)),
 		"input":      input,
 		"context": map[string]any{
@@ -83,22 +76,7 @@ func execute(t *testing.T, sm asl.StateMachine, sc scenario) report {
 		},
 		"roles":    roles,
 		"scenario": sc,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	start := time.Now()
-	out, err := nodetool.Run(ctx, root, req, node, filepath.Join(root, "tools", "run-sfn.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("local execution took %v", time.Since(start))
-	var r report
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("decode report: %v\n%s", err, out)
-	}
+	}, &r)
 	return r
 }
 

@@ -1,9 +1,13 @@
 package nodetool
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Require returns the repository root for a test that needs the npm tools.
@@ -22,4 +26,30 @@ func Require(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// RunScript runs tools/<script> under Node 22 with req as JSON on stdin and
+// decodes the JSON it prints into out. It fails the test on any error.
+func RunScript(t testing.TB, script string, req, out any) {
+	t.Helper()
+	root := Require(t)
+	node, err := Node22(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	stdout, err := Run(ctx, root, in, node, filepath.Join(root, "tools", script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s took %v", script, time.Since(start).Round(time.Millisecond))
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("decode %s output: %v\n%s", script, err, stdout)
+	}
 }
