@@ -1,12 +1,12 @@
 package main
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
+
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -35,18 +35,8 @@ var existing = []string{
 // boundary and compares the reply with <name>.want.json, or the error with
 // the text in <name>.err. Every object not named in the reply must remain.
 func TestInvoke(t *testing.T) {
-	payloads, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, p := range payloads {
-		if strings.HasSuffix(p, ".want.json") {
-			continue
-		}
-		n++
-		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		t.Run(name, func(t *testing.T) {
+	for _, p := range lambdatest.Payloads(t) {
+		t.Run(lambdatest.Name(p), func(t *testing.T) {
 			ctx := context.Background()
 			client, _ := s3test.NewS3(t, bucket)
 			st := blob.NewS3(client, bucket)
@@ -57,33 +47,18 @@ func TestInvoke(t *testing.T) {
 			}
 			h := outcodes.DeleteStaleHandler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 
-			got, err := lambda.NewHandler(h.Handle).Invoke(ctx, mustRead(t, p))
+			got, err := lambda.NewHandler(h.Handle).Invoke(ctx, lambdatest.Read(t, p))
 
 			var deleted []string
-			base := strings.TrimSuffix(p, ".json")
-			if want, rerr := os.ReadFile(base + ".want.json"); rerr == nil {
-				if err != nil {
-					t.Fatalf("Invoke: %v", err)
-				}
-				var g, w outcodes.DeleteStaleOutput
-				if err := json.Unmarshal(got, &g); err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Unmarshal(want, &w); err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(w, g); diff != "" {
-					t.Errorf("reply (-want +got):\n%s", diff)
-				}
+			if lambdatest.Check(t, p, got, err) {
 				if !strings.Contains(string(got), `"deleted":[`) {
 					t.Errorf("reply %s: deleted must be a list, never null", got)
 				}
-				deleted = g.Deleted
-			} else {
-				wantErr := strings.TrimSpace(string(mustRead(t, base+".err")))
-				if err == nil || !strings.Contains(err.Error(), wantErr) {
-					t.Fatalf("Invoke error = %v, want one containing %q", err, wantErr)
+				var g outcodes.DeleteStaleOutput
+				if err := json.Unmarshal(got, &g); err != nil {
+					t.Fatal(err)
 				}
+				deleted = g.Deleted
 			}
 			objs, err := st.List(ctx, "")
 			if err != nil {
@@ -104,16 +79,4 @@ func TestInvoke(t *testing.T) {
 			}
 		})
 	}
-	if n == 0 {
-		t.Fatal("no testdata payloads")
-	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -55,57 +54,24 @@ func seed(t *testing.T, st blob.Store) {
 }
 
 // TestInvoke sends each testdata/<name>.json through the Lambda JSON
-// boundary and compares the reply with <name>.want.json, or the error with
-// the text in <name>.err.
+// boundary (see lambdatest); a rejected event must write nothing.
 func TestInvoke(t *testing.T) {
-	payloads, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, p := range payloads {
-		if strings.HasSuffix(p, ".want.json") {
-			continue
-		}
-		n++
-		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		t.Run(name, func(t *testing.T) {
+	for _, p := range lambdatest.Payloads(t) {
+		t.Run(lambdatest.Name(p), func(t *testing.T) {
 			client, _ := s3test.NewS3(t, bucket)
 			st := blob.NewS3(client, bucket)
 			seed(t, st)
 			h := outcodes.SplitHandler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 
-			got, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), mustRead(t, p))
+			got, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), lambdatest.Read(t, p))
 
-			base := strings.TrimSuffix(p, ".json")
-			if want, rerr := os.ReadFile(base + ".want.json"); rerr == nil {
-				if err != nil {
-					t.Fatalf("Invoke: %v", err)
+			if !lambdatest.Check(t, p, got, err) {
+				objs, lerr := st.List(context.Background(), outPfx)
+				if lerr != nil || len(objs) != 0 {
+					t.Errorf("a rejected event left %d objects under %s (%v)", len(objs), outPfx, lerr)
 				}
-				var g, w any
-				if err := json.Unmarshal(got, &g); err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Unmarshal(want, &w); err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(w, g); diff != "" {
-					t.Errorf("reply (-want +got):\n%s", diff)
-				}
-				return
-			}
-			wantErr := strings.TrimSpace(string(mustRead(t, base+".err")))
-			if err == nil || !strings.Contains(err.Error(), wantErr) {
-				t.Fatalf("Invoke error = %v, want one containing %q", err, wantErr)
-			}
-			objs, lerr := st.List(context.Background(), outPfx)
-			if lerr != nil || len(objs) != 0 {
-				t.Errorf("a rejected event left %d objects under %s (%v)", len(objs), outPfx, lerr)
 			}
 		})
-	}
-	if n == 0 {
-		t.Fatal("no testdata payloads")
 	}
 }
 
@@ -117,7 +83,7 @@ func TestInvokeWritesFiles(t *testing.T) {
 	seed(t, st)
 	h := outcodes.SplitHandler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	invoke := lambda.NewHandler(h.Handle)
-	if _, err := invoke.Invoke(ctx, mustRead(t, "testdata/split.json")); err != nil {
+	if _, err := invoke.Invoke(ctx, lambdatest.Read(t, "testdata/split.json")); err != nil {
 		t.Fatal(err)
 	}
 	objs, err := st.List(ctx, outPfx)
@@ -132,7 +98,7 @@ func TestInvokeWritesFiles(t *testing.T) {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 	count.Reset()
-	reply, err := invoke.Invoke(ctx, mustRead(t, "testdata/split.json"))
+	reply, err := invoke.Invoke(ctx, lambdatest.Read(t, "testdata/split.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +109,4 @@ func TestInvokeWritesFiles(t *testing.T) {
 	if res.Written != 0 || res.Unchanged != 2 || count.Get("PUT object") != 0 {
 		t.Errorf("retry: written %d, unchanged %d, PutObject calls %d; want 0, 2, 0", res.Written, res.Unchanged, count.Get("PUT object"))
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
