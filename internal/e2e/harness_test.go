@@ -292,26 +292,10 @@ func (e *env) handlerCalls() map[string]int {
 	return out
 }
 
-type call struct {
-	State   string         `json:"state"`
-	Role    string         `json:"role"`
-	Payload map[string]any `json:"payload"`
-	Error   string         `json:"error"`
-	Message string         `json:"message"`
-}
+type call = nodetool.SFNCall
 
-type report struct {
-	Status  string   `json:"status"`
-	Error   string   `json:"error"`
-	Cause   string   `json:"cause"`
-	Calls   []call   `json:"calls"`
-	Entered []string `json:"entered"`
-	SNS     []struct {
-		TopicArn string `json:"topicArn"`
-		Subject  string `json:"subject"`
-		Message  string `json:"message"`
-	} `json:"sns"`
-}
+// report is what the local state machine runner prints.
+type report = nodetool.SFNReport
 
 // run executes sm with tools/run-sfn-http.mjs under Node 22.
 func (e *env) run(sm asl.StateMachine) report {

@@ -24,28 +24,10 @@ type scenario struct {
 	Throttle     map[string]int `json:"throttle,omitempty"`
 }
 
-type call struct {
-	State   string         `json:"state"`
-	Role    string         `json:"role"`
-	Payload map[string]any `json:"payload"`
-	Error   string         `json:"error"`
-}
+type call = nodetool.SFNCall
 
-type report struct {
-	Status  string   `json:"status"`
-	Error   string   `json:"error"`
-	Cause   string   `json:"cause"`
-	Calls   []call   `json:"calls"`
-	Entered []string `json:"entered"`
-	SNS     []struct {
-		TopicArn string `json:"topicArn"`
-		Message  string `json:"message"`
-	} `json:"sns"`
-	Retries []struct {
-		State string `json:"state"`
-	} `json:"retries"`
-	Output json.RawMessage `json:"output"`
-}
+// report is what the local state machine runner prints.
+type report = nodetool.SFNReport
 
 const executionID = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
 
