@@ -292,7 +292,6 @@ func (e *env) handlerCalls() map[string]int {
 	return out
 }
 
-
 // report is what the local state machine runner prints.
 type report = nodetool.SFNReport
 
