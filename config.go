@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -23,7 +24,14 @@ var (
 	ssmParamName  = regexp.MustCompile(`^/[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)+$`)
 	scheduleExpr  = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
 	ballotsPrefix = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*/$`)
+	kmsKeyArn     = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
 )
+
+// eeBallotsPrefix is the folder where EveryElection writes its own ballots
+// CSV. Production reads it; any other stack reading or writing under it would
+// mix environments, because Athena reads every object under a table's
+// location.
+const eeBallotsPrefix = "ballots-with-wkt/"
 
 // Config is the stack configuration, read once by configure. Defaults live in
 // Pulumi.yaml, where the CLI applies them.
@@ -36,7 +44,11 @@ type Config struct {
 	AddressBaseBucket        string
 	AddressBaseRelease       string
 	EEBucket                 string
-	BallotsPrefix            string
+	// BallotsPrefix has {environment} filled in.
+	BallotsPrefix string
+	// ExternalBucketKMSKeyArns are the SSE-KMS keys of the buckets the
+	// project does not own, if any.
+	ExternalBucketKMSKeyArns []string
 	// EE database SSM parameter names (names, never values).
 	EEDBHostParam, EEDBUserParam, EEDBNameParam, EEDBPasswordParam string
 	CurrentElectionsSchedule                                       string
@@ -84,6 +96,10 @@ func configure(ctx *pulumi.Context) (Config, error) {
 	num("athenaResultsExpireDays", &c.AthenaResultsExpireDays)
 	num("logRetentionDays", &c.LogRetentionDays)
 	c.FailureEmail = strings.TrimSpace(cfg.Get("failureEmail"))
+	if err := cfg.TryObject("externalBucketKmsKeyArns", &c.ExternalBucketKMSKeyArns); err != nil && !errors.Is(err, config.ErrMissingVar) {
+		errs = append(errs, fmt.Sprintf("config %s:externalBucketKmsKeyArns: %v (want a list of KMS key ARNs)", ctx.Project(), err))
+	}
+	c.BallotsPrefix = strings.ReplaceAll(c.BallotsPrefix, "{environment}", c.Environment)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("stack %s: %s", ctx.Stack(), strings.Join(errs, "; "))
 	}
@@ -113,7 +129,18 @@ func (c Config) validate() error {
 		}
 	}
 	if !ballotsPrefix.MatchString(c.BallotsPrefix) {
-		return fmt.Errorf("ballotsPrefix %q must be a relative S3 prefix ending in /, e.g. ballots-with-wkt/", c.BallotsPrefix)
+		return fmt.Errorf("ballotsPrefix %q must be a relative S3 prefix ending in /, e.g. ballots-with-wkt-{environment}/", c.BallotsPrefix)
+	}
+	// Either folder containing the other would let one environment's table
+	// read the other's ballots.
+	if c.Environment != "production" && (strings.HasPrefix(c.BallotsPrefix, eeBallotsPrefix) || strings.HasPrefix(eeBallotsPrefix, c.BallotsPrefix)) {
+		return fmt.Errorf("ballotsPrefix %q overlaps %s, EveryElection's own folder that production reads: a %s stack needs a folder outside it, e.g. ballots-with-wkt-%s/",
+			c.BallotsPrefix, eeBallotsPrefix, c.Environment, c.Environment)
+	}
+	for _, k := range c.ExternalBucketKMSKeyArns {
+		if !kmsKeyArn.MatchString(k) {
+			return fmt.Errorf("externalBucketKmsKeyArns: %q is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; an alias will not do, IAM matches the key ARN)", k)
+		}
 	}
 	for key, v := range map[string]string{"eeDbHostParam": c.EEDBHostParam, "eeDbUserParam": c.EEDBUserParam, "eeDbNameParam": c.EEDBNameParam, "eeDbPasswordParam": c.EEDBPasswordParam} {
 		if !ssmParamName.MatchString(v) {
@@ -131,6 +158,8 @@ func (c Config) validate() error {
 		if _, err := mail.ParseAddress(c.FailureEmail); err != nil {
 			return fmt.Errorf("failureEmail %q: %w", c.FailureEmail, err)
 		}
+	} else if c.Environment == "production" {
+		return errors.New("failureEmail is required in production: without a subscriber a failed run reaches nobody")
 	}
 	return nil
 }

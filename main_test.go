@@ -3,20 +3,24 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
 	"github.com/DemocracyClub/dc-data-baker/components/catalog"
+	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
@@ -31,6 +35,8 @@ type res struct {
 	ParentType, ParentName string
 	Inputs                 map[string]any
 	Taggable               bool
+	// DeleteBeforeReplace is the resource option of that name.
+	DeleteBeforeReplace bool
 }
 
 // mocks records every resource and answers the lookups the program makes.
@@ -72,6 +78,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	r := &res{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: in, Taggable: m.taggable[args.TypeToken+"::"+args.Name]}
 	if args.RegisterRPC != nil {
 		r.ParentType, r.ParentName = splitURN(args.RegisterRPC.GetParent())
+		r.DeleteBeforeReplace = args.RegisterRPC.GetDeleteBeforeReplace()
 	}
 	m.resources = append(m.resources, r)
 	return id, resource.NewPropertyMapFromMap(state), nil
@@ -316,6 +323,10 @@ func TestResultsExpire(t *testing.T) {
 		if d := get(lc[0].Inputs, "rules", "0", "expiration", "days"); d != 7.0 {
 			t.Errorf("results expire after %v days, want Pulumi.yaml's default 7", d)
 		}
+		// Scratch data: the bucket must not block `pulumi destroy`.
+		if b := m.byType("aws:s3/bucketV2:BucketV2"); len(b) != 1 || b[0].Inputs["forceDestroy"] != true {
+			t.Errorf("results bucket forceDestroy = %v, want true", b[0].Inputs["forceDestroy"])
+		}
 	})
 }
 
@@ -345,8 +356,11 @@ func TestWorkgroupEnforcesItsConfiguration(t *testing.T) {
 			t.Fatalf("workgroups = %d, want 1", len(wgs))
 		}
 		wg := wgs[0].Inputs
-		if wg["name"] != "dc-data-baker" {
-			t.Errorf("workgroup name = %v", wg["name"])
+		if want := core.NamesFor(env).Workgroup; wg["name"] != want {
+			t.Errorf("workgroup name = %v, want %s", wg["name"], want)
+		}
+		if !wgs[0].DeleteBeforeReplace {
+			t.Error("the workgroup's name is fixed, so a replacement must delete it first")
 		}
 		c := wg["configuration"]
 		if get(c, "enforceWorkgroupConfiguration") != true {
@@ -424,7 +438,7 @@ func TestGlueTables(t *testing.T) {
 func TestOnlyProductionWritesEEsBallotsCSV(t *testing.T) {
 	want := map[string]string{
 		"production":  "ballots-with-wkt/current_elections.csv",
-		"development": "ballots-with-wkt/development/current_elections.csv",
+		"development": "ballots-with-wkt-development/current_elections.csv",
 	}
 	each(t, func(t *testing.T, env string, m *mocks) {
 		for _, f := range m.byType("aws:lambda/function:Function") {
@@ -458,8 +472,15 @@ func TestNamedQueriesAreRenderedAndHashed(t *testing.T) {
 			if q.Inputs["description"] != catalog.Description(sql) {
 				t.Errorf("%s: description %v does not carry the SQL's hash", q.Name, q.Inputs["description"])
 			}
-			if q.Inputs["workgroup"] != "dc-data-baker" || q.Inputs["database"] != "dc_data_baker" {
-				t.Errorf("%s: workgroup/database = %v/%v", q.Name, q.Inputs["workgroup"], q.Inputs["database"])
+			if n := core.NamesFor(env); q.Inputs["workgroup"] != n.Workgroup || q.Inputs["database"] != n.Database {
+				t.Errorf("%s: workgroup/database = %v/%v, want %s/%s", q.Name, q.Inputs["workgroup"], q.Inputs["database"], n.Workgroup, n.Database)
+			}
+			if !strings.Contains(sql, `"`+core.NamesFor(env).Database+`".`) {
+				t.Errorf("%s: the SQL does not name the stack's database:\n%s", q.Name, sql)
+			}
+			// Create-before-delete would leave two queries with one name.
+			if !q.DeleteBeforeReplace {
+				t.Errorf("%s: a changed query must be deleted before its replacement is created", q.Name)
 			}
 		}
 		if !names["partition-addressbase-cleaned"] {
@@ -476,18 +497,7 @@ func TestNamedQueriesAreRenderedAndHashed(t *testing.T) {
 
 func TestBadConfigFailsClearly(t *testing.T) {
 	base := stackConfig(t, "development")
-	with := func(k, v string) map[string]string {
-		c := map[string]string{}
-		for kk, vv := range base {
-			c[kk] = vv
-		}
-		if v == "" {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-		return c
-	}
+	with := func(k, v string) map[string]string { return withAll(base, k, v) }
 	for _, tc := range []struct {
 		name string
 		cfg  map[string]string
@@ -500,6 +510,11 @@ func TestBadConfigFailsClearly(t *testing.T) {
 		{"bad retention", with("dc-data-baker:logRetentionDays", "10"), "not a CloudWatch retention period"},
 		{"bad email", with("dc-data-baker:failureEmail", "not-an-email"), "failureEmail"},
 		{"secret in place of a parameter name", with("dc-data-baker:eeDbPasswordParam", "Hunter2secret"), "must be an SSM parameter name"},
+		{"production without a failure subscriber", withAll(stackConfig(t, "production"), "dc-data-baker:failureEmail", ""), "failureEmail is required in production"},
+		{"development inside EE's ballots folder", with("dc-data-baker:ballotsPrefix", "ballots-with-wkt/development/"), `ballotsPrefix "ballots-with-wkt/development/" overlaps ballots-with-wkt/`},
+		{"staging in EE's ballots folder", withAll(with("dc-data-baker:environment", "staging"), "dc-data-baker:ballotsPrefix", "ballots-with-wkt/"), "a staging stack needs a folder outside it"},
+		{"KMS alias for a key ARN", with("dc-data-baker:externalBucketKmsKeyArns", `["alias/pollingstations"]`), "is not a KMS key ARN"},
+		{"KMS keys not a list", with("dc-data-baker:externalBucketKmsKeyArns", `"arn:aws:kms:eu-west-2:111122223333:key/k"`), "want a list of KMS key ARNs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := run(t, tc.cfg)
@@ -508,6 +523,17 @@ func TestBadConfigFailsClearly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withAll is cfg with key k set to v, or removed when v is empty.
+func withAll(cfg map[string]string, k, v string) map[string]string {
+	c := maps.Clone(cfg)
+	if v == "" {
+		delete(c, k)
+	} else {
+		c[k] = v
+	}
+	return c
 }
 
 func TestFailureEmailIsSubscribedOnlyWhenSet(t *testing.T) {
@@ -666,7 +692,7 @@ func TestEveryStateMachineValidates(t *testing.T) {
 		}
 		defs[fmt.Sprint(sm.Inputs["name"])] = []byte(def)
 	}
-	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned", "MakeCurrentElectionsParquet"}, keys(defs)); diff != "" {
+	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned-development", "MakeCurrentElectionsParquet-development"}, keys(defs)); diff != "" {
 		t.Fatalf("state machines (-want +got):\n%s", diff)
 	}
 	if err := asl.Validate(t.Context(), defs); err != nil {
@@ -749,4 +775,184 @@ func TestEveryFunctionLogsWithRetentionAndEveryQueueAndTopicIsEncrypted(t *testi
 			}
 		}
 	})
+}
+
+// stacks runs the program for each environment: the committed stacks, and
+// staging as development's file with its environment changed, since a
+// staging stack is the same file with another name.
+func stacks(t *testing.T) map[string]*mocks {
+	t.Helper()
+	out := map[string]*mocks{}
+	for env, cfg := range map[string]map[string]string{
+		"development": stackConfig(t, "development"),
+		"staging":     withAll(stackConfig(t, "development"), "dc-data-baker:environment", "staging"),
+		"production":  stackConfig(t, "production"),
+	} {
+		m, err := run(t, cfg)
+		if err != nil {
+			t.Fatalf("%s: program: %v", env, err)
+		}
+		out[env] = m
+	}
+	return out
+}
+
+// location is where one environment's table reads, or where it writes.
+type location struct{ env, what, uri string }
+
+// tableLocations are the stack's Glue table locations.
+func tableLocations(env string, m *mocks) []location {
+	var out []location
+	for _, tbl := range m.byType("aws:glue/catalogTable:CatalogTable") {
+		out = append(out, location{env, "table " + fmt.Sprint(tbl.Inputs["name"]), fmt.Sprint(get(tbl.Inputs, "storageDescriptor", "location"))})
+	}
+	return out
+}
+
+// writePrefixes are the S3 prefixes the stack's roles may write or delete
+// under, read from the policies themselves: arn:aws:s3:::b/p* is s3://b/p.
+func writePrefixes(t *testing.T, env string, m *mocks) []location {
+	var out []location
+	for name, doc := range policies(t, m) {
+		for _, s := range doc.Statement {
+			if s.Effect != "Allow" || !slices.ContainsFunc(s.Action, func(a string) bool { return a == "s3:PutObject" || a == "s3:DeleteObject" }) {
+				continue
+			}
+			for _, r := range s.Resource {
+				if rest, ok := strings.CutPrefix(r, "arn:aws:s3:::"); ok {
+					out = append(out, location{env, name + " " + s.Sid, "s3://" + strings.TrimSuffix(rest, "*")})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// overlaps lists every way one environment could read another's data, or
+// one table another table's: a table location that contains another
+// table's location, or that contains a prefix another environment writes.
+// The same input table read by several environments (AddressBase's raw CSV)
+// is one location, not an overlap.
+func overlaps(tables, writes []location) []string {
+	var out []string
+	for _, a := range tables {
+		for _, b := range tables {
+			if a == b || (a.what == b.what && a.uri == b.uri) {
+				continue
+			}
+			if strings.HasPrefix(b.uri, a.uri) {
+				out = append(out, fmt.Sprintf("%s %s (%s) contains %s %s (%s)", a.env, a.what, a.uri, b.env, b.what, b.uri))
+			}
+		}
+		for _, w := range writes {
+			if w.env != a.env && (strings.HasPrefix(w.uri, a.uri) || strings.HasPrefix(a.uri, w.uri)) {
+				out = append(out, fmt.Sprintf("%s %s (%s) overlaps what %s writes: %s (%s)", a.env, a.what, a.uri, w.env, w.what, w.uri))
+			}
+		}
+	}
+	return out
+}
+
+// Athena reads every object under a table's location, so no table may
+// contain another's, and no environment may write where another reads.
+func TestNoTableLocationContainsAnothersOrAnotherEnvironmentsWrites(t *testing.T) {
+	var tbls, writes []location
+	for env, m := range stacks(t) {
+		tbls = append(tbls, tableLocations(env, m)...)
+		writes = append(writes, writePrefixes(t, env, m)...)
+	}
+	if len(tbls) < 12 || len(writes) < 12 {
+		t.Fatalf("found %d table locations and %d write prefixes; the collectors are broken", len(tbls), len(writes))
+	}
+	for _, o := range overlaps(tbls, writes) {
+		t.Error(o)
+	}
+}
+
+// The check above catches the layout it was written for: development's
+// ballots inside production's table.
+func TestOverlapsCatchesDevelopmentBallotsInProductionsTable(t *testing.T) {
+	got := overlaps(
+		[]location{
+			{"production", "table current_ballots", "s3://ee.data-cache.production/ballots-with-wkt/"},
+			{"production", "table addressbase_partitioned", "s3://ab/addressbase/production/addressbase_partitioned/"},
+			{"production", "table addressbase_partitioned_old", "s3://ab/addressbase/production/addressbase_partitioned/old/"},
+			{"development", "table current_ballots", "s3://ee.data-cache.production/ballots-with-wkt/development/"},
+		},
+		[]location{{"development", "export PublishBallotsCSV", "s3://ee.data-cache.production/ballots-with-wkt/development/current_elections.csv"}},
+	)
+	want := []string{
+		"production table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/) contains development table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/development/)",
+		"production table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/) overlaps what development writes: export PublishBallotsCSV (s3://ee.data-cache.production/ballots-with-wkt/development/current_elections.csv)",
+		"production table addressbase_partitioned (s3://ab/addressbase/production/addressbase_partitioned/) contains production table addressbase_partitioned_old (s3://ab/addressbase/production/addressbase_partitioned/old/)",
+	}
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("overlaps (-want +got):\n%s", diff)
+	}
+}
+
+// Two stacks in one account must not ask for one name: every name the
+// program chooses (rather than leaves to Pulumi) differs between
+// environments. A Glue table's name is scoped by its database and a named
+// query's by its workgroup.
+func TestNoFixedNameIsSharedBetweenStacks(t *testing.T) {
+	owner := map[string]string{}
+	fixed := 0
+	for env, m := range stacks(t) {
+		for _, r := range m.resources {
+			name, ok := r.Inputs["name"].(string)
+			if !ok || r.Type == "aws:s3/bucketV2:BucketV2" {
+				continue
+			}
+			scope, _ := r.Inputs["databaseName"].(string)
+			if wg, ok := r.Inputs["workgroup"].(string); ok {
+				scope = wg
+			}
+			key := r.Type + " " + scope + "/" + name
+			fixed++
+			if other, ok := owner[key]; ok && other != env {
+				t.Errorf("%s and %s both name a %s", other, env, key)
+			}
+			owner[key] = env
+		}
+	}
+	if fixed < 30 {
+		t.Fatalf("only %d fixed names seen; the collector is broken", fixed)
+	}
+}
+
+// With SSE-KMS external buckets, exactly the roles that read or write their
+// objects may use exactly the configured keys; without, no role has kms.
+func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
+	const key = "arn:aws:kms:eu-west-2:111122223333:key/0c7d3d5e-1111-4a5b-9c9d-123456789012"
+	kmsUsers := func(m *mocks) map[string][]string {
+		out := map[string][]string{}
+		for name, doc := range policies(t, m) {
+			for _, s := range doc.Statement {
+				if slices.ContainsFunc(s.Action, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
+					out[name] = append(out[name], fmt.Sprintf("%s %v %v", s.Sid, s.Action, s.Resource))
+				}
+			}
+		}
+		return out
+	}
+	m, err := run(t, stackConfig(t, "development"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kmsUsers(m); len(got) != 0 {
+		t.Errorf("kms granted without externalBucketKmsKeyArns: %v", got)
+	}
+	m, err = run(t, withAll(stackConfig(t, "development"), "dc-data-baker:externalBucketKmsKeyArns", `["`+key+`"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt := "UseExternalBucketKeys [kms:Decrypt kms:GenerateDataKey] [" + key + "]"
+	want := map[string][]string{}
+	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes"} {
+		want[fn+"-policy"] = []string{stmt}
+	}
+	if diff := cmp.Diff(want, kmsUsers(m)); diff != "" {
+		t.Errorf("kms grants (-want +got):\n%s", diff)
+	}
 }

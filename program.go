@@ -29,6 +29,8 @@ func program(ctx *pulumi.Context) error {
 		LogRetentionDays:   cfg.LogRetentionDays,
 		AddressBaseBucket:  cfg.AddressBaseBucket,
 		EEBucket:           cfg.EEBucket,
+
+		ExternalBucketKMSKeyArns: cfg.ExternalBucketKMSKeyArns,
 	})
 	if err != nil {
 		return fmt.Errorf("core: %w", err)

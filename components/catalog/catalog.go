@@ -118,6 +118,12 @@ type QueryArgs struct {
 // NewNamedQuery renders sql/<Template or query>.sql and creates it as a
 // named query called query. Its description carries a hash of the rendered
 // SQL, so a changed query shows up in a preview.
+//
+// Every change to a named query replaces it. Pulumi would create the new
+// one before deleting the old, leaving two queries with one name, which the
+// query Lambda refuses to choose between; so the old one is deleted first.
+// For the seconds in between the name finds nothing, which the Lambda
+// reports as NamedQueryUnavailableError and the state machines retry.
 func NewNamedQuery(ctx *pulumi.Context, name, query string, args QueryArgs, opts ...pulumi.ResourceOption) (*athena.NamedQuery, error) {
 	template := args.Template
 	if template == "" {
@@ -133,7 +139,7 @@ func NewNamedQuery(ctx *pulumi.Context, name, query string, args QueryArgs, opts
 		Workgroup:   args.Workgroup,
 		Query:       pulumi.String(rendered),
 		Description: pulumi.String(Description(rendered)),
-	}, opts...)
+	}, append(opts, pulumi.DeleteBeforeReplace(true))...)
 }
 
 // Description is a named query's description for rendered SQL.

@@ -13,14 +13,33 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/components/storage"
 )
 
-// Fixed names that SQL templates and Lambdas also use.
-const (
-	DatabaseName  = "dc_data_baker"
-	WorkgroupName = "dc-data-baker"
-)
+// Names are the resource names that are chosen rather than generated, so
+// that SQL, Lambdas and operators can refer to them. Production keeps the
+// design's names; every other environment's names end in the environment, so
+// any number of stacks can share one account without a clash.
+type Names struct {
+	Database  string // Glue database
+	Workgroup string // Athena workgroup
+	suffix    string
+}
+
+// NamesFor returns the names of an environment's resources.
+func NamesFor(environment string) Names {
+	n := Names{Database: "dc_data_baker", Workgroup: "dc-data-baker"}
+	if environment != "production" {
+		n.suffix = "-" + environment
+		n.Database += "_" + environment
+		n.Workgroup += n.suffix
+	}
+	return n
+}
+
+// StateMachine is the name of a layer's state machine.
+func (n Names) StateMachine(base string) string { return base + n.suffix }
 
 // CoreArgs configures Core.
 type CoreArgs struct {
@@ -36,6 +55,8 @@ type CoreArgs struct {
 	// AddressBaseBucket and EEBucket are looked up by name, never created.
 	AddressBaseBucket string
 	EEBucket          string
+	// ExternalBucketKMSKeyArns encrypt those buckets, if they use SSE-KMS.
+	ExternalBucketKMSKeyArns []string
 }
 
 // ExternalBucket is a bucket the project uses but does not own.
@@ -56,6 +77,8 @@ type Core struct {
 	DatabaseName      pulumi.StringOutput
 	FailureTopicArn   pulumi.StringOutput
 
+	// Names are the stack's chosen resource names.
+	Names Names
 	// AccountID and Region are where the stack deploys.
 	AccountID string
 	Region    string
@@ -68,6 +91,8 @@ type Core struct {
 	Workgroup   *athena.Workgroup
 	AddressBase ExternalBucket
 	EE          ExternalBucket
+
+	externalKeys []string
 }
 
 // NewCore creates Core.
@@ -80,6 +105,8 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
+	c.Names = NamesFor(args.Environment)
+	c.externalKeys = args.ExternalBucketKMSKeyArns
 
 	caller, err := aws.GetCallerIdentity(ctx, nil, parent)
 	if err != nil {
@@ -99,8 +126,10 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		return nil, err
 	}
 
+	// Athena's results are scratch data that expire anyway, so the bucket
+	// goes with the stack rather than blocking `pulumi destroy`.
 	c.ResultsBucket, err = storage.NewPrivateBucket(ctx, name+"-results", &storage.PrivateBucketArgs{
-		ExpireDays: args.ResultsExpireDays,
+		ExpireDays: args.ResultsExpireDays, ForceDestroy: true,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -108,7 +137,7 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 	c.ResultsBucketName, c.ResultsBucketArn = c.ResultsBucket.Name, c.ResultsBucket.Arn
 
 	c.Workgroup, err = athena.NewWorkgroup(ctx, name+"-workgroup", &athena.WorkgroupArgs{
-		Name:        pulumi.String(WorkgroupName),
+		Name:        pulumi.String(c.Names.Workgroup),
 		Description: pulumi.String("dc-data-baker queries; configuration enforced"),
 		Configuration: &athena.WorkgroupConfigurationArgs{
 			EnforceWorkgroupConfiguration:   pulumi.Bool(true),
@@ -124,14 +153,15 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 				},
 			},
 		},
-	}, parent)
+		// The name is fixed, so a replacement must free it first.
+	}, parent, pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}
 	c.WorkgroupName, c.WorkgroupArn = c.Workgroup.Name, c.Workgroup.Arn
 
 	c.Database, err = glue.NewCatalogDatabase(ctx, name+"-database", &glue.CatalogDatabaseArgs{
-		Name:        pulumi.String(DatabaseName),
+		Name:        pulumi.String(c.Names.Database),
 		Description: pulumi.String("Tables defined by dc-data-baker"),
 	}, parent)
 	if err != nil {
@@ -187,5 +217,19 @@ func lookupBucket(ctx *pulumi.Context, bucket string, parent pulumi.ResourceOrIn
 
 // TableArn is the Glue ARN of a table in the project's database.
 func (c *Core) TableArn(table string) pulumi.StringOutput {
-	return pulumi.Sprintf("arn:aws:glue:%s:%s:table/%s/%s", c.Region, c.AccountID, DatabaseName, table)
+	return pulumi.Sprintf("arn:aws:glue:%s:%s:table/%s/%s", c.Region, c.AccountID, c.Names.Database, table)
+}
+
+// ExternalBucketKeys are the statements a role needs to read or write
+// objects in the buckets the project does not own when they use SSE-KMS:
+// none when they do not.
+func (c *Core) ExternalBucketKeys() []gofunction.Statement {
+	if len(c.externalKeys) == 0 {
+		return nil
+	}
+	return []gofunction.Statement{{
+		Sid:       "UseExternalBucketKeys",
+		Actions:   []string{"kms:Decrypt", "kms:GenerateDataKey"},
+		Resources: pulumi.ToStringArray(c.externalKeys),
+	}}
 }

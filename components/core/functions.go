@@ -28,42 +28,45 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, 
 		return f, nil
 	}
 	var err error
+	// Athena reads and writes the layers' tables with the caller's
+	// credentials, so the query function needs the external buckets' keys.
+	queryStatements := append([]gofunction.Statement{
+		{
+			Sid: "RunQueriesInWorkgroup",
+			Actions: []string{
+				"athena:ListNamedQueries", "athena:BatchGetNamedQuery",
+				"athena:StartQueryExecution", "athena:GetQueryExecution",
+			},
+			Resources: pulumi.StringArray{c.WorkgroupArn},
+		},
+		{
+			Sid:       "ReadDatabase",
+			Actions:   []string{"glue:GetDatabase"},
+			Resources: pulumi.StringArray{c.CatalogArn, c.DatabaseArn},
+		},
+		{
+			// Athena writes query results with the caller's credentials.
+			Sid:       "ResultsBucket",
+			Actions:   []string{"s3:GetBucketLocation", "s3:ListBucket"},
+			Resources: pulumi.StringArray{c.ResultsBucketArn},
+		},
+		{
+			Sid:       "ResultsObjects",
+			Actions:   []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+			Resources: pulumi.StringArray{pulumi.Sprintf("%s/athena-results/*", c.ResultsBucketArn)},
+			// IAM scopes object permissions to a prefix only with a trailing *.
+			WildcardReason: "S3 object ARNs name a prefix only with a trailing *",
+		},
+	}, c.ExternalBucketKeys()...)
 	c.Functions.Query, err = fn("query", gofunction.GoFunctionArgs{
 		Source:      "run_athena_query",
-		Description: "Runs a named Athena query in the dc-data-baker workgroup and reports its status",
+		Description: "Runs a named Athena query in the " + c.Names.Workgroup + " workgroup and reports its status",
 		Timeout:     120,
 		Environment: pulumi.StringMap{
-			"ATHENA_WORKGROUP": pulumi.String(WorkgroupName),
-			"ATHENA_DATABASE":  pulumi.String(DatabaseName),
+			"ATHENA_WORKGROUP": pulumi.String(c.Names.Workgroup),
+			"ATHENA_DATABASE":  pulumi.String(c.Names.Database),
 		},
-		Statements: []gofunction.Statement{
-			{
-				Sid: "RunQueriesInWorkgroup",
-				Actions: []string{
-					"athena:ListNamedQueries", "athena:BatchGetNamedQuery",
-					"athena:StartQueryExecution", "athena:GetQueryExecution",
-				},
-				Resources: pulumi.StringArray{c.WorkgroupArn},
-			},
-			{
-				Sid:       "ReadDatabase",
-				Actions:   []string{"glue:GetDatabase"},
-				Resources: pulumi.StringArray{c.CatalogArn, c.DatabaseArn},
-			},
-			{
-				// Athena writes query results with the caller's credentials.
-				Sid:       "ResultsBucket",
-				Actions:   []string{"s3:GetBucketLocation", "s3:ListBucket"},
-				Resources: pulumi.StringArray{c.ResultsBucketArn},
-			},
-			{
-				Sid:       "ResultsObjects",
-				Actions:   []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
-				Resources: pulumi.StringArray{pulumi.Sprintf("%s/athena-results/*", c.ResultsBucketArn)},
-				// IAM scopes object permissions to a prefix only with a trailing *.
-				WildcardReason: "S3 object ARNs name a prefix only with a trailing *",
-			},
-		},
+		Statements: queryStatements,
 	})
 	if err != nil {
 		return err

@@ -30,7 +30,8 @@ type AddressBase struct {
 	StateMachineArn pulumi.StringOutput
 }
 
-// AddressBaseStateMachine is the layer's state machine name.
+// AddressBaseStateMachine is the layer's state machine name; a stack's
+// core.Names adds its environment.
 const AddressBaseStateMachine = "MakeAddressBasePartitioned"
 
 // NewAddressBase creates the AddressBase layer.
@@ -69,9 +70,9 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	}
 
 	fns := sharedFunctions(co)
-	sm, err := newStateMachine(ctx, name, AddressBaseStateMachine, fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
+	sm, err := newStateMachine(ctx, name, co.Names.StateMachine(AddressBaseStateMachine), fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
 		return flows.AddressBase(flows.AddressBaseParams{
-			Lambdas: l, FailureTopicArn: topic, Database: core.DatabaseName,
+			Lambdas: l, FailureTopicArn: topic, Database: co.Names.Database,
 			SourceTable: raw.Name, TargetTable: partitioned.Name,
 			TargetBucket: partitioned.Bucket, TargetPrefix: targetPrefix,
 		})

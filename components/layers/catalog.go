@@ -25,7 +25,7 @@ func newCatalog(ctx *pulumi.Context, name string, co *core.Core, vars tables.Var
 		}
 	}
 	for _, q := range qs {
-		values := map[string]string{"database": core.DatabaseName}
+		values := map[string]string{"database": co.Names.Database}
 		for k, v := range q.values {
 			values[k] = v
 		}

@@ -13,7 +13,8 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
-// CurrentElectionsStateMachine is the layer's state machine name.
+// CurrentElectionsStateMachine is the layer's state machine name; a stack's
+// core.Names adds its environment.
 const CurrentElectionsStateMachine = "MakeCurrentElectionsParquet"
 
 // EEDatabaseParams names the SSM parameters that hold EveryElection's
@@ -113,7 +114,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 			"DB_PASSWORD_PARAM": pulumi.String(db.Password),
 			"DB_SSLMODE":        pulumi.String("require"),
 		},
-		Statements: []gofunction.Statement{
+		Statements: append([]gofunction.Statement{
 			{
 				// SecureStrings under the AWS-managed aws/ssm key decrypt
 				// through SSM without a kms statement.
@@ -135,7 +136,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 				Sid: "StageBallotsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
 				Resources: pulumi.StringArray{s3Objects(ee, tempBallotsPrefix)}, WildcardReason: tempKeys,
 			},
-		},
+		}, co.ExternalBucketKeys()...),
 	}); err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		Description: "Splits one first-letter partition into per-outcode parquet files",
 		Timeout:     900,
 		MemorySize:  1024,
-		Statements: []gofunction.Statement{
+		Statements: append([]gofunction.Statement{
 			{Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: pulumi.StringArray{s3Bucket(ab)}},
 			{Sid: "ReadJoined", Actions: []string{"s3:GetObject"}, Resources: pulumi.StringArray{s3Objects(ab, prefix[joined.Name])}, WildcardReason: objectsUnderPrefix},
 			{
@@ -152,7 +153,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 				Sid: "WriteOutcodes", Actions: []string{"s3:GetObject", "s3:PutObject"},
 				Resources: pulumi.StringArray{s3Objects(ab, prefix[output.Name])}, WildcardReason: objectsUnderPrefix,
 			},
-		},
+		}, co.ExternalBucketKeys()...),
 	}); err != nil {
 		return nil, err
 	}
@@ -199,9 +200,9 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		return nil, err
 	}
 
-	sm, err := newStateMachine(ctx, name, CurrentElectionsStateMachine, fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
+	sm, err := newStateMachine(ctx, name, co.Names.StateMachine(CurrentElectionsStateMachine), fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
 		return flows.CurrentElections(flows.CurrentElectionsParams{
-			Lambdas: l, FailureTopicArn: topic, Database: core.DatabaseName, JoinedTable: joined.Name,
+			Lambdas: l, FailureTopicArn: topic, Database: co.Names.Database, JoinedTable: joined.Name,
 			Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
 		})
 	}, parent)

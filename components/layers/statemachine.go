@@ -104,7 +104,8 @@ func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFun
 		Name:       pulumi.String(machineName),
 		RoleArn:    role.Arn,
 		Definition: definition,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+		// The name is fixed, so a replacement must free it first.
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

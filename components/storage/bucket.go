@@ -13,6 +13,9 @@ type PrivateBucketArgs struct {
 	// ExpireDays, if positive, expires current objects (and noncurrent
 	// versions) after that many days.
 	ExpireDays int
+	// ForceDestroy lets `pulumi destroy` delete the bucket with its objects;
+	// set it only for data that can be made again.
+	ForceDestroy bool
 }
 
 // PrivateBucket is a versioned bucket that blocks public access, encrypts at
@@ -36,7 +39,7 @@ func NewPrivateBucket(ctx *pulumi.Context, name string, args *PrivateBucketArgs,
 	}
 	parent := pulumi.Parent(c)
 
-	b, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{}, parent)
+	b, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{ForceDestroy: pulumi.Bool(args.ForceDestroy)}, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,27 @@ func throttled(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// NamedQueryUnavailableError reports that the workgroup has no single named
+// query of that name: none, or several. A deploy that changes a query
+// deletes the old one before creating the new one, so for a moment there is
+// none; a failed deploy can leave it missing, and a hand-made copy can make
+// it ambiguous. The state machines retry it with backoff, long enough to
+// outlast a deploy; its type name is the Lambda's errorType.
+type NamedQueryUnavailableError struct {
+	Name, WorkGroup string
+	// IDs are the queries that have the name (none when it is missing).
+	IDs    []string
+	Detail string
+}
+
+func (e *NamedQueryUnavailableError) Error() string {
+	if len(e.IDs) == 0 {
+		return fmt.Sprintf("named query %q not found in workgroup %q (%s); if a deploy is running this clears when it ends, otherwise run pulumi up", e.Name, e.WorkGroup, e.Detail)
+	}
+	return fmt.Sprintf("named query %q is ambiguous in workgroup %q: %d queries have that name (%s); delete all but the one pulumi manages (see its description's sql sha256)",
+		e.Name, e.WorkGroup, len(e.IDs), strings.Join(e.IDs, ", "))
+}
+
 // QueryTimeoutError reports that polling stopped because the Lambda deadline
 // was near while the query was still running. The query keeps running: check
 // it again with {"queryExecutionId": QueryExecutionID}.
@@ -305,7 +326,7 @@ func result(name, id string, qe *types.QueryExecution) (Output, error) {
 // FindNamedQuery looks the query up by name in the handler's workgroup,
 // reading every page of ListNamedQueries and fetching details in batches.
 // Two queries with the same name are an error: which one runs must not be
-// left to chance.
+// left to chance, and Athena keeps no creation time to pick the newest by.
 func (h *Handler) FindNamedQuery(ctx context.Context, name string) (types.NamedQuery, error) {
 	var ids []string
 	p := athena.NewListNamedQueriesPaginator(h.Client, &athena.ListNamedQueriesInput{WorkGroup: aws.String(h.WorkGroup)})
@@ -333,21 +354,17 @@ func (h *Handler) FindNamedQuery(ctx context.Context, name string) (types.NamedQ
 			unprocessed = append(unprocessed, fmt.Sprintf("%s (%s)", aws.ToString(u.NamedQueryId), aws.ToString(u.ErrorCode)))
 		}
 	}
-	switch len(found) {
-	case 1:
+	if len(found) == 1 {
 		return found[0], nil
-	case 0:
-		if len(unprocessed) > 0 {
-			return types.NamedQuery{}, fmt.Errorf("named query %q not found in workgroup %q; %d named queries could not be read: %s", name, h.WorkGroup, len(unprocessed), strings.Join(unprocessed, ", "))
-		}
-		return types.NamedQuery{}, fmt.Errorf("named query %q not found in workgroup %q (%d named queries listed)", name, h.WorkGroup, len(ids))
-	default:
-		dup := make([]string, len(found))
-		for i, nq := range found {
-			dup[i] = aws.ToString(nq.NamedQueryId)
-		}
-		return types.NamedQuery{}, fmt.Errorf("named query %q is ambiguous in workgroup %q: %d queries have that name (%s)", name, h.WorkGroup, len(found), strings.Join(dup, ", "))
 	}
+	e := &NamedQueryUnavailableError{Name: name, WorkGroup: h.WorkGroup, Detail: fmt.Sprintf("%d named queries listed", len(ids))}
+	if len(unprocessed) > 0 {
+		e.Detail = fmt.Sprintf("%d named queries could not be read: %s", len(unprocessed), strings.Join(unprocessed, ", "))
+	}
+	for _, nq := range found {
+		e.IDs = append(e.IDs, aws.ToString(nq.NamedQueryId))
+	}
+	return types.NamedQuery{}, e
 }
 
 // Render fills {name} placeholders in sql from ctx. Every placeholder must

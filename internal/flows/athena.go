@@ -53,7 +53,7 @@ func (q AthenaQuery) States() map[string]asl.State {
 		doneName = q.Name + " - succeeded"
 	}
 	start := lambdaStep(q.Lambda, req, q.ResultPath, q.waitName())
-	start.Retry = append(start.Retry, athenaThrottleRetry())
+	start.Retry = append(start.Retry, athenaThrottleRetry(), namedQueryRetry())
 	check := lambdaStep(q.Lambda, map[string]any{"queryExecutionId.$": id}, q.ResultPath, q.choiceName())
 	check.Retry = append(check.Retry, athenaThrottleRetry())
 	states := map[string]asl.State{
@@ -87,6 +87,11 @@ func (q AthenaQuery) Branch() asl.Branch {
 // rate or concurrent-query quota refused a call.
 const AthenaThrottled = "ThrottledError"
 
+// NamedQueryUnavailable is the Lambda errorType of a named query that is
+// missing or has a duplicate, as it is for a moment while a deploy replaces
+// it (athenaquery.NamedQueryUnavailableError).
+const NamedQueryUnavailable = "NamedQueryUnavailableError"
+
 // athenaThrottleRetry waits out Athena's quotas: other queries finish within
 // minutes, so back off longer than for Lambda's own errors.
 func athenaThrottleRetry() asl.Retrier {
@@ -97,5 +102,19 @@ func athenaThrottleRetry() asl.Retrier {
 		BackoffRate:     2,
 		MaxDelaySeconds: 120,
 		JitterStrategy:  "FULL",
+	}
+}
+
+// namedQueryRetry outlasts a deploy that replaces a named query: it deletes
+// the old query, then creates the new one, and meanwhile the name finds
+// nothing. About eight minutes in all; after that the run fails with the
+// Lambda's message, which says what to do.
+func namedQueryRetry() asl.Retrier {
+	return asl.Retrier{
+		ErrorEquals:     []string{NamedQueryUnavailable},
+		IntervalSeconds: 15,
+		MaxAttempts:     6,
+		BackoffRate:     2,
+		MaxDelaySeconds: 120,
 	}
 }

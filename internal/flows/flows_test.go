@@ -284,7 +284,8 @@ func fmtCalls(r report) string {
 }
 
 // Every call to the query Lambda, start or status, outlasts Athena's
-// quotas with a long retry, so one busy moment does not fail a run.
+// quotas with a long retry, so one busy moment does not fail a run; every
+// start outlasts a deploy that replaces its named query.
 func TestAthenaCallsRetryThrottling(t *testing.T) {
 	for name, sm := range machines() {
 		t.Run(name, func(t *testing.T) {
@@ -298,12 +299,18 @@ func TestAthenaCallsRetryThrottling(t *testing.T) {
 					return
 				}
 				calls++
+				retried := map[string]bool{}
 				for _, r := range s["Retry"].([]any) {
-					if cmp.Equal(r.(map[string]any)["ErrorEquals"], []any{flows.AthenaThrottled}) {
-						return
+					for _, e := range r.(map[string]any)["ErrorEquals"].([]any) {
+						retried[e.(string)] = true
 					}
 				}
-				t.Errorf("%s calls the query Lambda without retrying %s", state, flows.AthenaThrottled)
+				if !retried[flows.AthenaThrottled] {
+					t.Errorf("%s calls the query Lambda without retrying %s", state, flows.AthenaThrottled)
+				}
+				if start && !retried[flows.NamedQueryUnavailable] {
+					t.Errorf("%s starts a named query without retrying %s", state, flows.NamedQueryUnavailable)
+				}
 			})
 			if calls < 4 {
 				t.Fatalf("found %d query Lambda calls; the walk is broken", calls)
