@@ -49,6 +49,8 @@ type Config struct {
 	// ExternalBucketKMSKeyArns are the SSE-KMS keys of the buckets the
 	// project does not own, if any.
 	ExternalBucketKMSKeyArns []string
+	// LakeFormation is true when Lake Formation governs the catalog.
+	LakeFormation bool
 	// EE database SSM parameter names (names, never values).
 	EEDBHostParam, EEDBUserParam, EEDBNameParam, EEDBPasswordParam string
 	CurrentElectionsSchedule                                       string
@@ -98,6 +100,11 @@ func configure(ctx *pulumi.Context) (Config, error) {
 	c.FailureEmail = strings.TrimSpace(cfg.Get("failureEmail"))
 	if err := cfg.TryObject("externalBucketKmsKeyArns", &c.ExternalBucketKMSKeyArns); err != nil && !errors.Is(err, config.ErrMissingVar) {
 		errs = append(errs, fmt.Sprintf("config %s:externalBucketKmsKeyArns: %v (want a list of KMS key ARNs)", ctx.Project(), err))
+	}
+	if v, err := cfg.TryBool("lakeFormation"); err == nil {
+		c.LakeFormation = v
+	} else if !errors.Is(err, config.ErrMissingVar) {
+		errs = append(errs, fmt.Sprintf("config %s:lakeFormation: %v", ctx.Project(), err))
 	}
 	c.BallotsPrefix = strings.ReplaceAll(c.BallotsPrefix, "{environment}", c.Environment)
 	if len(errs) > 0 {

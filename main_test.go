@@ -956,3 +956,46 @@ func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
 		t.Errorf("kms grants (-want +got):\n%s", diff)
 	}
 }
+
+// With lakeFormation, the catalog's users get Lake Formation grants on the
+// stack's own database and no other; without, the program makes none.
+func TestLakeFormationGrantsOnlyWhenAskedFor(t *testing.T) {
+	m, err := run(t, stackConfig(t, "development"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.byType("aws:lakeformation/permissions:Permissions")); n != 0 {
+		t.Errorf("%d Lake Formation grants without lakeFormation", n)
+	}
+	m, err = run(t, withAll(stackConfig(t, "development"), "dc-data-baker:lakeFormation", "true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := core.NamesFor("development").Database
+	got := map[string]string{}
+	for _, p := range m.byType("aws:lakeformation/permissions:Permissions") {
+		scope := fmt.Sprintf("database %v", get(p.Inputs, "database", "name"))
+		if tbl := get(p.Inputs, "table"); tbl != nil {
+			scope = fmt.Sprintf("tables %v wildcard=%v", get(tbl, "databaseName"), get(tbl, "wildcard"))
+		}
+		got[p.Name] = fmt.Sprintf("%v: %v on %s", p.Inputs["principal"], p.Inputs["permissions"], scope)
+	}
+	role := func(fn string) string { return "arn:aws:iam:eu-west-2:123456789012:" + fn + "-role" }
+	want := map[string]string{
+		"core-lf-query-database":          role("core-query") + ": [DESCRIBE] on database " + db,
+		"core-lf-query-tables":            role("core-query") + ": [SELECT INSERT ALTER DESCRIBE] on tables " + db + " wildcard=true",
+		"core-lf-table-location-database": role("core-table-location") + ": [DESCRIBE] on database " + db,
+		"core-lf-table-location-tables":   role("core-table-location") + ": [DESCRIBE] on tables " + db + " wildcard=true",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Lake Formation grants (-want +got):\n%s", diff)
+	}
+	for name, doc := range policies(t, m) {
+		has := slices.ContainsFunc(doc.Statement, func(s gofunction.PolicyStatement) bool {
+			return slices.Contains(s.Action, "lakeformation:GetDataAccess")
+		})
+		if has != (name == "core-query-policy") {
+			t.Errorf("%s: lakeformation:GetDataAccess = %v; only the query function reads data", name, has)
+		}
+	}
+}

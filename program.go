@@ -31,6 +31,7 @@ func program(ctx *pulumi.Context) error {
 		EEBucket:           cfg.EEBucket,
 
 		ExternalBucketKMSKeyArns: cfg.ExternalBucketKMSKeyArns,
+		LakeFormation:            cfg.LakeFormation,
 	})
 	if err != nil {
 		return fmt.Errorf("core: %w", err)

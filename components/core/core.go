@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/athena"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/glue"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lakeformation"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -57,6 +58,9 @@ type CoreArgs struct {
 	EEBucket          string
 	// ExternalBucketKMSKeyArns encrypt those buckets, if they use SSE-KMS.
 	ExternalBucketKMSKeyArns []string
+	// LakeFormation grants the functions Lake Formation permissions on the
+	// database, for an account whose catalog Lake Formation governs.
+	LakeFormation bool
 }
 
 // ExternalBucket is a bucket the project uses but does not own.
@@ -189,8 +193,13 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		}
 	}
 
-	if err := c.newFunctions(ctx, name, args.LogRetentionDays, parent); err != nil {
+	if err := c.newFunctions(ctx, name, args.LogRetentionDays, args.LakeFormation, parent); err != nil {
 		return nil, fmt.Errorf("core %s: %w", name, err)
+	}
+	if args.LakeFormation {
+		if err := c.grantLakeFormation(ctx, name, parent); err != nil {
+			return nil, fmt.Errorf("core %s: %w", name, err)
+		}
 	}
 
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -200,6 +209,39 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		"databaseName":      c.DatabaseName,
 		"failureTopicArn":   c.FailureTopicArn,
 	})
+}
+
+// grantLakeFormation gives the functions that use the catalog the Lake
+// Formation permissions that IAM alone no longer grants once Lake Formation
+// governs the database: the query function reads, writes and repairs every
+// table of the project's database (and only that database), and the
+// table-location function describes them.
+func (c *Core) grantLakeFormation(ctx *pulumi.Context, name string, parent pulumi.ResourceOption) error {
+	grants := []struct {
+		suffix string
+		fn     *gofunction.GoFunction
+		tables []string
+	}{
+		{"query", c.Functions.Query, []string{"SELECT", "INSERT", "ALTER", "DESCRIBE"}},
+		{"table-location", c.Functions.TableLocation, []string{"DESCRIBE"}},
+	}
+	for _, g := range grants {
+		if _, err := lakeformation.NewPermissions(ctx, name+"-lf-"+g.suffix+"-database", &lakeformation.PermissionsArgs{
+			Principal:   g.fn.RoleArn,
+			Permissions: pulumi.ToStringArray([]string{"DESCRIBE"}),
+			Database:    &lakeformation.PermissionsDatabaseArgs{Name: c.DatabaseName},
+		}, parent); err != nil {
+			return err
+		}
+		if _, err := lakeformation.NewPermissions(ctx, name+"-lf-"+g.suffix+"-tables", &lakeformation.PermissionsArgs{
+			Principal:   g.fn.RoleArn,
+			Permissions: pulumi.ToStringArray(g.tables),
+			Table:       &lakeformation.PermissionsTableArgs{DatabaseName: c.DatabaseName, Wildcard: pulumi.Bool(true)},
+		}, parent); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lookupBucket reads an existing bucket: the program never creates, changes

@@ -18,7 +18,7 @@ type Functions struct {
 	TableLocation *gofunction.GoFunction // get_glue_table_location
 }
 
-func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, parent pulumi.ResourceOption) error {
+func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, lakeFormation bool, parent pulumi.ResourceOption) error {
 	fn := func(suffix string, args gofunction.GoFunctionArgs) (*gofunction.GoFunction, error) {
 		args.LogRetentionDays = logRetention
 		f, err := gofunction.NewGoFunction(ctx, name+"-"+suffix, &args, parent)
@@ -58,6 +58,14 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, 
 			WildcardReason: "S3 object ARNs name a prefix only with a trailing *",
 		},
 	}, c.ExternalBucketKeys()...)
+	if lakeFormation {
+		// Athena reads tables on Lake Formation locations with credentials
+		// that Lake Formation vends to the caller.
+		queryStatements = append(queryStatements, gofunction.Statement{
+			Sid: "LakeFormationDataAccess", Actions: []string{"lakeformation:GetDataAccess"}, Resources: pulumi.StringArray{pulumi.String("*")},
+			WildcardReason: "lakeformation:GetDataAccess supports no resource-level permissions; the Lake Formation grants scope it",
+		})
+	}
 	c.Functions.Query, err = fn("query", gofunction.GoFunctionArgs{
 		Source:      "run_athena_query",
 		Description: "Runs a named Athena query in the " + c.Names.Workgroup + " workgroup and reports its status",
