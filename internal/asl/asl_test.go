@@ -3,8 +3,6 @@ package asl_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,10 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 // everyState uses each state type and most fields once.
 func everyState() asl.StateMachine {
@@ -72,19 +69,7 @@ func TestRenderMatchesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "every_state.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("rendered definition differs from %s (-want +got):\n%s", golden, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", "every_state.json"), got)
 }
 
 func TestRenderIsDeterministic(t *testing.T) {

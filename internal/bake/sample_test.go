@@ -3,7 +3,6 @@ package bake_test
 import (
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -16,9 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 )
-
-var update = flag.Bool("update", false, "regenerate testdata/sample (CSVs and expected_ballots.csv)")
 
 const sampleDir = "../../testdata/sample"
 
@@ -107,13 +105,13 @@ func readExpected(t *testing.T, path string) map[string][]string {
 // against expected_ballots.csv, which the brute-force oracle wrote and a
 // human checked. Run with -update to regenerate both.
 func TestSample(t *testing.T) {
-	if *update {
+	if golden.Updating() {
 		writeSample(t)
 	}
 	ab, ballots := filepath.Join(sampleDir, "addressbase_cleaned.csv"), filepath.Join(sampleDir, "current_elections.csv")
 	want, outcodeOf, _ := bruteForce(t, ab, readPieces(t, ballots))
 	expPath := filepath.Join(sampleDir, "expected_ballots.csv")
-	if *update {
+	if golden.Updating() {
 		uprns := make([]string, 0, len(want))
 		for u := range want {
 			uprns = append(uprns, u)

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/google/go-cmp/cmp"
@@ -21,8 +20,6 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 const (
 	srcPrefix = "addressbase/test/current_ballots_joined_to_address_base/first_letter=M/"
@@ -257,20 +254,7 @@ func TestSplit(t *testing.T) {
 	// Golden bytes: a change here means every consumer re-downloads every
 	// file, so it must be deliberate (go test -update).
 	for _, oc := range []string{"ME14", "ME1"} {
-		golden := filepath.Join("testdata", oc+".parquet")
-		got := outputs["dir"][oc+".parquet"]
-		if *update {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(want, got) {
-			t.Errorf("%s differs from %s (run with -update if intended)", oc, golden)
-		}
+		golden.Check(t, filepath.Join("testdata", oc+".parquet"), outputs["dir"][oc+".parquet"])
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -24,10 +23,9 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
+	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/status"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // now is the report time in every test.
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -193,23 +191,6 @@ func readOutputs(t *testing.T, stack, file string) status.Outputs {
 	return o
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestReportGolden(t *testing.T) {
 	srv, sf, s3c := developmentFixture(t)
 	o := readOutputs(t, "development", "development-outputs.json")
@@ -221,12 +202,12 @@ func TestReportGolden(t *testing.T) {
 	if err := status.WriteText(&text, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "development.txt", text.Bytes())
+	golden.Check(t, filepath.Join("testdata", "development.txt"), text.Bytes())
 	var js bytes.Buffer
 	if err := status.WriteJSON(&js, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "development.json", js.Bytes())
+	golden.Check(t, filepath.Join("testdata", "development.json"), js.Bytes())
 
 	// Five of currentElections' seven executions at three per page need two
 	// calls, the second asking for only the two still missing; addressbase
@@ -311,7 +292,7 @@ func TestNoExecutions(t *testing.T) {
 	if err := status.WriteText(&text, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "no-executions.txt", text.Bytes())
+	golden.Check(t, filepath.Join("testdata", "no-executions.txt"), text.Bytes())
 }
 
 // Exactly at the threshold is fresh; one second older is stale.
