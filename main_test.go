@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"sort"
@@ -22,7 +23,6 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/components/catalog"
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
-	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
@@ -695,7 +695,7 @@ func TestEveryStateMachineValidates(t *testing.T) {
 	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned-development", "MakeCurrentElectionsParquet-development"}, keys(defs)); diff != "" {
 		t.Fatalf("state machines (-want +got):\n%s", diff)
 	}
-	if err := asl.Validate(t.Context(), defs); err != nil {
+	if err := nodetool.ValidateASL(t.Context(), defs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -996,6 +996,20 @@ func TestLakeFormationGrantsOnlyWhenAskedFor(t *testing.T) {
 		})
 		if has != (name == "core-query-policy") {
 			t.Errorf("%s: lakeformation:GetDataAccess = %v; only the query function reads data", name, has)
+		}
+	}
+}
+
+// The Pulumi binary carries neither test code nor the Lambdas' runtime
+// dependencies: a deploy must not link pgx, lambdacontext or testing.
+func TestProgramLinksNoTestOrLambdaCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps .: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "testing" || strings.HasPrefix(dep, "github.com/jackc/pgx") || dep == "github.com/aws/aws-lambda-go/lambdacontext" {
+			t.Errorf("the Pulumi program links %s", dep)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
-	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
@@ -98,7 +97,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 	}
 	db := args.EEDatabase
 	ballotsKey := prefix[ballots.Name] + "current_elections.csv"
-	tempBallotsPrefix := ballotexport.TempKey(ballotsKey, "")
+	tempBallotsPrefix := tables.HiddenKey(ballotsKey, "")
 	const tempKeys = "temporary keys end in the run's request ID"
 	if fns.ExportBallots, err = fn("export-ballots", gofunction.GoFunctionArgs{
 		Source:      "export_current_ballots",
@@ -124,7 +123,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 			},
 			{
 				// The export stages its file under a dotted temporary key
-				// (ballotexport.TempKey) and copies it over the real one.
+				// (tables.HiddenKey) and copies it over the real one.
 				Sid:     "PublishBallotsCSV",
 				Actions: []string{"s3:PutObject"},
 				Resources: pulumi.StringArray{

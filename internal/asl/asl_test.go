@@ -188,12 +188,12 @@ func TestValidateWithRealValidator(t *testing.T) {
 	defer cancel()
 
 	start := time.Now()
-	if err := asl.Validate(ctx, map[string][]byte{"every_state": good}); err != nil {
+	if err := nodetool.ValidateASL(ctx, map[string][]byte{"every_state": good}); err != nil {
 		t.Fatalf("valid definition rejected: %v", err)
 	}
 	t.Logf("asl-validator on one definition took %v", time.Since(start))
 
-	err = asl.Validate(ctx, map[string][]byte{"every_state": good, "dangling": bad})
+	err = nodetool.ValidateASL(ctx, map[string][]byte{"every_state": good, "dangling": bad})
 	if err == nil {
 		t.Fatal("definition with a dangling Next was accepted")
 	}

@@ -91,19 +91,6 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
-func TestTempKey(t *testing.T) {
-	tests := []struct{ key, run, want string }{
-		{"ballots-with-wkt/current_elections.csv", "req-1", "ballots-with-wkt/.current_elections.csv.tmp-req-1"},
-		{"current_elections.csv", "42", ".current_elections.csv.tmp-42"},
-		{"a/b/c.csv", "x", "a/b/.c.csv.tmp-x"},
-	}
-	for _, tt := range tests {
-		if got := ballotexport.TempKey(tt.key, tt.run); got != tt.want {
-			t.Errorf("TempKey(%q, %q) = %q, want %q", tt.key, tt.run, got, tt.want)
-		}
-	}
-}
-
 func TestDBParamsNeverShowPassword(t *testing.T) {
 	p := ballotexport.DBParams{Host: "db.internal", User: "every_election", Name: "every_election", Password: "hunter2-secret"}
 	for name, s := range map[string]string{

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/jackc/pgx/v5"
 )
@@ -93,7 +94,7 @@ func (h *Handler) Handle(ctx context.Context, in In) (Out, error) {
 		return Out{}, err
 	}
 
-	tmpKey := TempKey(h.cfg.Key, runID)
+	tmpKey := tables.HiddenKey(h.cfg.Key, runID)
 	if err := publish(ctx, h.s3, h.cfg.Bucket, h.cfg.Key, tmpKey, file, size); err != nil {
 		log.Error("publish failed", "error", err.Error(), "temp_key", tmpKey)
 		return Out{}, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,15 +20,6 @@ type s3API interface {
 }
 
 var _ s3API = (*s3.Client)(nil)
-
-// TempKey is where a run stages its file before copying it over key: the
-// same folder, with a name that starts with a dot, because Athena (and
-// Hive) skip objects whose names start with "." or "_", so a query over
-// the ballots table never sees a half-published copy.
-func TempKey(key, runID string) string {
-	dir, base := path.Split(key)
-	return dir + "." + base + ".tmp-" + runID
-}
 
 // publish uploads body to bucket/key without ever exposing a partial
 // object: PutObject to a temporary key, CopyObject over key (S3 replaces

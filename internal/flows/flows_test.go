@@ -108,7 +108,7 @@ func TestDefinitionsPassASLValidator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if err := asl.Validate(ctx, defs); err != nil {
+	if err := nodetool.ValidateASL(ctx, defs); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("asl-validator checked %d definitions in %v", len(defs), time.Since(start))

@@ -6,6 +6,7 @@ package tables
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -177,3 +178,12 @@ func CurrentBallotsJoined(b Buckets) Table {
 
 // CurrentElectionsOutputPrefix is where the per-outcode parquet files go.
 const CurrentElectionsOutputPrefix = "addressbase/{environment}/current_elections_parquet/"
+
+// HiddenKey is where a writer stages an object before copying it over key:
+// the same folder, under a name that starts with a dot, because Athena (and
+// Hive) skip objects whose names start with "." or "_", so a query over the
+// table never sees a half-published copy.
+func HiddenKey(key, runID string) string {
+	dir, base := path.Split(key)
+	return dir + "." + base + ".tmp-" + runID
+}

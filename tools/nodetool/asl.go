@@ -1,4 +1,4 @@
-package asl
+package nodetool
 
 import (
 	"context"
@@ -7,20 +7,18 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
-// Validate checks rendered definitions, keyed by a name used in messages,
+// ValidateASL checks rendered state machine definitions, keyed by a name used in messages,
 // with the real npm asl-validator (`npx --no-install asl-validator
 // --json-path f.json`, from the repository root after `npm ci`). It returns
 // an error listing every invalid definition with the validator's messages.
-func Validate(ctx context.Context, definitions map[string][]byte) error {
-	root, err := nodetool.Root()
+func ValidateASL(ctx context.Context, definitions map[string][]byte) error {
+	root, err := Root()
 	if err != nil {
 		return err
 	}
-	if err := nodetool.Installed(root); err != nil {
+	if err := Installed(root); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "asl-validate-")
@@ -44,7 +42,7 @@ func Validate(ctx context.Context, definitions map[string][]byte) error {
 		files[f] = name
 		args = append(args, "--json-path", f)
 	}
-	out, runErr := nodetool.Run(ctx, root, nil, "npx", args...)
+	out, runErr := Run(ctx, root, nil, "npx", args...)
 	// The validator prints one "✓ ... is valid" line per good file; anything
 	// else (including a non-zero exit) is reported with the names restored.
 	valid := 0
