@@ -2,8 +2,6 @@ package gluetable_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
 )
 
 // tables holds GetTable responses shaped like the real API's.
@@ -66,15 +65,6 @@ func newFakeGlue(t *testing.T) *awsfake.Server {
 	return srv
 }
 
-func payload(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "functions", "get_glue_table_location", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestInvokeJSON(t *testing.T) {
 	tests := []struct {
 		payload string
@@ -91,7 +81,7 @@ func TestInvokeJSON(t *testing.T) {
 		t.Run(tt.payload, func(t *testing.T) {
 			srv := newFakeGlue(t)
 			h := gluetable.New(glue.NewFromConfig(srv.Config()), nil)
-			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload(t, tt.payload))
+			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), lambdatest.Payload(t, "get_glue_table_location", tt.payload))
 			if tt.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to start with %q", err, tt.wantErr)

@@ -1,7 +1,8 @@
 // Package lambdatest checks Lambda handlers through their JSON boundary
-// against testdata payloads: testdata/<name>.json is sent, and the reply
-// must equal <name>.want.json as JSON, or the error must contain the text of
-// <name>.err.
+// against the payloads in functions/<name>/testdata: <name>.json is sent,
+// and the reply must equal <name>.want.json as JSON, or the error must
+// contain the text of <name>.err. Handler packages under internal/ read the
+// same files with Payload.
 package lambdatest
 
 import (
@@ -32,6 +33,29 @@ func Payloads(t *testing.T) []string {
 		t.Fatal("no testdata/*.json payloads")
 	}
 	return out
+}
+
+// Payload reads functions/<function>/testdata/<name> from the repository
+// root, for handler packages whose tests share the function's payloads.
+func Payload(t *testing.T, function, name string) []byte {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !isFile(filepath.Join(dir, "go.mod")) {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("lambdatest: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+	return Read(t, filepath.Join(dir, "functions", function, "testdata", name))
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // Name is a payload's subtest name.

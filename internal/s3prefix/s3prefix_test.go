@@ -1,14 +1,13 @@
 package s3prefix_test
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -94,15 +93,6 @@ var outside = []string{
 	"addressbase/development/keep.txt",
 }
 
-func payload(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "functions", "empty_s3_bucket_by_prefix", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestInvokeJSON drives the handler through the Lambda JSON boundary against
 // gofakes3 holding 2,500 objects under the prefix.
 func TestInvokeJSON(t *testing.T) {
@@ -127,7 +117,7 @@ func TestInvokeJSON(t *testing.T) {
 			inside := outcodeKeys(tt.objects)
 			f.put(t, append(append([]string(nil), inside...), outside...))
 			h := s3prefix.New(f.client, nil)
-			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload(t, tt.payload))
+			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), lambdatest.Payload(t, "empty_s3_bucket_by_prefix", tt.payload))
 			wantKeys := append([]string(nil), outside...)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
