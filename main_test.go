@@ -21,8 +21,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/DemocracyClub/dc-data-baker/components/catalog"
-	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
@@ -356,7 +356,7 @@ func TestWorkgroupEnforcesItsConfiguration(t *testing.T) {
 			t.Fatalf("workgroups = %d, want 1", len(wgs))
 		}
 		wg := wgs[0].Inputs
-		if want := core.NamesFor(env).Workgroup; wg["name"] != want {
+		if want := layer.NamesFor(env).Workgroup; wg["name"] != want {
 			t.Errorf("workgroup name = %v, want %s", wg["name"], want)
 		}
 		if !wgs[0].DeleteBeforeReplace {
@@ -472,10 +472,10 @@ func TestNamedQueriesAreRenderedAndHashed(t *testing.T) {
 			if q.Inputs["description"] != catalog.Description(sql) {
 				t.Errorf("%s: description %v does not carry the SQL's hash", q.Name, q.Inputs["description"])
 			}
-			if n := core.NamesFor(env); q.Inputs["workgroup"] != n.Workgroup || q.Inputs["database"] != n.Database {
+			if n := layer.NamesFor(env); q.Inputs["workgroup"] != n.Workgroup || q.Inputs["database"] != n.Database {
 				t.Errorf("%s: workgroup/database = %v/%v, want %s/%s", q.Name, q.Inputs["workgroup"], q.Inputs["database"], n.Workgroup, n.Database)
 			}
-			if !strings.Contains(sql, `"`+core.NamesFor(env).Database+`".`) {
+			if !strings.Contains(sql, `"`+layer.NamesFor(env).Database+`".`) {
 				t.Errorf("%s: the SQL does not name the stack's database:\n%s", q.Name, sql)
 			}
 			// Create-before-delete would leave two queries with one name.
@@ -717,8 +717,8 @@ func TestTriggersGoThroughADeduplicatingFIFOQueue(t *testing.T) {
 		if rules["current-elections-nightly"]["scheduleExpression"] != "cron(0 3 * * ? *)" {
 			t.Errorf("nightly rule = %v", rules["current-elections-nightly"])
 		}
-		if !strings.Contains(fmt.Sprint(rules["current-elections-changed"]["eventPattern"]), "elections_set_changed") {
-			t.Errorf("change rule = %v", rules["current-elections-changed"])
+		if !strings.Contains(fmt.Sprint(rules["current-elections-elections-set-changed"]["eventPattern"]), "elections_set_changed") {
+			t.Errorf("change rule = %v", rules["current-elections-elections-set-changed"])
 		}
 		targets := m.byType("aws:cloudwatch/eventTarget:EventTarget")
 		if len(targets) != 2 {
@@ -971,7 +971,7 @@ func TestLakeFormationGrantsOnlyWhenAskedFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := core.NamesFor("development").Database
+	db := layer.NamesFor("development").Database
 	got := map[string]string{}
 	for _, p := range m.byType("aws:lakeformation/permissions:Permissions") {
 		scope := fmt.Sprintf("database %v", get(p.Inputs, "database", "name"))

@@ -2,13 +2,33 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
+
+// stackLayers are the layers the program deploys, in order: adding a layer
+// is one line here.
+var stackLayers = []func(layer.Settings) (layer.Spec, error){
+	addressbase.Spec,
+	currentelections.Spec,
+}
+
+// sharedFunctionOutputs name the stack outputs of Core's functions' ARNs.
+var sharedFunctionOutputs = map[layer.Role]string{
+	layer.Query:         "runAthenaQueryFunctionArn",
+	layer.EmptyPrefix:   "emptyS3PrefixFunctionArn",
+	layer.Guard:         "checkStepFunctionRunningFunctionArn",
+	layer.TableLocation: "getGlueTableLocationFunctionArn",
+}
 
 // program is the body of the Pulumi program: config, Core, the layers and
 // the stack outputs.
@@ -36,38 +56,37 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return fmt.Errorf("core: %w", err)
 	}
-
-	vars := tables.Vars{Environment: cfg.Environment, Release: cfg.AddressBaseRelease, BallotsPrefix: cfg.BallotsPrefix}
-	ab, err := layers.NewAddressBase(ctx, "addressbase", &layers.AddressBaseArgs{Core: c, Vars: vars})
-	if err != nil {
-		return fmt.Errorf("addressbase layer: %w", err)
-	}
-
-	ce, err := layers.NewCurrentElections(ctx, "current-elections", &layers.CurrentElectionsArgs{
-		Core: c, Vars: vars, LogRetentionDays: cfg.LogRetentionDays,
-		EEDatabase: layers.EEDatabaseParams{
-			Host: cfg.EEDBHostParam, User: cfg.EEDBUserParam, Name: cfg.EEDBNameParam, Password: cfg.EEDBPasswordParam,
-		},
-		Schedule:            cfg.CurrentElectionsSchedule,
-		TriggerDelaySeconds: cfg.RebuildDelaySeconds,
-	})
-	if err != nil {
-		return fmt.Errorf("current elections layer: %w", err)
-	}
-
 	ctx.Export("glueDatabaseName", c.DatabaseName)
 	ctx.Export("athenaWorkgroupName", c.WorkgroupName)
 	ctx.Export("resultsBucketName", c.ResultsBucketName)
 	ctx.Export("resultsBucketArn", c.ResultsBucketArn)
 	ctx.Export("failureTopicArn", c.FailureTopicArn)
-	ctx.Export("runAthenaQueryFunctionArn", c.Functions.Query.Arn)
-	ctx.Export("emptyS3PrefixFunctionArn", c.Functions.EmptyPrefix.Arn)
-	ctx.Export("checkStepFunctionRunningFunctionArn", c.Functions.Guard.Arn)
-	ctx.Export("getGlueTableLocationFunctionArn", c.Functions.TableLocation.Arn)
-	ctx.Export("addressbasePartitionedLocation", ab.PartitionedLocation)
-	ctx.Export("addressbaseStateMachineArn", ab.StateMachineArn)
-	ctx.Export("currentElectionsOutputLocation", ce.OutputLocation)
-	ctx.Export("currentElectionsStateMachineArn", ce.StateMachineArn)
-	ctx.Export("currentElectionsTriggerQueueUrl", ce.TriggerQueueUrl)
+	for role, output := range sharedFunctionOutputs {
+		ctx.Export(output, c.Functions[role].Arn)
+	}
+
+	settings := layer.Settings{
+		Names:   c.Names,
+		Vars:    tables.Vars{Environment: cfg.Environment, Release: cfg.AddressBaseRelease, BallotsPrefix: cfg.BallotsPrefix},
+		Buckets: tables.Buckets{AddressBase: c.AddressBase.Name, EE: c.EE.Name},
+		EEDatabase: layer.DatabaseParams{
+			Host: cfg.EEDBHostParam, User: cfg.EEDBUserParam, Name: cfg.EEDBNameParam, Password: cfg.EEDBPasswordParam,
+		},
+		Schedule:            cfg.CurrentElectionsSchedule,
+		TriggerDelaySeconds: cfg.RebuildDelaySeconds,
+	}
+	for _, declare := range stackLayers {
+		spec, err := declare(settings)
+		if err != nil {
+			return err
+		}
+		l, err := layers.New(ctx, spec, c)
+		if err != nil {
+			return fmt.Errorf("%s layer: %w", spec.Name, err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(l.Outputs)) {
+			ctx.Export(name, l.Outputs[name])
+		}
+	}
 	return nil
 }

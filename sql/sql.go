@@ -1,4 +1,6 @@
-// Package sql holds the Athena (Trino) query templates, one per named query.
+// Package sql holds the Athena (Trino) query templates: sql/<layer>/ has a
+// layer's own, sql/gates/ the quality gates every layer shares. A template's
+// name is its path without .sql, e.g. "currentelections/uprn-to-ballots-first-letter".
 //
 // A template has two kinds of placeholder. Deploy-time values use Go
 // template syntax, {{.table}}, and are filled by Render from the table model;
@@ -20,12 +22,12 @@ import (
 	"text/template"
 )
 
-//go:embed *.sql
+//go:embed */*.sql
 var files embed.FS
 
 // Names lists the templates, without the .sql suffix, sorted.
 func Names() []string {
-	entries, err := fs.Glob(files, "*.sql")
+	entries, err := fs.Glob(files, "*/*.sql")
 	if err != nil { // only possible for a malformed pattern
 		panic(err)
 	}

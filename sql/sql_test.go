@@ -36,7 +36,7 @@ func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
 }
 
 func TestRenderNamesTheMissingValue(t *testing.T) {
-	_, err := dcsql.Render("partition-addressbase-cleaned", map[string]string{"database": "d", "source_table": "s"})
+	_, err := dcsql.Render("addressbase/partition-addressbase-cleaned", map[string]string{"database": "d", "source_table": "s"})
 	if err == nil || !strings.Contains(err.Error(), "target_location") {
 		t.Fatalf("Render without target_location: err = %v, want one naming target_location", err)
 	}
@@ -44,13 +44,13 @@ func TestRenderNamesTheMissingValue(t *testing.T) {
 
 func TestRenderRefusesQuoteInValue(t *testing.T) {
 	vals := map[string]string{"database": "d", "source_table": "s", "target_location": "s3://b/p'; DROP"}
-	if _, err := dcsql.Render("partition-addressbase-cleaned", vals); err == nil {
+	if _, err := dcsql.Render("addressbase/partition-addressbase-cleaned", vals); err == nil {
 		t.Fatal("Render accepted a value with a quote")
 	}
 }
 
 func TestRuntimePlaceholdersAndFill(t *testing.T) {
-	rendered, err := dcsql.Render("uprn-to-ballots-first-letter", sample)
+	rendered, err := dcsql.Render("currentelections/uprn-to-ballots-first-letter", sample)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +73,8 @@ func TestRuntimePlaceholdersAndFill(t *testing.T) {
 }
 
 func TestHashFollowsTheSQL(t *testing.T) {
-	a, _ := dcsql.Render("gate-uprns", sample)
-	again, _ := dcsql.Render("gate-uprns", sample)
+	a, _ := dcsql.Render("gates/gate-uprns", sample)
+	again, _ := dcsql.Render("gates/gate-uprns", sample)
 	b := strings.Replace(a, "count(*)", "count(1)", 1)
 	if dcsql.Hash(a) != dcsql.Hash(again) {
 		t.Fatal("Hash of the same rendering differs")

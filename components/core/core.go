@@ -5,6 +5,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/athena"
@@ -16,31 +17,8 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/components/storage"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
-
-// Names are the resource names that are chosen rather than generated, so
-// that SQL, Lambdas and operators can refer to them. Production keeps the
-// design's names; every other environment's names end in the environment, so
-// any number of stacks can share one account without a clash.
-type Names struct {
-	Database  string // Glue database
-	Workgroup string // Athena workgroup
-	suffix    string
-}
-
-// NamesFor returns the names of an environment's resources.
-func NamesFor(environment string) Names {
-	n := Names{Database: "dc_data_baker", Workgroup: "dc-data-baker"}
-	if environment != "production" {
-		n.suffix = "-" + environment
-		n.Database += "_" + environment
-		n.Workgroup += n.suffix
-	}
-	return n
-}
-
-// StateMachine is the name of a layer's state machine.
-func (n Names) StateMachine(base string) string { return base + n.suffix }
 
 // CoreArgs configures Core.
 type CoreArgs struct {
@@ -82,14 +60,17 @@ type Core struct {
 	FailureTopicArn   pulumi.StringOutput
 
 	// Names are the stack's chosen resource names.
-	Names Names
+	Names layer.Names
+	// LogRetentionDays is every function's log retention.
+	LogRetentionDays int
 	// AccountID and Region are where the stack deploys.
 	AccountID string
 	Region    string
 	// CatalogArn and DatabaseArn scope Glue permissions.
 	CatalogArn  pulumi.StringOutput
 	DatabaseArn pulumi.StringOutput
-	Functions   Functions
+	// Functions are the shared Lambdas, by role.
+	Functions map[layer.Role]*gofunction.GoFunction
 
 	Database    *glue.CatalogDatabase
 	Workgroup   *athena.Workgroup
@@ -109,7 +90,8 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	c.Names = NamesFor(args.Environment)
+	c.Names = layer.NamesFor(args.Environment)
+	c.LogRetentionDays = args.LogRetentionDays
 	c.externalKeys = args.ExternalBucketKMSKeyArns
 
 	caller, err := aws.GetCallerIdentity(ctx, nil, parent)
@@ -193,7 +175,7 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		}
 	}
 
-	if err := c.newFunctions(ctx, name, args.LogRetentionDays, args.LakeFormation, parent); err != nil {
+	if err := c.newFunctions(ctx, name, args.LakeFormation, parent); err != nil {
 		return nil, fmt.Errorf("core %s: %w", name, err)
 	}
 	if args.LakeFormation {
@@ -222,8 +204,8 @@ func (c *Core) grantLakeFormation(ctx *pulumi.Context, name string, parent pulum
 		fn     *gofunction.GoFunction
 		tables []string
 	}{
-		{"query", c.Functions.Query, []string{"SELECT", "INSERT", "ALTER", "DESCRIBE"}},
-		{"table-location", c.Functions.TableLocation, []string{"DESCRIBE"}},
+		{"query", c.Functions[layer.Query], []string{"SELECT", "INSERT", "ALTER", "DESCRIBE"}},
+		{"table-location", c.Functions[layer.TableLocation], []string{"DESCRIBE"}},
 	}
 	for _, g := range grants {
 		if _, err := lakeformation.NewPermissions(ctx, name+"-lf-"+g.suffix+"-database", &lakeformation.PermissionsArgs{
@@ -257,9 +239,24 @@ func lookupBucket(ctx *pulumi.Context, bucket string, parent pulumi.ResourceOrIn
 	return ExternalBucket{Name: got.Bucket, Arn: got.Arn}, nil
 }
 
-// TableArn is the Glue ARN of a table in the project's database.
-func (c *Core) TableArn(table string) pulumi.StringOutput {
-	return pulumi.Sprintf("arn:aws:glue:%s:%s:table/%s/%s", c.Region, c.AccountID, c.Names.Database, table)
+// Arn is the ARN of a resource that a layer names: Glue, SSM and state
+// machine ARNs in the stack's account and region; S3 ARNs as declared.
+func (c *Core) Arn(r layer.Resource) pulumi.StringInput {
+	switch r.Kind {
+	case layer.GlueCatalog:
+		return c.CatalogArn
+	case layer.GlueDatabase:
+		return c.DatabaseArn
+	case layer.GlueTable:
+		return pulumi.Sprintf("arn:aws:glue:%s:%s:table/%s/%s", c.Region, c.AccountID, c.Names.Database, r.Name)
+	case layer.SSMParameter:
+		return pulumi.Sprintf("arn:aws:ssm:%s:%s:parameter/%s", c.Region, c.AccountID, strings.TrimLeft(r.Name, "/"))
+	case layer.StateMachine:
+		return pulumi.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", c.Region, c.AccountID, r.Name)
+	case layer.Workgroup:
+		return c.WorkgroupArn
+	}
+	return pulumi.String(r.Name)
 }
 
 // ExternalBucketKeys are the statements a role needs to read or write

@@ -6,28 +6,23 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
-// Functions are the Lambdas every layer's state machine uses. Core grants
-// each only what is common to all layers; a layer grants them access to its
-// own tables, prefixes and state machine with GoFunction.Grant.
-type Functions struct {
-	Query         *gofunction.GoFunction // run_athena_query
-	EmptyPrefix   *gofunction.GoFunction // empty_s3_bucket_by_prefix
-	Guard         *gofunction.GoFunction // check_step_function_running
-	TableLocation *gofunction.GoFunction // get_glue_table_location
-}
-
-func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, lakeFormation bool, parent pulumi.ResourceOption) error {
-	fn := func(suffix string, args gofunction.GoFunctionArgs) (*gofunction.GoFunction, error) {
-		args.LogRetentionDays = logRetention
-		f, err := gofunction.NewGoFunction(ctx, name+"-"+suffix, &args, parent)
+// newFunctions creates the Lambdas every layer's state machine may use (the
+// layer.SharedRoles). Core grants each only what is common to all layers; a
+// layer grants them access to its own tables, prefixes and state machine.
+func (c *Core) newFunctions(ctx *pulumi.Context, name string, lakeFormation bool, parent pulumi.ResourceOption) error {
+	c.Functions = map[layer.Role]*gofunction.GoFunction{}
+	fn := func(role layer.Role, args gofunction.GoFunctionArgs) error {
+		args.LogRetentionDays = c.LogRetentionDays
+		f, err := gofunction.NewGoFunction(ctx, name+"-"+string(role), &args, parent)
 		if err != nil {
-			return nil, fmt.Errorf("function %s: %w", args.Source, err)
+			return fmt.Errorf("function %s: %w", args.Source, err)
 		}
-		return f, nil
+		c.Functions[role] = f
+		return nil
 	}
-	var err error
 	// Athena reads and writes the layers' tables with the caller's
 	// credentials, so the query function needs the external buckets' keys.
 	queryStatements := append([]gofunction.Statement{
@@ -66,7 +61,7 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, 
 			WildcardReason: "lakeformation:GetDataAccess supports no resource-level permissions; the Lake Formation grants scope it",
 		})
 	}
-	c.Functions.Query, err = fn("query", gofunction.GoFunctionArgs{
+	if err := fn(layer.Query, gofunction.GoFunctionArgs{
 		Source:      "run_athena_query",
 		Description: "Runs a named Athena query in the " + c.Names.Workgroup + " workgroup and reports its status",
 		Timeout:     120,
@@ -75,30 +70,26 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, logRetention int, 
 			"ATHENA_DATABASE":  pulumi.String(c.Names.Database),
 		},
 		Statements: queryStatements,
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	c.Functions.EmptyPrefix, err = fn("empty-prefix", gofunction.GoFunctionArgs{
+	if err := fn(layer.EmptyPrefix, gofunction.GoFunctionArgs{
 		Source:      "empty_s3_bucket_by_prefix",
 		Description: "Deletes every object under an S3 prefix (refuses an empty prefix)",
 		Timeout:     300,
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	c.Functions.Guard, err = fn("guard", gofunction.GoFunctionArgs{
+	if err := fn(layer.Guard, gofunction.GoFunctionArgs{
 		Source:      "check_step_function_running",
 		Description: "Stops a second concurrent run of a state machine",
 		Timeout:     30,
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	c.Functions.TableLocation, err = fn("table-location", gofunction.GoFunctionArgs{
+	return fn(layer.TableLocation, gofunction.GoFunctionArgs{
 		Source:      "get_glue_table_location",
 		Description: "Returns a Glue table's S3 location",
 		Timeout:     30,
 	})
-	return err
 }

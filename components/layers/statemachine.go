@@ -10,56 +10,26 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
-	"github.com/DemocracyClub/dc-data-baker/internal/asl"
-	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
-
-// layerFunctions are the Lambdas a layer's state machine calls. The
-// layer-specific ones are nil for a layer that does not use them.
-type layerFunctions struct {
-	Guard, TableLocation, EmptyPrefix, Query *gofunction.GoFunction
-	ExportBallots, OutcodeSplit, DeleteStale *gofunction.GoFunction
-}
-
-func sharedFunctions(co *core.Core) layerFunctions {
-	f := co.Functions
-	return layerFunctions{Guard: f.Guard, TableLocation: f.TableLocation, EmptyPrefix: f.EmptyPrefix, Query: f.Query}
-}
-
-func (l layerFunctions) all() []*gofunction.GoFunction {
-	var out []*gofunction.GoFunction
-	for _, f := range []*gofunction.GoFunction{l.Guard, l.TableLocation, l.EmptyPrefix, l.Query, l.ExportBallots, l.OutcodeSplit, l.DeleteStale} {
-		if f != nil {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// arns resolves the functions' ARNs into flows.Lambdas.
-func (l layerFunctions) arns() pulumi.Output {
-	arn := func(f *gofunction.GoFunction) pulumi.StringOutput {
-		if f == nil {
-			return pulumi.String("").ToStringOutput()
-		}
-		return f.Arn
-	}
-	return pulumi.All(arn(l.Guard), arn(l.TableLocation), arn(l.EmptyPrefix), arn(l.Query),
-		arn(l.ExportBallots), arn(l.OutcodeSplit), arn(l.DeleteStale)).ApplyT(func(v []any) flows.Lambdas {
-		return flows.Lambdas{
-			Guard: v[0].(string), TableLocation: v[1].(string), EmptyPrefix: v[2].(string), Query: v[3].(string),
-			ExportBallots: v[4].(string), OutcodeSplit: v[5].(string), DeleteStale: v[6].(string),
-		}
-	})
-}
 
 // newStateMachine deploys a layer's state machine with a role that may
 // invoke exactly the layer's functions and publish to the failure topic,
 // and grants the guard function the right to list the machine's executions.
-func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFunctions, co *core.Core,
-	build func(flows.Lambdas, string) asl.StateMachine, parent pulumi.ResourceOption) (*sfn.StateMachine, error) {
-	definition := pulumi.All(fns.arns(), co.FailureTopicArn).ApplyT(func(v []any) (string, error) {
-		b, err := build(v[0].(flows.Lambdas), v[1].(string)).Render()
+func newStateMachine(ctx *pulumi.Context, spec layer.Spec, fns functions, co *core.Core, parent pulumi.ResourceOption) (*sfn.StateMachine, error) {
+	name, machineName := spec.Name, spec.StateMachine
+	// The ARNs resolve in the order of spec.Calls, then the topic's.
+	var inputs []any
+	for _, r := range spec.Calls {
+		inputs = append(inputs, fns[r].Arn)
+	}
+	inputs = append(inputs, co.FailureTopicArn)
+	definition := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+		l := layer.Lambdas{}
+		for i, r := range spec.Calls {
+			l[r] = v[i].(string)
+		}
+		b, err := spec.Flow(l, v[len(v)-1].(string)).Render()
 		if err != nil {
 			return "", fmt.Errorf("render %s: %w", machineName, err)
 		}
@@ -80,11 +50,6 @@ func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFun
 	if err != nil {
 		return nil, err
 	}
-	var inputs []any
-	for _, f := range fns.all() {
-		inputs = append(inputs, f.Arn)
-	}
-	inputs = append(inputs, co.FailureTopicArn)
 	policy := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
 		var fnArns gofunction.StringList
 		for _, a := range v[:len(v)-1] {
@@ -109,46 +74,12 @@ func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFun
 	if err != nil {
 		return nil, err
 	}
-	if _, err := fns.Guard.Grant(ctx, name+"-guard-grant", []gofunction.Statement{{
+	if _, err := fns[layer.Guard].Grant(ctx, name+"-guard-grant", []gofunction.Statement{{
 		Sid:       "ListOwnExecutions",
 		Actions:   []string{"states:ListExecutions"},
 		Resources: pulumi.StringArray{sm.Arn},
-	}}); err != nil {
+	}}, parent); err != nil {
 		return nil, err
 	}
 	return sm, nil
-}
-
-// glueRead and glueRepair are what Athena needs to read a table and what
-// MSCK REPAIR TABLE adds to register a table's partitions.
-var (
-	glueRead   = []string{"glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"}
-	glueRepair = []string{"glue:BatchCreatePartition", "glue:CreatePartition"}
-)
-
-// objectsUnderPrefix is why an S3 object ARN ends in "*": IAM scopes
-// object permissions to a prefix only with a trailing wildcard.
-const objectsUnderPrefix = "S3 object ARNs name a prefix only with a trailing *"
-
-// s3Objects is the ARN pattern of every object under prefix in bucket.
-func s3Objects(bucket, prefix string) pulumi.String {
-	return pulumi.String("arn:aws:s3:::" + bucket + "/" + prefix + "*")
-}
-
-func s3Bucket(bucket string) pulumi.String { return pulumi.String("arn:aws:s3:::" + bucket) }
-
-// grant adds statements to a function's role on behalf of a layer.
-type grant struct {
-	suffix string
-	fn     *gofunction.GoFunction
-	stmts  []gofunction.Statement
-}
-
-func applyGrants(ctx *pulumi.Context, layer string, gs []grant) error {
-	for _, g := range gs {
-		if _, err := g.fn.Grant(ctx, layer+"-"+g.suffix+"-grant", g.stmts); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -11,26 +12,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
-// ElectionsSetChanged is the EventBridge detail-type EveryElection sends
-// when the set of current elections changes.
-const ElectionsSetChanged = "elections_set_changed"
-
-// rebuildRequest is the body of every rebuild message. It is constant, so
-// the FIFO queue's content-based deduplication collapses a burst of
-// requests into one.
-const rebuildRequest = `{"rebuild":"current-elections"}`
-
-type triggerArgs struct {
-	Schedule     string
-	DelaySeconds int
-}
-
-// newTriggers starts the state machine nightly and on every
-// elections_set_changed event, both through a FIFO queue that deduplicates
-// and delays requests, and an EventBridge Pipe that starts the machine.
-func newTriggers(ctx *pulumi.Context, name string, sm *sfn.StateMachine, args triggerArgs, parent pulumi.ResourceOption) (*sqs.Queue, error) {
+// newTriggers starts the state machine on its schedule and on each of its
+// EventBridge events, all through a FIFO queue that deduplicates and delays
+// requests (the message is constant, so a burst becomes one request), and
+// an EventBridge Pipe that starts the machine.
+func newTriggers(ctx *pulumi.Context, name, machine string, sm *sfn.StateMachine, args layer.Triggers, parent pulumi.ResourceOption) (*sqs.Queue, error) {
 	queue, err := sqs.NewQueue(ctx, name+"-rebuilds", &sqs.QueueArgs{
 		NamePrefix:                pulumi.String(name + "-rebuilds-"),
 		FifoQueue:                 pulumi.Bool(true),
@@ -43,18 +32,26 @@ func newTriggers(ctx *pulumi.Context, name string, sm *sfn.StateMachine, args tr
 		return nil, err
 	}
 
-	rules := []struct {
+	type rule struct {
 		suffix string
 		args   *cloudwatch.EventRuleArgs
-	}{
-		{"nightly", &cloudwatch.EventRuleArgs{
-			Description:        pulumi.String("Nightly rebuild of " + CurrentElectionsStateMachine),
+	}
+	var rules []rule
+	if args.Schedule != "" {
+		rules = append(rules, rule{"nightly", &cloudwatch.EventRuleArgs{
+			Description:        pulumi.String("Nightly rebuild of " + machine),
 			ScheduleExpression: pulumi.String(args.Schedule),
-		}},
-		{"changed", &cloudwatch.EventRuleArgs{
-			Description:  pulumi.String("Rebuild " + CurrentElectionsStateMachine + " when the set of current elections changes"),
-			EventPattern: pulumi.String(`{"detail-type":["` + ElectionsSetChanged + `"]}`),
-		}},
+		}})
+	}
+	for _, event := range args.Events {
+		pattern, err := json.Marshal(map[string][]string{"detail-type": {event}})
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, rule{strings.ReplaceAll(event, "_", "-"), &cloudwatch.EventRuleArgs{
+			Description:  pulumi.String("Rebuild " + machine + " on " + event),
+			EventPattern: pulumi.String(string(pattern)),
+		}})
 	}
 	var ruleArns []any
 	for _, r := range rules {
@@ -65,7 +62,7 @@ func newTriggers(ctx *pulumi.Context, name string, sm *sfn.StateMachine, args tr
 		if _, err := cloudwatch.NewEventTarget(ctx, name+"-"+r.suffix+"-target", &cloudwatch.EventTargetArgs{
 			Rule:      rule.Name,
 			Arn:       queue.Arn,
-			Input:     pulumi.String(rebuildRequest),
+			Input:     pulumi.String(args.Message),
 			SqsTarget: &cloudwatch.EventTargetSqsTargetArgs{MessageGroupId: pulumi.String("rebuild")},
 		}, parent); err != nil {
 			return nil, err
@@ -107,7 +104,7 @@ func newTriggers(ctx *pulumi.Context, name string, sm *sfn.StateMachine, args tr
 	}
 	role, err := iam.NewRole(ctx, name+"-pipe-role", &iam.RoleArgs{
 		AssumeRolePolicy: pulumi.String(string(assume)),
-		Description:      pulumi.String("Starts " + CurrentElectionsStateMachine + " from the rebuild queue"),
+		Description:      pulumi.String("Starts " + machine + " from the rebuild queue"),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -124,7 +121,7 @@ func newTriggers(ctx *pulumi.Context, name string, sm *sfn.StateMachine, args tr
 		return nil, err
 	}
 	if _, err := pipes.NewPipe(ctx, name+"-pipe", &pipes.PipeArgs{
-		Description: pulumi.String("Rebuild requests to " + CurrentElectionsStateMachine),
+		Description: pulumi.String("Rebuild requests to " + machine),
 		RoleArn:     role.Arn,
 		Source:      queue.Arn,
 		SourceParameters: &pipes.PipeSourceParametersArgs{

@@ -24,11 +24,11 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/DemocracyClub/dc-data-baker/internal/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 

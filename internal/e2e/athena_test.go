@@ -18,10 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/DemocracyClub/dc-data-baker/internal/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
@@ -75,36 +77,29 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 			break
 		}
 	}
-	raw := tables.AddressBaseCleanedRaw(buckets)
-	partitioned := tables.AddressBasePartitioned(buckets)
-	ballotsTable := tables.CurrentBallots(buckets)
-	joined := tables.CurrentBallotsJoined(buckets)
+	raw := addressbase.Raw(buckets)
+	partitioned := addressbase.Partitioned(buckets)
+	ballotsTable := currentelections.Ballots(buckets)
+	joined := currentelections.Joined(buckets)
 	for tb, want := range map[*tables.Table]string{&raw: cleanedPrefix, &partitioned: partitionedPrefix, &joined: joinedPrefix, &ballotsTable: "ballots-with-wkt/"} {
 		if got := prefix(t, *tb); got != want {
 			t.Fatalf("table %s prefix %q, the test uses %q", tb.Name, got, want)
 		}
 	}
-	loc := func(tb tables.Table) string { return "s3://" + tb.Bucket + "/" + prefix(t, tb) }
-	// As components/layers/addressbase.go and currentelections.go declare them.
-	defs := []struct {
-		name, template string
-		values         map[string]string
-	}{
-		{partitioned.Query, partitioned.Query, map[string]string{"source_table": raw.Name, "target_location": loc(partitioned)}},
-		{"addressbase-gate-one-source", "gate-one-source", map[string]string{"table": partitioned.Name}},
-		{"addressbase-gate-uprns", "gate-uprns", map[string]string{"source_table": raw.Name, "target_table": partitioned.Name}},
-		{joined.Query, joined.Query, map[string]string{"ballots_table": ballotsTable.Name, "addressbase_table": partitioned.Name, "target_location": loc(joined)}},
-		{"current-elections-gate-one-source", "gate-one-source", map[string]string{"table": joined.Name}},
-		{"current-elections-gate-uprns", "gate-uprns", map[string]string{"source_table": partitioned.Name, "target_table": joined.Name}},
-		{"current-elections-gate-conflicting-duplicates", "gate-conflicting-duplicates", map[string]string{"table": joined.Name}},
-	}
-	for i, d := range defs {
-		d.values["database"] = database
-		q, err := dcsql.Render(d.template, d.values)
+	// The named queries exactly as the layers declare them.
+	settings := layer.Settings{Names: layer.NamesFor("production"), Vars: vars, Buckets: buckets, Schedule: "rate(1 day)"}
+	for _, declare := range []func(layer.Settings) (layer.Spec, error){addressbase.Spec, currentelections.Spec} {
+		spec, err := declare(settings)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.queries = append(f.queries, namedQuery{NamedQueryID: fmt.Sprintf("nq-%d", i+1), Name: d.name, Database: database, QueryString: q, WorkGroup: workgroup})
+		for _, d := range spec.Queries {
+			q, err := dcsql.Render(d.Template, d.Values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.queries = append(f.queries, namedQuery{NamedQueryID: fmt.Sprintf("nq-%d", len(f.queries)+1), Name: d.Name, Database: database, QueryString: q, WorkGroup: workgroup})
+		}
 	}
 	f.Server = awsfake.New(awsfake.JSON11, awsfake.Routes{
 		"AmazonAthena.ListNamedQueries":    f.listNamedQueries,
@@ -282,9 +277,9 @@ func (f *fakeAthena) perform(ctx context.Context, name, letter string) string {
 	var err error
 	switch name {
 	case "msck":
-	case "partition-addressbase-cleaned":
+	case addressbase.QueryPartition:
 		err = f.partition(ctx)
-	case "uprn-to-ballots-first-letter":
+	case currentelections.QueryJoinLetter:
 		if letter == f.sc.failJoinLetter {
 			return fmt.Sprintf("GENERIC_INTERNAL_ERROR: fake failure joining first_letter=%s", letter)
 		}

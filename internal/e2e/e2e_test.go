@@ -12,6 +12,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
@@ -53,7 +55,7 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{withExport: true})
 	seedOutputs(e)
-	r := e.run(flows.CurrentElections(currentElectionsParams()))
+	r := e.run(currentelections.Flow(currentElectionsParams()))
 	if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
 		t.Fatalf("execution %s %s: %s, SNS %+v\ncalls:\n%s", r.Status, r.Error, r.Cause, r.SNS, fmtCalls(r))
 	}
@@ -116,7 +118,7 @@ func TestAddressBasePartitions(t *testing.T) {
 	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
 	e.put(abBucket, partitionedPrefix+"first_letter=Q/stale.parquet", []byte("not parquet: the run must empty the prefix first"))
 
-	r := e.run(flows.AddressBase(addressBaseParams()))
+	r := e.run(addressbase.Flow(addressBaseParams()))
 	if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
 		t.Fatalf("execution %s %s: %s, SNS %+v\ncalls:\n%s", r.Status, r.Error, r.Cause, r.SNS, fmtCalls(r))
 	}
@@ -140,7 +142,7 @@ func TestNewerRunningExecutionStopsTheRun(t *testing.T) {
 	e := newEnv(t, scenario{running: []runningExecution{newer}})
 	before := seedOutputs(e)
 	e.s3.Count.Reset()
-	r := e.run(flows.CurrentElections(currentElectionsParams()))
+	r := e.run(currentelections.Flow(currentElectionsParams()))
 	if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
 		t.Fatalf("execution %s %s: %s, SNS %+v", r.Status, r.Error, r.Cause, r.SNS)
 	}
@@ -197,7 +199,7 @@ func TestFailingJoinIsCaughtAndNotified(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N"})
 	before := seedOutputs(e)
-	r := e.run(flows.CurrentElections(currentElectionsParams()))
+	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
 	for _, q := range e.athena.started() {
 		if q == "msck" || strings.Contains(q, "gate") {
@@ -211,7 +213,7 @@ func TestGateMismatchFailsBeforePublishing(t *testing.T) {
 	// The join loses one UPRN: the UPRN gate must stop the run.
 	e := newEnv(t, scenario{withExport: true, dropFromJoin: "100004"})
 	before := seedOutputs(e)
-	r := e.run(flows.CurrentElections(currentElectionsParams()))
+	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "uprn gate failed: row count: source 7, target 6")
 }
 
@@ -222,7 +224,7 @@ func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{withExport: true, moveCopy: struct{ uprn, postcode string }{"100004", "BN15 9ZZ"}})
 	before := seedOutputs(e)
-	r := e.run(flows.CurrentElections(currentElectionsParams()))
+	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 100004")
 }
 
@@ -236,13 +238,13 @@ func TestAthenaThrottlingIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
-	r := e.run(flows.AddressBase(addressBaseParams()))
+	r := e.run(addressbase.Flow(addressBaseParams()))
 	if r.Status != "SUCCEEDED" {
 		t.Fatalf("execution %s %s: %s\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
 	}
 	var got []string
 	for _, c := range r.Calls {
-		if c.State == flows.StateABPartition {
+		if c.State == addressbase.StatePartition {
 			got = append(got, c.Error)
 		}
 	}

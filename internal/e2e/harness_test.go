@@ -28,8 +28,10 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
-	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
@@ -58,24 +60,24 @@ var vars = tables.Vars{Environment: "development", Release: "2026-03", BallotsPr
 
 var buckets = tables.Buckets{AddressBase: abBucket, EE: eeBucket}
 
-var lambdas = flows.Lambdas{
-	Guard:         fnPrefix + "check_step_function_running",
-	TableLocation: fnPrefix + "get_glue_table_location",
-	EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
-	Query:         fnPrefix + "run_athena_query",
-	ExportBallots: fnPrefix + "export_current_ballots",
-	OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
-	DeleteStale:   fnPrefix + "delete_stale_outcodes",
+var lambdas = layer.Lambdas{
+	layer.Guard:         fnPrefix + "check_step_function_running",
+	layer.TableLocation: fnPrefix + "get_glue_table_location",
+	layer.EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
+	layer.Query:         fnPrefix + "run_athena_query",
+	layer.ExportBallots: fnPrefix + "export_current_ballots",
+	layer.OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
+	layer.DeleteStale:   fnPrefix + "delete_stale_outcodes",
 }
 
 var roles = map[string]string{
-	lambdas.Guard:         "guard",
-	lambdas.TableLocation: "tableLocation",
-	lambdas.EmptyPrefix:   "emptyPrefix",
-	lambdas.Query:         "query",
-	lambdas.ExportBallots: "exportBallots",
-	lambdas.OutcodeSplit:  "outcodeSplit",
-	lambdas.DeleteStale:   "deleteStale",
+	lambdas[layer.Guard]:         "guard",
+	lambdas[layer.TableLocation]: "tableLocation",
+	lambdas[layer.EmptyPrefix]:   "emptyPrefix",
+	lambdas[layer.Query]:         "query",
+	lambdas[layer.ExportBallots]: "exportBallots",
+	lambdas[layer.OutcodeSplit]:  "outcodeSplit",
+	lambdas[layer.DeleteStale]:   "deleteStale",
 }
 
 // prefix returns a table's key prefix for vars.
@@ -99,15 +101,15 @@ var (
 	abSource = "s3://" + abBucket + "/" + cleanedPrefix
 )
 
-func addressBaseParams() flows.AddressBaseParams {
-	return flows.AddressBaseParams{
+func addressBaseParams() addressbase.FlowParams {
+	return addressbase.FlowParams{
 		Lambdas: lambdas, FailureTopicArn: topicArn, Database: database,
 		TargetBucket: abBucket, TargetPrefix: partitionedPrefix,
 	}
 }
 
-func currentElectionsParams() flows.CurrentElectionsParams {
-	return flows.CurrentElectionsParams{
+func currentElectionsParams() currentelections.FlowParams {
+	return currentelections.FlowParams{
 		Lambdas: lambdas, FailureTopicArn: topicArn, Database: database,
 		Bucket: abBucket, JoinedPrefix: joinedPrefix, OutcodePrefix: outcodePrefix,
 		Letters: []string{"B", "N"}, MaxConcurrency: 2, OutcodeMaxConcurrency: 2,

@@ -52,13 +52,13 @@ func (q AthenaQuery) States() map[string]asl.State {
 	if doneName == "" {
 		doneName = q.Name + " - succeeded"
 	}
-	start := lambdaStep(q.Lambda, req, q.ResultPath, q.waitName())
+	start := LambdaStep(q.Lambda, req, q.ResultPath, q.waitName())
 	start.Retry = append(start.Retry, athenaThrottleRetry(), namedQueryRetry())
-	check := lambdaStep(q.Lambda, map[string]any{"queryExecutionId.$": id}, q.ResultPath, q.choiceName())
+	check := LambdaStep(q.Lambda, map[string]any{"queryExecutionId.$": id}, q.ResultPath, q.choiceName())
 	check.Retry = append(check.Retry, athenaThrottleRetry())
 	states := map[string]asl.State{
 		q.Name:         start,
-		q.waitName():   asl.Wait{Seconds: orInt(q.PollSeconds, DefaultPollSeconds), Next: q.statusName()},
+		q.waitName():   asl.Wait{Seconds: Or(q.PollSeconds, DefaultPollSeconds), Next: q.statusName()},
 		q.statusName(): check,
 		q.choiceName(): asl.Choice{
 			Choices: []asl.ChoiceRule{

@@ -22,9 +22,13 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
@@ -55,7 +59,7 @@ type lambdaContract struct {
 // contracts maps the test Lambdas' ARNs to their contracts.
 func contracts() map[string]lambdaContract {
 	return map[string]lambdaContract{
-		lambdas.Guard: {
+		lambdas[layer.Guard]: {
 			function: "check_step_function_running", input: "sfnguard.Input",
 			call: func(s *flowSim, b []byte) (any, error) {
 				in, err := strictDecode[sfnguard.Input](b)
@@ -73,7 +77,7 @@ func contracts() map[string]lambdaContract {
 			},
 			full: sfnguard.Output{Proceed: true, Message: "m"},
 		},
-		lambdas.TableLocation: {
+		lambdas[layer.TableLocation]: {
 			function: "get_glue_table_location", input: "gluetable.Input",
 			call: func(_ *flowSim, b []byte) (any, error) {
 				in, err := strictDecode[gluetable.Input](b)
@@ -87,7 +91,7 @@ func contracts() map[string]lambdaContract {
 			},
 			full: gluetable.Output{"addressbase_cleaned_raw_location": contractSourceLocation},
 		},
-		lambdas.EmptyPrefix: {
+		lambdas[layer.EmptyPrefix]: {
 			function: "empty_s3_bucket_by_prefix", input: "s3prefix.Input",
 			call: func(_ *flowSim, b []byte) (any, error) {
 				in, err := strictDecode[s3prefix.Input](b)
@@ -101,12 +105,12 @@ func contracts() map[string]lambdaContract {
 			},
 			full: s3prefix.Output{Deleted: 7},
 		},
-		lambdas.Query: {
+		lambdas[layer.Query]: {
 			function: "run_athena_query", input: "athenaquery.Input",
 			call: (*flowSim).athena,
 			full: athenaquery.Output{QueryExecutionID: "q-1", Status: "SUCCEEDED", DataScannedBytes: new(int64)},
 		},
-		lambdas.ExportBallots: {
+		lambdas[layer.ExportBallots]: {
 			function: "export_current_ballots", input: "ballotexport.In",
 			call: func(_ *flowSim, b []byte) (any, error) {
 				in, err := strictDecode[ballotexport.In](b)
@@ -120,12 +124,12 @@ func contracts() map[string]lambdaContract {
 			},
 			full: ballotexport.Out{Bucket: "b", Key: "k", Rows: 1},
 		},
-		lambdas.OutcodeSplit: {
+		lambdas[layer.OutcodeSplit]: {
 			function: "first_letter_to_outcode_parquet", input: "outcodes.SplitEvent",
 			call: (*flowSim).split,
 			full: splitResult("A"),
 		},
-		lambdas.DeleteStale: {
+		lambdas[layer.DeleteStale]: {
 			function: "delete_stale_outcodes", input: "outcodes.DeleteStaleEvent",
 			call: (*flowSim).deleteStale,
 			full: outcodes.DeleteStaleOutput{Deleted: []string{"k"}},
@@ -251,20 +255,29 @@ func (s *flowSim) athena(b []byte) (any, error) {
 	return athenaquery.Output{QueryExecutionID: id}, nil
 }
 
-// queryTemplate finds the sql/ template behind a named query: the name
-// itself, or the longest template name it ends with (the gates' named
-// queries are "<layer>-<template>").
+// queryTemplate finds the sql/ template behind a named query, as the
+// layers declare it.
 func queryTemplate(name string) (string, error) {
-	best := ""
-	for _, t := range dcsql.Names() {
-		if (name == t || strings.HasSuffix(name, "-"+t)) && len(t) > len(best) {
-			best = t
+	settings := layer.Settings{
+		Names:    layer.NamesFor("production"),
+		Vars:     tables.Vars{Environment: "production", Release: "current", BallotsPrefix: "ballots-with-wkt/"},
+		Buckets:  tables.Buckets{AddressBase: "pollingstations.private.data", EE: "ee.data-cache.production"},
+		Schedule: "rate(1 day)",
+	}
+	var names []string
+	for _, declare := range []func(layer.Settings) (layer.Spec, error){addressbase.Spec, currentelections.Spec} {
+		spec, err := declare(settings)
+		if err != nil {
+			return "", err
+		}
+		for _, q := range spec.Queries {
+			if q.Name == name {
+				return q.Template, nil
+			}
+			names = append(names, q.Name)
 		}
 	}
-	if best == "" {
-		return "", fmt.Errorf("field QueryName: %q matches no sql/ template %v", name, dcsql.Names())
-	}
-	return best, nil
+	return "", fmt.Errorf("field QueryName: %q is no layer's named query %v", name, names)
 }
 
 func (s *flowSim) split(b []byte) (any, error) {
@@ -744,33 +757,33 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 		want    []string // substrings of the error
 	}{
 		{"unknown field", "current_elections", func(d map[string]any) {
-			payload(d, flows.StateCEOutcodeLetter)["firstLetter"] = "A"
-		}, []string{flows.StateCEOutcodeLetter, `unknown field "firstLetter"`}},
+			payload(d, currentelections.StateOutcodeLetter)["firstLetter"] = "A"
+		}, []string{currentelections.StateOutcodeLetter, `unknown field "firstLetter"`}},
 		{"wrong type", "current_elections", func(d map[string]any) {
-			payload(d, flows.StateCEOutcodeLetter)["bucket"] = 7.0
-		}, []string{flows.StateCEOutcodeLetter, "SplitEvent.bucket", "of type string"}},
+			payload(d, currentelections.StateOutcodeLetter)["bucket"] = 7.0
+		}, []string{currentelections.StateOutcodeLetter, "SplitEvent.bucket", "of type string"}},
 		{"empty required field", "addressbase", func(d map[string]any) {
-			payload(d, flows.StateABEmptyTarget)["prefix"] = "/"
-		}, []string{flows.StateABEmptyTarget, "whole bucket"}},
+			payload(d, addressbase.StateEmptyTarget)["prefix"] = "/"
+		}, []string{addressbase.StateEmptyTarget, "whole bucket"}},
 		{"missing required field", "current_elections", func(d map[string]any) {
-			delete(payload(d, flows.StateCEDeleteStale), "dest_prefix")
-		}, []string{flows.StateCEDeleteStale, "dest_prefix"}},
+			delete(payload(d, currentelections.StateDeleteStale), "dest_prefix")
+		}, []string{currentelections.StateDeleteStale, "dest_prefix"}},
 		{"delete gets the wrong list", "current_elections", func(d map[string]any) {
-			payload(d, flows.StateCEDeleteStale)["letters.$"] = "$.config.letters"
-		}, []string{flows.StateCEDeleteStale, "outcodes.Result"}},
+			payload(d, currentelections.StateDeleteStale)["letters.$"] = "$.config.letters"
+		}, []string{currentelections.StateDeleteStale, "outcodes.Result"}},
 		{"output key the guard does not return", "addressbase", func(d map[string]any) {
 			rules := findState(d, flows.StateGuardChoice)["Choices"].([]any)
 			rules[0].(map[string]any)["Variable"] = "$.guard.Payload.go"
 		}, []string{flows.StateGuardChoice, `no key "go"`, "proceed"}},
 		{"Glue location key misspelt", "addressbase", func(d map[string]any) {
-			payload(d, flows.StateABPartition)["context"] = map[string]any{"location.$": "$.source.Payload.addressbase_cleaned_raw_location"}
-		}, []string{flows.StateABPartition, "context", "addressbase_cleaned_raw_location"}},
+			payload(d, addressbase.StatePartition)["context"] = map[string]any{"location.$": "$.source.Payload.addressbase_cleaned_raw_location"}
+		}, []string{addressbase.StatePartition, "context", "addressbase_cleaned_raw_location"}},
 		{"status call reads a missing key", "current_elections", func(d map[string]any) {
-			payload(d, flows.StateCERepair+" - status")["queryExecutionId.$"] = "$.repair.Payload.QueryExecutionId"
-		}, []string{flows.StateCERepair + " - status", `no key "QueryExecutionId"`}},
+			payload(d, currentelections.StateRepair+" - status")["queryExecutionId.$"] = "$.repair.Payload.QueryExecutionId"
+		}, []string{currentelections.StateRepair + " - status", `no key "QueryExecutionId"`}},
 		{"letter as a number", "current_elections", func(d map[string]any) {
-			payload(d, flows.StateCEJoinLetter)["context"] = map[string]any{"first_letter": 1.0}
-		}, []string{flows.StateCEJoinLetter, "context.first_letter"}},
+			payload(d, currentelections.StateJoinLetter)["context"] = map[string]any{"first_letter": 1.0}
+		}, []string{currentelections.StateJoinLetter, "context.first_letter"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -833,9 +846,9 @@ func TestFlowReadsKeysTheLambdasReturn(t *testing.T) {
 	// The outcode Map's result is the list delete_stale_outcodes takes: each
 	// iteration outputs the split Lambda's Payload, an outcodes.Result.
 	def := decode(t, render(t, machines()["current_elections"]))
-	outMap := findState(def, flows.StateCEOutcodes)
-	task := findState(def, flows.StateCEOutcodeLetter)
-	if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, flows.StateCEDeleteStale), "Parameters", "Payload", "letters.$")},
+	outMap := findState(def, currentelections.StateOutcodes)
+	task := findState(def, currentelections.StateOutcodeLetter)
+	if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, currentelections.StateDeleteStale), "Parameters", "Payload", "letters.$")},
 		[]any{"$.letters", "$.Payload", true, "$.letters"}; !cmp.Equal(got, want) {
 		t.Errorf("outcode Map ResultPath, item OutputPath, End, delete's letters.$ = %v, want %v", got, want)
 	}
@@ -1027,7 +1040,7 @@ func TestEveryTaskRetriesAndIsCaught(t *testing.T) {
 func TestTaskPolicyCatchesGaps(t *testing.T) {
 	stray := func() map[string]any {
 		return map[string]any{"Type": "Task", "Resource": asl.LambdaInvokeResource, "End": true,
-			"Parameters": map[string]any{"FunctionName": lambdas.Guard, "Payload": map[string]any{}},
+			"Parameters": map[string]any{"FunctionName": lambdas[layer.Guard], "Payload": map[string]any{}},
 			"Retry":      []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}}}}
 	}
 	tests := []struct {
@@ -1039,7 +1052,7 @@ func TestTaskPolicyCatchesGaps(t *testing.T) {
 			d["States"].(map[string]any)["Stray"] = stray()
 		}, `Task "Stray": no Catch`},
 		{"task without retry", func(d map[string]any) {
-			delete(findState(d, flows.StateABEmptyTarget), "Retry")
+			delete(findState(d, addressbase.StateEmptyTarget), "Retry")
 		}, `Task "Empty target prefix" has no Retry`},
 		{"guard without catch", func(d map[string]any) {
 			delete(findState(d, flows.StateGuard), "Catch")
@@ -1048,12 +1061,12 @@ func TestTaskPolicyCatchesGaps(t *testing.T) {
 			findState(d, flows.StateRun)["Catch"].([]any)[0].(map[string]any)["Next"] = flows.StateSucceeded
 		}, `caught by "Run", whose Catch goes to "Succeeded"`},
 		{"nested Parallel swallows errors", func(d map[string]any) {
-			gates := findState(d, flows.StateABGates)
-			gates["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": flows.StateABRepair}}
+			gates := findState(d, addressbase.StateGates)
+			gates["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": addressbase.StateRepair}}
 		}, `caught by "Quality gates"`},
 		{"own catch goes elsewhere", func(d map[string]any) {
-			s := findState(d, flows.StateABSetSource)
-			s["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}, "Next": flows.StateABEmptyTarget}}
+			s := findState(d, addressbase.StateSetSource)
+			s["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}, "Next": addressbase.StateEmptyTarget}}
 		}, `Task "Get source location": its Catch goes to "Empty target prefix"`},
 	}
 	for _, tc := range tests {
@@ -1128,11 +1141,11 @@ func TestLayerStepOrder(t *testing.T) {
 		machine string
 		want    []string
 	}{
-		{"addressbase", []string{flows.StateABSetSource, flows.StateABEmptyTarget, flows.StateABPartition, flows.StateABRepair, flows.StateABGates}},
-		{"current_elections", []string{flows.StateCESetLetters, flows.StateCEEmptyJoined, flows.StateCEExport, flows.StateCEJoinLetters,
-			flows.StateCERepair, flows.StateCEGates, flows.StateCEOutcodes, flows.StateCEDeleteStale}},
-		{"current_elections_abc_conc", []string{flows.StateCESetLetters, flows.StateCEEmptyJoined, flows.StateCEExport, flows.StateCEJoinLetters,
-			flows.StateCERepair, flows.StateCEGates, flows.StateCEOutcodes, flows.StateCEDeleteStale}},
+		{"addressbase", []string{addressbase.StateSetSource, addressbase.StateEmptyTarget, addressbase.StatePartition, addressbase.StateRepair, addressbase.StateGates}},
+		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
+		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.machine, func(t *testing.T) {
@@ -1170,10 +1183,10 @@ func TestLayerStepOrder(t *testing.T) {
 func TestStepOrderChecksPollLoops(t *testing.T) {
 	def := decode(t, render(t, machines()["addressbase"]))
 	run := get(def, "States", flows.StateRun, "Branches").([]any)[0].(map[string]any)
-	run["States"].(map[string]any)[flows.StateABRepair+" - status"].(map[string]any)["Next"] = flows.StateABGates
+	run["States"].(map[string]any)[addressbase.StateRepair+" - status"].(map[string]any)["Next"] = addressbase.StateGates
 	got, err := stepOrder(run)
-	if err == nil || !strings.Contains(err.Error(), strconv.Quote(flows.StateABRepair)+"'s poll loop") {
-		t.Errorf("stepOrder = %v, %v; want an error about %q's poll loop", got, err, flows.StateABRepair)
+	if err == nil || !strings.Contains(err.Error(), strconv.Quote(addressbase.StateRepair)+"'s poll loop") {
+		t.Errorf("stepOrder = %v, %v; want an error about %q's poll loop", got, err, addressbase.StateRepair)
 	}
 }
 

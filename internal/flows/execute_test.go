@@ -11,6 +11,9 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
@@ -32,13 +35,13 @@ type report = nodetool.SFNReport
 const executionID = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
 
 var roles = map[string]string{
-	lambdas.Guard:         "guard",
-	lambdas.TableLocation: "tableLocation",
-	lambdas.EmptyPrefix:   "emptyPrefix",
-	lambdas.Query:         "query",
-	lambdas.ExportBallots: "exportBallots",
-	lambdas.OutcodeSplit:  "outcodeSplit",
-	lambdas.DeleteStale:   "deleteStale",
+	lambdas[layer.Guard]:         "guard",
+	lambdas[layer.TableLocation]: "tableLocation",
+	lambdas[layer.EmptyPrefix]:   "emptyPrefix",
+	lambdas[layer.Query]:         "query",
+	lambdas[layer.ExportBallots]: "exportBallots",
+	lambdas[layer.OutcodeSplit]:  "outcodeSplit",
+	lambdas[layer.DeleteStale]:   "deleteStale",
 }
 
 // execute runs sm with aws-local-stepfunctions under Node 22.
@@ -84,22 +87,22 @@ func mustSucceed(t *testing.T, r report) {
 
 func TestAddressBaseHappyPath(t *testing.T) {
 	t.Parallel()
-	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{RunningPolls: 1})
+	r := execute(t, addressbase.Flow(addressBaseParams()), scenario{RunningPolls: 1})
 	mustSucceed(t, r)
 	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
 	if diff := cmp.Diff(top, r.Entered); diff != "" {
 		t.Errorf("top-level states (-want +got):\n%s", diff)
 	}
 	steps := []string{
-		flows.StateGuard, flows.StateABSetSource, flows.StateABEmptyTarget,
-		flows.StateABPartition, flows.StateABPartition + " - status", flows.StateABPartition + " - status",
-		flows.StateABRepair, flows.StateABRepair + " - status",
+		flows.StateGuard, addressbase.StateSetSource, addressbase.StateEmptyTarget,
+		addressbase.StatePartition, addressbase.StatePartition + " - status", addressbase.StatePartition + " - status",
+		addressbase.StateRepair, addressbase.StateRepair + " - status",
 	}
 	if got := callStates(r); !isSubsequence(steps, got) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, got)
 	}
-	repairDone := lastIndex(callStates(r), flows.StateABRepair+" - status")
-	for _, g := range []string{flows.StateABGateOneSource, flows.StateABGateUPRNs} {
+	repairDone := lastIndex(callStates(r), addressbase.StateRepair+" - status")
+	for _, g := range []string{addressbase.StateGateOneSource, addressbase.StateGateUPRNs} {
 		if i := slices.Index(callStates(r), g); i < repairDone {
 			t.Errorf("gate %q started at call %d, before the repair finished (call %d)", g, i, repairDone)
 		}
@@ -141,7 +144,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B", "C", "D", "E"}
 	p.MaxConcurrency = 2
-	r := execute(t, flows.CurrentElections(p), scenario{})
+	r := execute(t, currentelections.Flow(p), scenario{})
 	mustSucceed(t, r)
 	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
 	if diff := cmp.Diff(top, r.Entered); diff != "" {
@@ -149,8 +152,8 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	called := callStates(r)
 	steps := []string{
-		flows.StateGuard, flows.StateCEEmptyJoined, flows.StateCEExport, flows.StateCEJoinLetter,
-		flows.StateCERepair, flows.StateCEOutcodeLetter, flows.StateCEDeleteStale,
+		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetter,
+		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StateDeleteStale,
 	}
 	if !isSubsequence(steps, called) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
@@ -158,10 +161,10 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	// Every join finishes before the repair; every gate finishes before the
 	// first outcode file is written; deleting stale files comes last.
 	order := []struct{ before, after string }{
-		{flows.StateCEJoinLetter + " - status", flows.StateCERepair},
-		{flows.StateCEGateOneSource + " - status", flows.StateCEOutcodeLetter},
-		{flows.StateCEGateUPRNs + " - status", flows.StateCEOutcodeLetter},
-		{flows.StateCEOutcodeLetter, flows.StateCEDeleteStale},
+		{currentelections.StateJoinLetter + " - status", currentelections.StateRepair},
+		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
+		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
+		{currentelections.StateOutcodeLetter, currentelections.StateDeleteStale},
 	}
 	for _, o := range order {
 		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
@@ -217,8 +220,8 @@ func TestAlreadyRunningStopsQuietly(t *testing.T) {
 	t.Parallel()
 	no := false
 	for name, sm := range map[string]asl.StateMachine{
-		"addressbase":       flows.AddressBase(addressBaseParams()),
-		"current elections": flows.CurrentElections(currentElectionsParams()),
+		"addressbase":       addressbase.Flow(addressBaseParams()),
+		"current elections": currentelections.Flow(currentElectionsParams()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -249,9 +252,9 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 		sm        asl.StateMachine
 		failQuery string
 	}{
-		{"addressbase uprn gate", flows.AddressBase(addressBaseParams()), "addressbase-gate-uprns"},
-		{"current elections one-source gate", flows.CurrentElections(currentElectionsParams()), "current-elections-gate-one-source"},
-		{"current elections join", flows.CurrentElections(currentElectionsParams()), "uprn-to-ballots-first-letter"},
+		{"addressbase uprn gate", addressbase.Flow(addressBaseParams()), "addressbase-gate-uprns"},
+		{"current elections one-source gate", currentelections.Flow(currentElectionsParams()), "current-elections-gate-one-source"},
+		{"current elections join", currentelections.Flow(currentElectionsParams()), "uprn-to-ballots-first-letter"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,7 +293,7 @@ func TestThrottledLambdaIsRetried(t *testing.T) {
 	t.Parallel()
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B"}
-	r := execute(t, flows.CurrentElections(p), scenario{Throttle: map[string]int{"outcodeSplit": 2, "guard": 1}})
+	r := execute(t, currentelections.Flow(p), scenario{Throttle: map[string]int{"outcodeSplit": 2, "guard": 1}})
 	mustSucceed(t, r)
 	retried := map[string]int{}
 	for _, x := range r.Retries {
@@ -313,7 +316,7 @@ func TestThrottledLambdaIsRetried(t *testing.T) {
 
 func TestRetriesRunOutThenNotify(t *testing.T) {
 	t.Parallel()
-	r := execute(t, flows.AddressBase(addressBaseParams()), scenario{Throttle: map[string]int{"emptyPrefix": 100}})
+	r := execute(t, addressbase.Flow(addressBaseParams()), scenario{Throttle: map[string]int{"emptyPrefix": 100}})
 	if r.Status != "FAILED" || r.Error != "Lambda.TooManyRequestsException" {
 		t.Fatalf("status = %s %s, want FAILED with the throttling error", r.Status, r.Error)
 	}
@@ -349,6 +352,6 @@ func lastIndex(s []string, v string) int {
 func TestPipeArrayInputRuns(t *testing.T) {
 	t.Parallel()
 	input := []any{map[string]any{"messageId": "1", "body": `{"rebuild":"current-elections"}`}}
-	r := execute(t, flows.CurrentElections(currentElectionsParams()), scenario{Input: input})
+	r := execute(t, currentelections.Flow(currentElectionsParams()), scenario{Input: input})
 	mustSucceed(t, r)
 }

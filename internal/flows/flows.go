@@ -1,8 +1,9 @@
-// Package flows builds the layers' Step Functions state machines from
-// deploy-time values. ARNs are plain strings, so the Pulumi components can
-// call these inside ApplyT and tests can call them directly.
+// Package flows holds what every layer's Step Functions state machine is
+// built from; each layer's package (internal/layers/...) builds its own
+// machine with it. ARNs are plain strings, so the Pulumi component can
+// render a machine inside ApplyT and tests can render it directly.
 //
-// Both machines share one frame: the input is wrapped in an object (an
+// Every machine shares one frame: the input is wrapped in an object (an
 // EventBridge Pipe delivers an array), then a singleton guard: a second
 // execution stops at once in the AlreadyRunning Succeed state, which is not
 // a failure and does not notify. The layer's body runs inside a one-branch
@@ -12,18 +13,8 @@ package flows
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
-
-// Lambdas holds the shared functions' ARNs.
-type Lambdas struct {
-	Guard         string // check_step_function_running
-	TableLocation string // get_glue_table_location
-	EmptyPrefix   string // empty_s3_bucket_by_prefix
-	Query         string // run_athena_query
-	ExportBallots string // export_current_ballots
-	OutcodeSplit  string // first_letter_to_outcode_parquet
-	DeleteStale   string // delete_stale_outcodes
-}
 
 // State names the tests and the console refer to.
 const (
@@ -53,18 +44,13 @@ func DefaultLetters() []string {
 	return out
 }
 
-func orInt(v, def int) int {
-	if v > 0 {
-		return v
+// Or returns v, or def when v is the zero value.
+func Or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	return def
-}
-
-func orStr(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
+	return v
 }
 
 // catchAll sends every error to the failure notification, keeping the
@@ -73,9 +59,9 @@ func catchAll() []asl.Catcher {
 	return []asl.Catcher{{ErrorEquals: []string{"States.ALL"}, Next: StateNotifyFailure, ResultPath: "$.error"}}
 }
 
-// guarded wraps a layer's body in the singleton guard and failure handling.
-func guarded(comment string, l Lambdas, topicArn string, timeout int, body asl.Branch) asl.StateMachine {
-	guard := asl.LambdaTask(l.Guard, map[string]any{
+// Guarded wraps a layer's body in the singleton guard and failure handling.
+func Guarded(comment string, l layer.Lambdas, topicArn string, timeout int, body asl.Branch) asl.StateMachine {
+	guard := asl.LambdaTask(l[layer.Guard], map[string]any{
 		"stateMachineArn.$":     "$$.StateMachine.Id",
 		"currentExecutionArn.$": "$$.Execution.Id",
 	})
@@ -137,8 +123,8 @@ func guarded(comment string, l Lambdas, topicArn string, timeout int, body asl.B
 	}
 }
 
-// lambdaStep is a Lambda task whose response goes to resultPath.
-func lambdaStep(fnArn string, payload map[string]any, resultPath, next string) asl.Task {
+// LambdaStep is a Lambda task whose response goes to resultPath.
+func LambdaStep(fnArn string, payload map[string]any, resultPath, next string) asl.Task {
 	t := asl.LambdaTask(fnArn, payload)
 	t.ResultPath = resultPath
 	t.Next = next
@@ -146,11 +132,20 @@ func lambdaStep(fnArn string, payload map[string]any, resultPath, next string) a
 	return t
 }
 
-func merge(dst map[string]asl.State, srcs ...map[string]asl.State) map[string]asl.State {
+// Merge adds every state of srcs to dst.
+func Merge(dst map[string]asl.State, srcs ...map[string]asl.State) map[string]asl.State {
 	for _, src := range srcs {
 		for k, v := range src {
 			dst[k] = v
 		}
 	}
 	return dst
+}
+
+// Qualified returns database.table, or table when database is empty.
+func Qualified(database, table string) string {
+	if database == "" {
+		return table
+	}
+	return database + "." + table
 }

@@ -14,6 +14,9 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
@@ -24,18 +27,18 @@ const (
 	fnPrefix = "arn:aws:lambda:eu-west-2:123456789012:function:"
 )
 
-var lambdas = flows.Lambdas{
-	Guard:         fnPrefix + "check_step_function_running",
-	TableLocation: fnPrefix + "get_glue_table_location",
-	EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
-	Query:         fnPrefix + "run_athena_query",
-	ExportBallots: fnPrefix + "export_current_ballots",
-	OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
-	DeleteStale:   fnPrefix + "delete_stale_outcodes",
+var lambdas = layer.Lambdas{
+	layer.Guard:         fnPrefix + "check_step_function_running",
+	layer.TableLocation: fnPrefix + "get_glue_table_location",
+	layer.EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
+	layer.Query:         fnPrefix + "run_athena_query",
+	layer.ExportBallots: fnPrefix + "export_current_ballots",
+	layer.OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
+	layer.DeleteStale:   fnPrefix + "delete_stale_outcodes",
 }
 
-func addressBaseParams() flows.AddressBaseParams {
-	return flows.AddressBaseParams{
+func addressBaseParams() addressbase.FlowParams {
+	return addressbase.FlowParams{
 		Lambdas:         lambdas,
 		FailureTopicArn: topicArn,
 		Database:        "dc_data_baker",
@@ -44,8 +47,8 @@ func addressBaseParams() flows.AddressBaseParams {
 	}
 }
 
-func currentElectionsParams() flows.CurrentElectionsParams {
-	return flows.CurrentElectionsParams{
+func currentElectionsParams() currentelections.FlowParams {
+	return currentelections.FlowParams{
 		Lambdas:         lambdas,
 		FailureTopicArn: topicArn,
 		Database:        "dc_data_baker",
@@ -62,9 +65,9 @@ func machines() map[string]asl.StateMachine {
 	small.MaxConcurrency = 2
 	small.OutcodeMaxConcurrency = 3
 	return map[string]asl.StateMachine{
-		"addressbase":                flows.AddressBase(addressBaseParams()),
-		"current_elections":          flows.CurrentElections(currentElectionsParams()),
-		"current_elections_abc_conc": flows.CurrentElections(small),
+		"addressbase":                addressbase.Flow(addressBaseParams()),
+		"current_elections":          currentelections.Flow(currentElectionsParams()),
+		"current_elections_abc_conc": currentelections.Flow(small),
 	}
 }
 
@@ -204,15 +207,15 @@ func TestCurrentElectionsParameters(t *testing.T) {
 	p := currentElectionsParams()
 	p.Letters = []string{"B", "M"}
 	p.MaxConcurrency = 2
-	def := decode(t, render(t, flows.CurrentElections(p)))
+	def := decode(t, render(t, currentelections.Flow(p)))
 	got := map[string]any{}
 	walk(def["States"].(map[string]any), func(name string, s map[string]any) {
 		switch name {
-		case flows.StateCESetLetters:
+		case currentelections.StateSetLetters:
 			got["letters"] = s["Result"].(map[string]any)["letters"]
-		case flows.StateCEJoinLetters:
+		case currentelections.StateJoinLetters:
 			got["join concurrency"] = s["MaxConcurrency"]
-		case flows.StateCEOutcodes:
+		case currentelections.StateOutcodes:
 			got["outcode concurrency"] = s["MaxConcurrency"]
 		}
 	})
@@ -231,7 +234,7 @@ func TestCurrentElectionsParameters(t *testing.T) {
 
 func TestAthenaQueryLoop(t *testing.T) {
 	q := flows.AthenaQuery{
-		Name: "Q", Lambda: lambdas.Query, ResultPath: "$.q", PollSeconds: 7, Next: "After",
+		Name: "Q", Lambda: lambdas[layer.Query], ResultPath: "$.q", PollSeconds: 7, Next: "After",
 		Request: map[string]any{"QueryString": "MSCK REPAIR TABLE t"},
 	}
 	states := q.States()

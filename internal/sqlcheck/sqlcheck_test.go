@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/sqlcheck"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
@@ -88,8 +89,8 @@ func flowQueryStrings(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, sm := range []interface{ Render() ([]byte, error) }{
-		flows.AddressBase(flows.AddressBaseParams{Database: "dc_data_baker"}),
-		flows.CurrentElections(flows.CurrentElectionsParams{Database: "dc_data_baker"}),
+		addressbase.Flow(addressbase.FlowParams{Database: "dc_data_baker"}),
+		currentelections.Flow(currentelections.FlowParams{Database: "dc_data_baker"}),
 	} {
 		b, err := sm.Render()
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
 // Runner runs an external command and returns its standard output.
@@ -36,8 +38,8 @@ func (r ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byt
 // Output-name suffixes that status understands. Every layer exports its
 // state machine as <layer>StateMachineArn and its data as <name>Location.
 const (
-	stateMachineSuffix = "StateMachineArn"
-	locationSuffix     = "Location"
+	stateMachineSuffix = layer.StateMachineArnSuffix
+	locationSuffix     = layer.LocationSuffix
 )
 
 // StateMachine is a layer's state machine, from a *StateMachineArn output.

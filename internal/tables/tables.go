@@ -1,7 +1,8 @@
-// Package tables declares the Glue tables of every layer as plain Go values:
-// name, location, format, columns, partition keys and the named query that
-// populates the table. Pulumi components turn them into resources; nothing
-// here depends on Pulumi or AWS.
+// Package tables is the model of a Glue table as a plain Go value: name,
+// location, format, columns, partition keys and the named query that
+// populates it. Each layer's package declares its own tables with it; the
+// Pulumi component turns them into resources. Nothing here depends on
+// Pulumi or AWS.
 package tables
 
 import (
@@ -50,7 +51,7 @@ type Table struct {
 	// SkipHeader is true only when the CSV files have a header line: the
 	// AddressBase CSV has none, and skipping would drop one address per object.
 	SkipHeader bool
-	// Query names the sql/ template whose named query populates the table.
+	// Query is the named query that populates the table.
 	Query string
 }
 
@@ -102,82 +103,12 @@ type Buckets struct {
 	EE          string // ee.data-cache.production
 }
 
-func str(name string) Column { return Column{Name: name, Type: "string"} }
+// String is a string column.
+func String(name string) Column { return Column{Name: name, Type: "string"} }
 
-var firstLetter = []Column{{Name: "first_letter", Type: "string", Comment: "first character of the postcode"}}
-
-// AddressBaseCleanedRaw is the AddressBase cleaned CSV: no header row.
-func AddressBaseCleanedRaw(b Buckets) Table {
-	return Table{
-		Name:        "addressbase_cleaned_raw",
-		Description: "AddressBase cleaned CSV as produced for WDIV (no header row)",
-		Bucket:      b.AddressBase,
-		Prefix:      "addressbase/{release}/addressbase_cleaned/",
-		Format:      CSV,
-		Columns: []Column{
-			{Name: "uprn", Type: "string", Comment: "kept as a string: leading zeros and ONSPD filler rows"},
-			str("address"), str("postcode"),
-			{Name: "location", Type: "string", Comment: "EWKT: SRID=4326;POINT(lon lat)"},
-			str("address_type"),
-		},
-	}
-}
-
-// AddressBasePartitioned is AddressBase as parquet, partitioned by first letter.
-func AddressBasePartitioned(b Buckets) Table {
-	return Table{
-		Name:        "addressbase_partitioned",
-		Description: "AddressBase as parquet, partitioned by the first letter of the postcode",
-		Bucket:      b.AddressBase,
-		Prefix:      "addressbase/{environment}/addressbase_partitioned/",
-		Format:      Parquet,
-		Columns: []Column{
-			str("outcode"), str("uprn"), str("address"), str("postcode"),
-			{Name: "longitude", Type: "double"}, {Name: "latitude", Type: "double"},
-			{Name: "addressbase_source", Type: "string", Comment: "s3:// URI of the source prefix"},
-		},
-		PartitionKeys: firstLetter,
-		Query:         "partition-addressbase-cleaned",
-	}
-}
-
-// CurrentBallots is EE's export of current ballots with their WKT. Its CSV
-// has a header row (election_id,geography_id,geography_text,source_table).
-func CurrentBallots(b Buckets) Table {
-	return Table{
-		Name:        "current_ballots",
-		Description: "Current ballots and their division or organisation geography as WKT (EPSG:4326), from EveryElection",
-		Bucket:      b.EE,
-		Prefix:      "{ballots_prefix}/",
-		Format:      CSV,
-		Columns: []Column{
-			str("election_id"), str("division_id"),
-			{Name: "geometry", Type: "string", Comment: "WKT, no SRID; empty when source_table is None"},
-			{Name: "source_table", Type: "string", Comment: "Organisation, Division or None"},
-		},
-		SkipHeader: true,
-	}
-}
-
-// CurrentBallotsJoined is every address with its current ballot IDs.
-func CurrentBallotsJoined(b Buckets) Table {
-	return Table{
-		Name:        "current_ballots_joined_to_address_base",
-		Description: "Every address with the sorted, distinct IDs of the current ballots containing it",
-		Bucket:      b.AddressBase,
-		Prefix:      "addressbase/{environment}/current_ballots_joined_to_address_base/",
-		Format:      Parquet,
-		Columns: []Column{
-			str("uprn"), str("address"), str("postcode"), str("addressbase_source"),
-			{Name: "ballot_ids", Type: "array<string>", Comment: "sorted, distinct, [] when none"},
-		},
-		PartitionKeys: firstLetter,
-		Query:         "uprn-to-ballots-first-letter",
-	}
-}
-
-// CurrentElectionsOutputPrefix is where the per-outcode parquet files go.
-const CurrentElectionsOutputPrefix = "addressbase/{environment}/current_elections_parquet/"
+// FirstLetter is the partition key of the tables split by the first
+// character of the postcode.
+var FirstLetter = []Column{{Name: "first_letter", Type: "string", Comment: "first character of the postcode"}}
 
 // HiddenKey is where a writer stages an object before copying it over key:
 // the same folder, under a name that starts with a dot, because Athena (and

@@ -8,16 +8,14 @@ import (
 )
 
 func TestLocation(t *testing.T) {
-	b := tables.Buckets{AddressBase: "pollingstations.private.data", EE: "ee.data-cache.production"}
 	vars := tables.Vars{Environment: "production", Release: "current", BallotsPrefix: "ballots-with-wkt/"}
 	for _, tc := range []struct {
 		table tables.Table
 		want  string
 	}{
-		{tables.AddressBaseCleanedRaw(b), "s3://pollingstations.private.data/addressbase/current/addressbase_cleaned/"},
-		{tables.AddressBasePartitioned(b), "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/"},
-		{tables.CurrentBallots(b), "s3://ee.data-cache.production/ballots-with-wkt/"},
-		{tables.CurrentBallotsJoined(b), "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/"},
+		{tables.Table{Name: "raw", Bucket: "ab", Prefix: "addressbase/{release}/addressbase_cleaned/"}, "s3://ab/addressbase/current/addressbase_cleaned/"},
+		{tables.Table{Name: "env", Bucket: "ab", Prefix: "addressbase/{environment}/x/"}, "s3://ab/addressbase/production/x/"},
+		{tables.Table{Name: "ballots", Bucket: "ee", Prefix: "{ballots_prefix}/"}, "s3://ee/ballots-with-wkt/"},
 	} {
 		got, err := tc.table.Location(vars)
 		if err != nil || got != tc.want {
@@ -27,15 +25,14 @@ func TestLocation(t *testing.T) {
 }
 
 func TestLocationRefusesMissingValues(t *testing.T) {
-	b := tables.Buckets{AddressBase: "a-bucket", EE: "e-bucket"}
 	for _, tc := range []struct {
 		name  string
 		table tables.Table
 		vars  tables.Vars
 		want  string
 	}{
-		{"no environment", tables.AddressBasePartitioned(b), tables.Vars{Release: "current"}, "{environment}, which has no value"},
-		{"no release", tables.AddressBaseCleanedRaw(b), tables.Vars{Environment: "development"}, "{release}, which has no value"},
+		{"no environment", tables.Table{Name: "t", Bucket: "b", Prefix: "x/{environment}/"}, tables.Vars{Release: "current"}, "{environment}, which has no value"},
+		{"no release", tables.Table{Name: "t", Bucket: "b", Prefix: "x/{release}/"}, tables.Vars{Environment: "development"}, "{release}, which has no value"},
 		{"unknown variable", tables.Table{Name: "t", Bucket: "b", Prefix: "x/{colour}/"}, tables.Vars{Environment: "development"}, "{colour}"},
 		{"no trailing slash", tables.Table{Name: "t", Bucket: "b", Prefix: "x/{environment}"}, tables.Vars{Environment: "development"}, "end in /"},
 	} {

@@ -1,6 +1,7 @@
-// Package addressbase reads the AddressBase cleaned CSV (no header, Python
-// csv defaults, five columns) described in ARCHITECTURE.md.
 package addressbase
+
+// The AddressBase cleaned CSV (no header, Python csv defaults, five columns;
+// see docs/data-contract.md), read by the local bake and the tests.
 
 import (
 	"encoding/csv"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/DemocracyClub/dc-data-baker/internal/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 )
 
 func readAll(t *testing.T, name, in string) ([]addressbase.Record, error) {

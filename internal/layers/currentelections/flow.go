@@ -1,13 +1,14 @@
-package flows
+package currentelections
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
-// CurrentElectionsParams are the deploy-time values of
-// MakeCurrentElectionsParquet.
-type CurrentElectionsParams struct {
-	Lambdas         Lambdas
+// FlowParams are the deploy-time values of MakeCurrentElectionsParquet.
+type FlowParams struct {
+	Lambdas         layer.Lambdas
 	FailureTopicArn string
 	// Database is the Glue database holding JoinedTable.
 	Database string
@@ -35,52 +36,52 @@ type CurrentElectionsParams struct {
 
 // Step names of MakeCurrentElectionsParquet, in order.
 const (
-	StateCESetLetters    = "Set letters"
-	StateCEEmptyJoined   = "Empty joined prefix"
-	StateCEExport        = "Export ballots"
-	StateCEJoinLetters   = "Join letters"
-	StateCEJoinLetter    = "Join one letter"
-	StateCERepair        = "Repair joined partitions"
-	StateCEGates         = "Joined quality gates"
-	StateCEGateOneSource = "Gate one addressbase_source"
-	StateCEGateUPRNs     = "Gate UPRN checksum"
-	StateCEGateConflicts = "Gate no conflicting duplicates"
-	StateCEOutcodes      = "Write outcode files"
-	StateCEOutcodeLetter = "Write one letter's outcodes"
-	StateCEDeleteStale   = "Delete stale outcodes"
+	StateSetLetters    = "Set letters"
+	StateEmptyJoined   = "Empty joined prefix"
+	StateExport        = "Export ballots"
+	StateJoinLetters   = "Join letters"
+	StateJoinLetter    = "Join one letter"
+	StateRepair        = "Repair joined partitions"
+	StateGates         = "Joined quality gates"
+	StateGateOneSource = "Gate one addressbase_source"
+	StateGateUPRNs     = "Gate UPRN checksum"
+	StateGateConflicts = "Gate no conflicting duplicates"
+	StateOutcodes      = "Write outcode files"
+	StateOutcodeLetter = "Write one letter's outcodes"
+	StateDeleteStale   = "Delete stale outcodes"
 )
 
-// CurrentElections builds MakeCurrentElectionsParquet: guard; empty the
+// Flow builds MakeCurrentElectionsParquet: guard; empty the
 // joined prefix; export current ballots; join each letter in a bounded Map;
 // MSCK REPAIR the joined table; quality gates in parallel; write each
 // letter's outcode files in a bounded Map; delete outcode files that no
 // letter produced, passing the Map's results.
-func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
-	joined := orStr(p.JoinedTable, "current_ballots_joined_to_address_base")
+func Flow(p FlowParams) asl.StateMachine {
+	joined := flows.Or(p.JoinedTable, "current_ballots_joined_to_address_base")
 	letters := p.Letters
 	if len(letters) == 0 {
-		letters = DefaultLetters()
+		letters = flows.DefaultLetters()
 	}
 	poll := p.PollSeconds
 	l := p.Lambdas
-	query := func(name string, req map[string]any, resultPath, next string) AthenaQuery {
-		return AthenaQuery{Name: name, Lambda: l.Query, Request: req, ResultPath: resultPath, PollSeconds: poll, Next: next}
+	query := func(name string, req map[string]any, resultPath, next string) flows.AthenaQuery {
+		return flows.AthenaQuery{Name: name, Lambda: l[layer.Query], Request: req, ResultPath: resultPath, PollSeconds: poll, Next: next}
 	}
 
-	joinLetter := query(StateCEJoinLetter, map[string]any{
-		"QueryName": "uprn-to-ballots-first-letter",
+	joinLetter := query(StateJoinLetter, map[string]any{
+		"QueryName": QueryJoinLetter,
 		"context":   map[string]any{"first_letter.$": "$.first_letter"},
 	}, "$.query", "")
-	repair := query(StateCERepair, map[string]any{
-		"QueryString": "MSCK REPAIR TABLE " + qualified(p.Database, joined),
-	}, "$.repair", StateCEGates)
-	gateOne := query(StateCEGateOneSource, map[string]any{"QueryName": "current-elections-gate-one-source"}, "$.gate", "")
-	gateUPRNs := query(StateCEGateUPRNs, map[string]any{"QueryName": "current-elections-gate-uprns"}, "$.gate", "")
+	repair := query(StateRepair, map[string]any{
+		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, joined),
+	}, "$.repair", StateGates)
+	gateOne := query(StateGateOneSource, map[string]any{"QueryName": QueryGateOneSource}, "$.gate", "")
+	gateUPRNs := query(StateGateUPRNs, map[string]any{"QueryName": QueryGateUPRNs}, "$.gate", "")
 	// A UPRN under two first letters is invisible to each letter's split, so
 	// conflicts are checked across the whole table before publishing.
-	gateConflicts := query(StateCEGateConflicts, map[string]any{"QueryName": "current-elections-gate-conflicting-duplicates"}, "$.gate", "")
+	gateConflicts := query(StateGateConflicts, map[string]any{"QueryName": QueryGateConflicts}, "$.gate", "")
 
-	outcodes := asl.LambdaTask(l.OutcodeSplit, map[string]any{
+	outcodes := asl.LambdaTask(l[layer.OutcodeSplit], map[string]any{
 		"bucket":         p.Bucket,
 		"source_prefix":  p.JoinedPrefix,
 		"dest_prefix":    p.OutcodePrefix,
@@ -93,51 +94,51 @@ func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
 
 	letterItem := map[string]any{"first_letter.$": "$$.Map.Item.Value"}
 	body := asl.Branch{
-		StartAt: StateCESetLetters,
-		States: merge(map[string]asl.State{
-			StateCESetLetters: asl.Pass{
+		StartAt: StateSetLetters,
+		States: flows.Merge(map[string]asl.State{
+			StateSetLetters: asl.Pass{
 				Result:     map[string]any{"letters": letters},
 				ResultPath: "$.config",
-				Next:       StateCEEmptyJoined,
+				Next:       StateEmptyJoined,
 			},
-			StateCEEmptyJoined: lambdaStep(l.EmptyPrefix, map[string]any{
+			StateEmptyJoined: flows.LambdaStep(l[layer.EmptyPrefix], map[string]any{
 				"bucket": p.Bucket,
 				"prefix": p.JoinedPrefix,
-			}, "$.emptied", StateCEExport),
-			StateCEExport: lambdaStep(l.ExportBallots, map[string]any{}, "$.ballots", StateCEJoinLetters),
-			StateCEJoinLetters: asl.Map{
+			}, "$.emptied", StateExport),
+			StateExport: flows.LambdaStep(l[layer.ExportBallots], map[string]any{}, "$.ballots", StateJoinLetters),
+			StateJoinLetters: asl.Map{
 				Comment:        "One Athena join per letter, bounded to respect the concurrent-query quota.",
 				ItemsPath:      "$.config.letters",
 				ItemSelector:   letterItem,
-				MaxConcurrency: orInt(p.MaxConcurrency, DefaultMaxConcurrency),
+				MaxConcurrency: flows.Or(p.MaxConcurrency, flows.DefaultMaxConcurrency),
 				ItemProcessor:  asl.ItemProcessor{StartAt: joinLetter.Name, States: joinLetter.States()},
 				ResultPath:     asl.DiscardResult,
-				Next:           StateCERepair,
+				Next:           StateRepair,
 			},
-			StateCEGates: asl.Parallel{
+			StateGates: asl.Parallel{
 				Comment:    "A failed gate query fails the run before anything is published.",
 				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateConflicts.Branch()},
 				ResultPath: asl.DiscardResult,
-				Next:       StateCEOutcodes,
+				Next:       StateOutcodes,
 			},
-			StateCEOutcodes: asl.Map{
+			StateOutcodes: asl.Map{
 				ItemsPath:      "$.config.letters",
 				ItemSelector:   letterItem,
-				MaxConcurrency: orInt(p.OutcodeMaxConcurrency, DefaultMaxConcurrency),
+				MaxConcurrency: flows.Or(p.OutcodeMaxConcurrency, flows.DefaultMaxConcurrency),
 				ItemProcessor: asl.ItemProcessor{
-					StartAt: StateCEOutcodeLetter,
-					States:  map[string]asl.State{StateCEOutcodeLetter: outcodes},
+					StartAt: StateOutcodeLetter,
+					States:  map[string]asl.State{StateOutcodeLetter: outcodes},
 				},
 				ResultPath: "$.letters",
-				Next:       StateCEDeleteStale,
+				Next:       StateDeleteStale,
 			},
-			StateCEDeleteStale: lambdaStep(l.DeleteStale, map[string]any{
+			StateDeleteStale: flows.LambdaStep(l[layer.DeleteStale], map[string]any{
 				"bucket":      p.Bucket,
 				"dest_prefix": p.OutcodePrefix,
 				"letters.$":   "$.letters",
 			}, "$.stale", ""),
 		}, repair.States()),
 	}
-	return guarded("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.",
-		l, p.FailureTopicArn, orInt(p.TimeoutSeconds, DefaultTimeoutSeconds), body)
+	return flows.Guarded("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.",
+		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), body)
 }

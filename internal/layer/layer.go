@@ -1,0 +1,284 @@
+// Package layer says what a layer is. A layer package (internal/layers/...)
+// declares one Spec: its tables, named queries, functions and their grants,
+// state machine, triggers and outputs. The Pulumi component, the local bake,
+// databaker status, the README diagram and the tests all render that one
+// declaration. Nothing here depends on Pulumi or AWS.
+package layer
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+)
+
+// Role says what a Lambda does for a layer. A state machine calls its
+// functions by role; Core owns the shared roles, a layer any other.
+type Role string
+
+// The roles of the project's Lambdas.
+const (
+	Guard         Role = "guard"          // check_step_function_running
+	TableLocation Role = "table-location" // get_glue_table_location
+	EmptyPrefix   Role = "empty-prefix"   // empty_s3_bucket_by_prefix
+	Query         Role = "query"          // run_athena_query
+	ExportBallots Role = "export-ballots" // export_current_ballots
+	OutcodeSplit  Role = "outcodes"       // first_letter_to_outcode_parquet
+	DeleteStale   Role = "delete-stale"   // delete_stale_outcodes
+)
+
+// SharedRoles are Core's functions, which every layer may call.
+var SharedRoles = []Role{Guard, TableLocation, EmptyPrefix, Query}
+
+// Lambdas are function ARNs by role: what a state machine definition is
+// rendered with.
+type Lambdas map[Role]string
+
+// Names are the resource names that are chosen rather than generated, so
+// that SQL, Lambdas and operators can refer to them. Production keeps the
+// design's names; every other environment's names end in the environment,
+// so any number of stacks can share one account without a clash.
+type Names struct {
+	Database  string // Glue database
+	Workgroup string // Athena workgroup
+	suffix    string
+}
+
+// NamesFor returns the names of an environment's resources.
+func NamesFor(environment string) Names {
+	n := Names{Database: "dc_data_baker", Workgroup: "dc-data-baker"}
+	if environment != "production" {
+		n.suffix = "-" + environment
+		n.Database += "_" + environment
+		n.Workgroup += n.suffix
+	}
+	return n
+}
+
+// StateMachine is the deployed name of a layer's state machine.
+func (n Names) StateMachine(base string) string { return base + n.suffix }
+
+// DatabaseParams name the SSM parameters that hold EveryElection's database
+// connection details: names, never values.
+type DatabaseParams struct {
+	Host, User, Name, Password string
+}
+
+// Settings are the stack's values that layers are declared from.
+type Settings struct {
+	Names   Names
+	Vars    tables.Vars
+	Buckets tables.Buckets
+	// EEDatabase is where the export Lambdas find EveryElection.
+	EEDatabase DatabaseParams
+	// Schedule is the nightly rebuild's EventBridge schedule expression.
+	Schedule string
+	// TriggerDelaySeconds holds a rebuild request in its queue, so a burst
+	// of changes becomes one run.
+	TriggerDelaySeconds int
+}
+
+// Spec is everything about one layer.
+type Spec struct {
+	// Name prefixes the layer's resource names, e.g. "current-elections".
+	Name string
+	// Type is the component's type: dc-data-baker:layers:<Type>.
+	Type string
+	// Output prefixes the layer's stack outputs: <Output>StateMachineArn and
+	// each location's name.
+	Output string
+	// StateMachine is the deployed state machine name.
+	StateMachine string
+	// Tables are the Glue tables the layer creates; it may read others'.
+	// Vars fill their prefixes.
+	Tables []tables.Table
+	Vars   tables.Vars
+	// Queries are its Athena named queries.
+	Queries []NamedQuery
+	// Functions are the Lambdas the layer owns.
+	Functions []Function
+	// Calls are the roles its state machine invokes, shared ones included.
+	Calls []Role
+	// Grants are IAM statements for any function it calls.
+	Grants []Grant
+	// Flow renders the state machine.
+	Flow func(l Lambdas, failureTopicArn string) asl.StateMachine
+	// Triggers start it, if anything does besides a person.
+	Triggers *Triggers
+	// Locations are the data the layer publishes, as stack outputs.
+	Locations []Location
+}
+
+// NamedQuery is an Athena named query: the sql/ template it renders, and
+// the deploy-time values it is rendered with (the database among them).
+type NamedQuery struct {
+	Name     string
+	Template string
+	Values   map[string]string
+}
+
+// Function is a Lambda that a layer owns.
+type Function struct {
+	Role        Role
+	Source      string // functions/<Source>
+	Description string
+	Timeout     int // seconds
+	MemorySize  int // MB; 0 is GoFunction's default
+	Env         map[string]string
+	// ExternalObjects is true when it reads or writes objects in the
+	// buckets the project does not own, so it needs their KMS keys.
+	ExternalObjects bool
+}
+
+// Triggers start a layer's state machine through a deduplicating FIFO queue.
+type Triggers struct {
+	Schedule string
+	// Events are EventBridge detail-types that request a rebuild.
+	Events       []string
+	DelaySeconds int
+	// Message is the constant rebuild request; the queue's content-based
+	// deduplication collapses a burst of them into one run.
+	Message string
+}
+
+// Stack outputs a layer exports end in these, which is how databaker status
+// finds every layer's state machine and data.
+const (
+	StateMachineArnSuffix = "StateMachineArn"
+	LocationSuffix        = "Location"
+	TriggerQueueURLSuffix = "TriggerQueueUrl"
+)
+
+// Location is one published dataset: the stack output <Name> (which ends in
+// LocationSuffix) is s3://Bucket/Prefix.
+type Location struct {
+	Name   string
+	Bucket string
+	Prefix string
+}
+
+// URI is the location as s3://bucket/prefix/.
+func (l Location) URI() string { return "s3://" + l.Bucket + "/" + l.Prefix }
+
+// Grant is an IAM statement for the function in Role.
+type Grant struct {
+	Role      Role
+	Sid       string
+	Actions   []string
+	Resources []Resource
+	// WildcardReason says why a resource or action has a "*".
+	WildcardReason string
+}
+
+// Resource is what an IAM statement names. Glue, SSM and state machine
+// ARNs need the stack's account and region, so they are named here and
+// turned into ARNs by the component.
+type Resource struct {
+	Kind ResourceKind
+	Name string // table, parameter or state machine name; the full ARN for S3
+}
+
+// ResourceKind says how a Resource becomes an ARN.
+type ResourceKind int
+
+// The kinds of Resource.
+const (
+	S3 ResourceKind = iota + 1
+	GlueCatalog
+	GlueDatabase
+	GlueTable
+	SSMParameter
+	StateMachine
+	Workgroup
+)
+
+// The Resource constructors.
+var (
+	Catalog  = Resource{Kind: GlueCatalog}
+	Database = Resource{Kind: GlueDatabase}
+)
+
+// Table is a Glue table of the stack's database.
+func Table(name string) Resource { return Resource{Kind: GlueTable, Name: name} }
+
+// Bucket is an S3 bucket.
+func Bucket(bucket string) Resource { return Resource{Kind: S3, Name: "arn:aws:s3:::" + bucket} }
+
+// Objects are the objects under prefix in bucket.
+func Objects(bucket, prefix string) Resource {
+	return Resource{Kind: S3, Name: "arn:aws:s3:::" + bucket + "/" + prefix + "*"}
+}
+
+// Object is one object.
+func Object(bucket, key string) Resource {
+	return Resource{Kind: S3, Name: "arn:aws:s3:::" + bucket + "/" + key}
+}
+
+// Parameter is an SSM parameter, by its name (with or without the leading /).
+func Parameter(name string) Resource { return Resource{Kind: SSMParameter, Name: name} }
+
+// Machine is a state machine of the stack, by its deployed name.
+func Machine(name string) Resource { return Resource{Kind: StateMachine, Name: name} }
+
+// GlueRead is what Athena needs to read a table; GlueRepair what MSCK
+// REPAIR TABLE adds to register a table's partitions.
+var (
+	GlueRead   = []string{"glue:GetTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"}
+	GlueRepair = []string{"glue:BatchCreatePartition", "glue:CreatePartition"}
+)
+
+// ObjectsUnderPrefix is why an S3 object ARN ends in "*": IAM scopes object
+// permissions to a prefix only with a trailing wildcard.
+const ObjectsUnderPrefix = "S3 object ARNs name a prefix only with a trailing *"
+
+// Check reports a Spec that cannot be deployed: a missing name or flow, a
+// role called but neither shared nor owned, or a grant for a role the
+// layer does not call.
+func (s Spec) Check() error {
+	if s.Name == "" || s.Type == "" || s.Output == "" || s.StateMachine == "" || s.Flow == nil {
+		return fmt.Errorf("layer %q: Name, Type, Output, StateMachine and Flow are required", s.Name)
+	}
+	for _, l := range s.Locations {
+		if !strings.HasSuffix(l.Name, LocationSuffix) {
+			return fmt.Errorf("layer %s: output %s must end in %s", s.Name, l.Name, LocationSuffix)
+		}
+	}
+	known := map[Role]bool{}
+	for _, r := range SharedRoles {
+		known[r] = true
+	}
+	for _, f := range s.Functions {
+		if known[f.Role] {
+			return fmt.Errorf("layer %s: function role %s is declared twice or shadows a shared one", s.Name, f.Role)
+		}
+		known[f.Role] = true
+	}
+	calls := map[Role]bool{}
+	for _, r := range s.Calls {
+		if !known[r] {
+			return fmt.Errorf("layer %s: calls %s, which is neither shared nor its own", s.Name, r)
+		}
+		calls[r] = true
+	}
+	for _, f := range s.Functions {
+		if !calls[f.Role] {
+			return fmt.Errorf("layer %s: owns %s but never calls it", s.Name, f.Role)
+		}
+	}
+	for _, g := range s.Grants {
+		if !calls[g.Role] {
+			return fmt.Errorf("layer %s: grant %s is for %s, which it does not call", s.Name, g.Sid, g.Role)
+		}
+	}
+	return nil
+}
+
+// Lambdas returns the ARNs of the roles the layer calls, from arn.
+func (s Spec) Lambdas(arn func(Role) string) Lambdas {
+	l := Lambdas{}
+	for _, r := range s.Calls {
+		l[r] = arn(r)
+	}
+	return l
+}

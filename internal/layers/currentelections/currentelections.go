@@ -1,0 +1,191 @@
+// Package currentelections is the CurrentElections layer: every address
+// joined with the current ballots whose area contains it, published as one
+// parquet file per outcode.
+package currentelections
+
+import (
+	"fmt"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+)
+
+// StateMachineName is the layer's state machine, before layer.Names adds
+// the environment.
+const StateMachineName = "MakeCurrentElectionsParquet"
+
+// The layer's named queries, as its state machine starts them.
+const (
+	QueryJoinLetter     = "uprn-to-ballots-first-letter"
+	QueryGateOneSource  = "current-elections-gate-one-source"
+	QueryGateUPRNs      = "current-elections-gate-uprns"
+	QueryGateConflicts  = "current-elections-gate-conflicting-duplicates"
+	ElectionsSetChanged = "elections_set_changed"
+)
+
+// OutputFolder is the folder of the per-outcode files, beside the tables.
+const OutputFolder = "current_elections_parquet"
+
+// Ballots is EE's export of current ballots with their WKT. Its CSV has a
+// header row (election_id,geography_id,geography_text,source_table).
+func Ballots(b tables.Buckets) tables.Table {
+	return tables.Table{
+		Name:        "current_ballots",
+		Description: "Current ballots and their division or organisation geography as WKT (EPSG:4326), from EveryElection",
+		Bucket:      b.EE,
+		Prefix:      "{ballots_prefix}/",
+		Format:      tables.CSV,
+		Columns: []tables.Column{
+			tables.String("election_id"), tables.String("division_id"),
+			{Name: "geometry", Type: "string", Comment: "WKT, no SRID; empty when source_table is None"},
+			{Name: "source_table", Type: "string", Comment: "Organisation, Division or None"},
+		},
+		SkipHeader: true,
+	}
+}
+
+// Joined is every address with its current ballot IDs.
+func Joined(b tables.Buckets) tables.Table {
+	return tables.Table{
+		Name:        "current_ballots_joined_to_address_base",
+		Description: "Every address with the sorted, distinct IDs of the current ballots containing it",
+		Bucket:      b.AddressBase,
+		Prefix:      "addressbase/{environment}/current_ballots_joined_to_address_base/",
+		Format:      tables.Parquet,
+		Columns: []tables.Column{
+			tables.String("uprn"), tables.String("address"), tables.String("postcode"), tables.String("addressbase_source"),
+			{Name: "ballot_ids", Type: "array<string>", Comment: "sorted, distinct, [] when none"},
+		},
+		PartitionKeys: tables.FirstLetter,
+		Query:         QueryJoinLetter,
+	}
+}
+
+// Output is where the per-outcode parquet files go: not a Glue table, but
+// located like one.
+func Output(b tables.Buckets) tables.Table {
+	return tables.Table{Name: OutputFolder, Bucket: b.AddressBase, Prefix: "addressbase/{environment}/" + OutputFolder + "/"}
+}
+
+// Spec declares the layer for a stack.
+func Spec(s layer.Settings) (layer.Spec, error) {
+	b := s.Buckets
+	ballots, addresses, joined, output := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b)
+	prefix := map[string]string{}
+	for _, t := range []tables.Table{ballots, addresses, joined, output} {
+		p, err := t.KeyPrefix(s.Vars)
+		if err != nil {
+			return layer.Spec{}, err
+		}
+		prefix[t.Name] = p
+	}
+	target, err := joined.Location(s.Vars)
+	if err != nil {
+		return layer.Spec{}, err
+	}
+	db, ab, ee := s.Names.Database, b.AddressBase, b.EE
+	ballotsKey := prefix[ballots.Name] + "current_elections.csv"
+	tempBallots := tables.HiddenKey(ballotsKey, "")
+	const tempKeys = "temporary keys end in the run's request ID"
+	dbp := s.EEDatabase
+	if s.Schedule == "" {
+		return layer.Spec{}, fmt.Errorf("current elections layer: a nightly schedule is required")
+	}
+	return layer.Spec{
+		Name:         "current-elections",
+		Type:         "CurrentElections",
+		Output:       "currentElections",
+		StateMachine: s.Names.StateMachine(StateMachineName),
+		Vars:         s.Vars,
+		Tables:       []tables.Table{ballots, joined},
+		Queries: []layer.NamedQuery{
+			{Name: QueryJoinLetter, Template: "currentelections/uprn-to-ballots-first-letter", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
+			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
+			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
+			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name}},
+		},
+		Functions: []layer.Function{
+			{
+				Role: layer.ExportBallots, Source: "export_current_ballots",
+				Description: "Exports EveryElection's current ballots with their WKT to the ballots CSV",
+				Timeout:     300, MemorySize: 512, ExternalObjects: true,
+				Env: map[string]string{
+					"BUCKET": ee, "KEY": ballotsKey,
+					"DB_HOST_PARAM": dbp.Host, "DB_USER_PARAM": dbp.User, "DB_NAME_PARAM": dbp.Name, "DB_PASSWORD_PARAM": dbp.Password,
+					"DB_SSLMODE": "require",
+				},
+			},
+			{
+				Role: layer.OutcodeSplit, Source: "first_letter_to_outcode_parquet",
+				Description: "Splits one first-letter partition into per-outcode parquet files",
+				Timeout:     900, MemorySize: 1024, ExternalObjects: true,
+			},
+			{
+				Role: layer.DeleteStale, Source: "delete_stale_outcodes",
+				Description: "Deletes outcode files whose outcode is no longer in AddressBase",
+				Timeout:     120,
+			},
+		},
+		Calls: []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
+		Grants: []layer.Grant{
+			{
+				// SecureStrings under the AWS-managed aws/ssm key decrypt
+				// through SSM without a kms statement.
+				Role: layer.ExportBallots, Sid: "ReadDatabaseParameters", Actions: []string{"ssm:GetParameters"},
+				Resources: []layer.Resource{layer.Parameter(dbp.Host), layer.Parameter(dbp.User), layer.Parameter(dbp.Name), layer.Parameter(dbp.Password)},
+			},
+			{
+				// The export stages its file under a hidden temporary key
+				// (tables.HiddenKey) and copies it over the real one.
+				Role: layer.ExportBallots, Sid: "PublishBallotsCSV", Actions: []string{"s3:PutObject"},
+				Resources:      []layer.Resource{layer.Object(ee, ballotsKey), layer.Objects(ee, tempBallots)},
+				WildcardReason: tempKeys,
+			},
+			{
+				Role: layer.ExportBallots, Sid: "StageBallotsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
+				Resources: []layer.Resource{layer.Objects(ee, tempBallots)}, WildcardReason: tempKeys,
+			},
+			{Role: layer.OutcodeSplit, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			{Role: layer.OutcodeSplit, Sid: "ReadJoined", Actions: []string{"s3:GetObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
+			{
+				// GetObject also covers HeadObject, used to skip unchanged files.
+				Role: layer.OutcodeSplit, Sid: "WriteOutcodes", Actions: []string{"s3:GetObject", "s3:PutObject"},
+				Resources: []layer.Resource{layer.Objects(ab, prefix[output.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
+			},
+			{Role: layer.DeleteStale, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			{Role: layer.DeleteStale, Sid: "DeleteOutcodes", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[output.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
+			{
+				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
+				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
+			},
+			{Role: layer.Query, Sid: "RepairJoined", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(joined.Name)}},
+			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			{
+				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
+				Resources:      []layer.Resource{layer.Objects(ee, prefix[ballots.Name]), layer.Objects(ab, prefix[addresses.Name]), layer.Objects(ab, prefix[joined.Name])},
+				WildcardReason: layer.ObjectsUnderPrefix,
+			},
+			{
+				Role: layer.Query, Sid: "WriteJoined", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+				Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
+			},
+			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
+		},
+		Flow: func(l layer.Lambdas, topic string) asl.StateMachine {
+			return Flow(FlowParams{
+				Lambdas: l, FailureTopicArn: topic, Database: db, JoinedTable: joined.Name,
+				Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+			})
+		},
+		Triggers: &layer.Triggers{
+			Schedule:     s.Schedule,
+			Events:       []string{ElectionsSetChanged},
+			DelaySeconds: s.TriggerDelaySeconds,
+			Message:      `{"rebuild":"current-elections"}`,
+		},
+		Locations: []layer.Location{{Name: "currentElectionsOutputLocation", Bucket: ab, Prefix: prefix[output.Name]}},
+	}, nil
+}

@@ -1,0 +1,125 @@
+// Package layers_test checks every layer's declaration against the rules a
+// deployable layer keeps.
+package layers_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
+)
+
+var settings = layer.Settings{
+	Names:    layer.NamesFor("production"),
+	Vars:     tables.Vars{Environment: "production", Release: "current", BallotsPrefix: "ballots-with-wkt/"},
+	Buckets:  tables.Buckets{AddressBase: "pollingstations.private.data", EE: "ee.data-cache.production"},
+	Schedule: "cron(0 3 * * ? *)",
+	EEDatabase: layer.DatabaseParams{
+		Host: "/dc-data-baker/ee-db/host", User: "/dc-data-baker/ee-db/user", Name: "/dc-data-baker/ee-db/name", Password: "/dc-data-baker/ee-db/password",
+	},
+}
+
+var declarations = map[string]func(layer.Settings) (layer.Spec, error){
+	"addressbase":      addressbase.Spec,
+	"currentelections": currentelections.Spec,
+}
+
+func specs(t *testing.T) map[string]layer.Spec {
+	t.Helper()
+	out := map[string]layer.Spec{}
+	for name, declare := range declarations {
+		s, err := declare(settings)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := s.Check(); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = s
+	}
+	return out
+}
+
+// Every table's location, as production deploys it.
+func TestTableLocations(t *testing.T) {
+	want := map[string]string{
+		"addressbase_cleaned_raw":                "s3://pollingstations.private.data/addressbase/current/addressbase_cleaned/",
+		"addressbase_partitioned":                "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
+		"current_ballots":                        "s3://ee.data-cache.production/ballots-with-wkt/",
+		"current_ballots_joined_to_address_base": "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
+	}
+	seen := 0
+	for _, s := range specs(t) {
+		for _, tb := range s.Tables {
+			got, err := tb.Location(s.Vars)
+			if err != nil || got != want[tb.Name] {
+				t.Errorf("%s: Location = %q, %v; want %q", tb.Name, got, err, want[tb.Name])
+			}
+			seen++
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d tables declared, want %d", seen, len(want))
+	}
+}
+
+// Every named query renders from its template with exactly its values, in
+// the stack's database, and every table that names a query names one of
+// its layer's.
+func TestQueriesRender(t *testing.T) {
+	for name, s := range specs(t) {
+		queries := map[string]bool{}
+		for _, q := range s.Queries {
+			queries[q.Name] = true
+			sql, err := dcsql.Render(q.Template, q.Values)
+			if err != nil {
+				t.Errorf("%s %s: %v", name, q.Name, err)
+				continue
+			}
+			if !strings.Contains(sql, `"`+settings.Names.Database+`".`) {
+				t.Errorf("%s %s: does not name the database %s", name, q.Name, settings.Names.Database)
+			}
+		}
+		for _, tb := range s.Tables {
+			if tb.Query != "" && !queries[tb.Query] {
+				t.Errorf("%s: table %s names query %s, which the layer does not declare", name, tb.Name, tb.Query)
+			}
+		}
+	}
+}
+
+// Check refuses the mistakes a new layer could make.
+func TestCheckRefusesBadSpecs(t *testing.T) {
+	good, err := currentelections.Spec(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*layer.Spec)
+		want   string
+	}{
+		{"no flow", func(s *layer.Spec) { s.Flow = nil }, "Flow are required"},
+		{"unknown role", func(s *layer.Spec) { s.Calls = append(s.Calls, "mystery") }, "calls mystery, which is neither shared nor its own"},
+		{"owned but never called", func(s *layer.Spec) { s.Calls = s.Calls[:len(s.Calls)-1] }, "owns delete-stale but never calls it"},
+		{"shadows a shared role", func(s *layer.Spec) { s.Functions = append(s.Functions, layer.Function{Role: layer.Query}) }, "shadows a shared one"},
+		{"grant for a role not called", func(s *layer.Spec) {
+			s.Grants = append(s.Grants, layer.Grant{Role: layer.TableLocation, Sid: "X"})
+		}, "grant X is for table-location, which it does not call"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := good
+			s.Calls = append([]layer.Role(nil), good.Calls...)
+			s.Functions = append([]layer.Function(nil), good.Functions...)
+			s.Grants = append([]layer.Grant(nil), good.Grants...)
+			tc.mutate(&s)
+			if err := s.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Check() = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
