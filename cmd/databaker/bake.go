@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 )
 
 func init() {
@@ -38,9 +39,18 @@ Examples:
 
 func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bake", bakeUsage, stderr)
-	var opts bake.Options
-	fs.StringVar(&opts.AddressBase, "addressbase", "", "AddressBase cleaned `csv` (no header row)")
-	fs.StringVar(&opts.Ballots, "ballots", "", "EE current ballots `csv` (with header row)")
+	opts := bake.Options{Inputs: map[string]string{}}
+	// Each layer's input files are its flags.
+	inputs := map[string]*string{}
+	var required []string
+	for _, l := range layers.Bake {
+		for _, in := range l.Inputs {
+			inputs[in.Flag] = fs.String(in.Flag, "", in.Usage)
+			if in.Required {
+				required = append(required, in.Flag)
+			}
+		}
+	}
 	fs.StringVar(&opts.Out, "out", "", "output `dir`, replaced atomically on success")
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
@@ -48,13 +58,13 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case opts.AddressBase == "":
-		return usagef("--addressbase is required")
-	case opts.Ballots == "":
-		return usagef("--ballots is required")
-	case opts.Out == "":
-		return usagef("--out is required")
+	for _, flag := range append(required, "out") {
+		if fs.Lookup(flag).Value.String() == "" {
+			return usagef("--%s is required", flag)
+		}
+	}
+	for flag, v := range inputs {
+		opts.Inputs[flag] = *v
 	}
 	opts.Progress = stderr
 	if *cpuProfile != "" {
@@ -68,6 +78,6 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	_, err := bake.Run(ctx, opts)
+	_, err := bake.Run(ctx, opts, layers.Bake)
 	return err
 }

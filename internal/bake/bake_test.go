@@ -13,6 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 )
 
 const fixtures = "../../testdata/fixtures"
@@ -64,7 +67,7 @@ func newEnv(t *testing.T, addressbase string) env {
 func (e env) run(t *testing.T) (bake.Summary, error) {
 	t.Helper()
 	var progress bytes.Buffer
-	s, err := bake.Run(context.Background(), bake.Options{AddressBase: e.ab, Ballots: e.ballots, Out: e.out, Progress: &progress})
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(e.ab, e.ballots), Out: e.out, Progress: &progress}, layers.Bake)
 	t.Logf("progress:\n%s", progress.String())
 	return s, err
 }
@@ -77,7 +80,7 @@ func TestBakeFixturesTwoRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ocDir := filepath.Join(e.out, bake.OutcodesDir)
+	ocDir := filepath.Join(e.out, currentelections.OutputFolder)
 	if d := cmp.Diff(wantJSON(t, "want_run1.json"), readOutcodes(t, ocDir, e.source())); d != "" {
 		t.Errorf("run 1 outcodes (-want +got):\n%s", d)
 	}
@@ -101,18 +104,18 @@ func TestBakeFixturesTwoRuns(t *testing.T) {
 	// The intermediate layers: layout, schema and row counts.
 	for letter, n := range map[string]int{"A": 10, "B": 2, "C": 1} {
 		part := filepath.Join("first_letter="+letter, "part-00000.parquet")
-		ab := readRows[bake.AddressRow](t, filepath.Join(e.out, bake.AddressBaseDir, part), addressBaseSchema)
+		ab := readRows[addressbase.Row](t, filepath.Join(e.out, addressbase.PartitionedName, part), addressBaseSchema)
 		if len(ab) != n {
-			t.Errorf("%s letter %s: %d rows, want %d", bake.AddressBaseDir, letter, len(ab), n)
+			t.Errorf("%s letter %s: %d rows, want %d", addressbase.PartitionedName, letter, len(ab), n)
 		}
 		for _, r := range ab {
 			if r.AddressbaseSource != e.source() || !strings.HasPrefix(r.Postcode, letter) || !strings.HasPrefix(r.Postcode, r.Outcode+" ") {
-				t.Errorf("%s letter %s: bad row %+v", bake.AddressBaseDir, letter, r)
+				t.Errorf("%s letter %s: bad row %+v", addressbase.PartitionedName, letter, r)
 			}
 		}
-		j := readRows[outRow](t, filepath.Join(e.out, bake.JoinedDir, part), joinedSchema)
+		j := readRows[outRow](t, filepath.Join(e.out, currentelections.JoinedName, part), joinedSchema)
 		if len(j) != n {
-			t.Errorf("%s letter %s: %d rows, want %d", bake.JoinedDir, letter, len(j), n)
+			t.Errorf("%s letter %s: %d rows, want %d", currentelections.JoinedName, letter, len(j), n)
 		}
 	}
 
@@ -158,7 +161,7 @@ func TestBakeIdenticalDuplicateDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(wantJSON(t, "want_run1.json"), readOutcodes(t, filepath.Join(e.out, bake.OutcodesDir), e.source())); d != "" {
+	if d := cmp.Diff(wantJSON(t, "want_run1.json"), readOutcodes(t, filepath.Join(e.out, currentelections.OutputFolder), e.source())); d != "" {
 		t.Errorf("outcodes (-want +got):\n%s", d)
 	}
 	if s.DuplicatesDropped != 1 || s.AddressRows != 14 || s.OutputRows != 13 {
@@ -286,4 +289,9 @@ func TestBakeRefusesForeignOut(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(e.out, "precious.txt")); err != nil || string(b) != "keep me" {
 		t.Errorf("precious.txt = %q, %v", b, err)
 	}
+}
+
+// inputs names the two files the layers read by their flags.
+func inputs(ab, ballots string) map[string]string {
+	return map[string]string{addressbase.Input: ab, currentelections.BallotsInput: ballots}
 }

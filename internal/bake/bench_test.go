@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/synth"
 )
 
@@ -102,7 +103,7 @@ func bakeOnce(b *testing.B, ab, ballots, out string) (bake.Summary, time.Duratio
 	runtime.GC()
 	b.StartTimer()
 	t0 := time.Now()
-	s, err := bake.Run(context.Background(), bake.Options{AddressBase: ab, Ballots: ballots, Out: out})
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake)
 	d := time.Since(t0)
 	if err != nil {
 		b.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"github.com/paulmach/orb/encoding/wkt"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/synth"
 )
 
@@ -177,14 +179,14 @@ func TestBakeMatchesBruteForce(t *testing.T) {
 	dir := t.TempDir()
 	ab, ballots := synthFiles(t, dir, opts)
 	out := filepath.Join(dir, "out")
-	s, err := bake.Run(context.Background(), bake.Options{AddressBase: ab, Ballots: ballots, Out: out})
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, outcodeOf, rowsWith := bruteForce(t, ab, readPieces(t, ballots))
 	got := map[string][]string{}
 	withBallots := 0
-	files := readOutcodes(t, filepath.Join(out, bake.OutcodesDir), "")
+	files := readOutcodes(t, filepath.Join(out, currentelections.OutputFolder), "")
 	for oc, rows := range files {
 		for _, r := range rows {
 			if _, dup := got[r.UPRN]; dup {

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 	"github.com/DemocracyClub/dc-data-baker/internal/synth"
 )
@@ -294,7 +296,7 @@ func mustClusterCPU(b *testing.B, backend int) time.Duration {
 func compareWithBake(b testing.TB, pg map[string][]string, out string) {
 	b.Helper()
 	files := map[string][]string{}
-	for _, rows := range readOutcodes(b, filepath.Join(out, bake.OutcodesDir), "") {
+	for _, rows := range readOutcodes(b, filepath.Join(out, currentelections.OutputFolder), "") {
 		for _, r := range rows {
 			files[r.UPRN] = r.BallotIDs
 		}
@@ -338,7 +340,7 @@ func TestPostGISAgrees(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			out := filepath.Join(tmp, "out")
-			if _, err := bake.Run(ctx, bake.Options{AddressBase: tc.ab, Ballots: tc.ballots, Out: out}); err != nil {
+			if _, err := bake.Run(ctx, bake.Options{Inputs: inputs(tc.ab, tc.ballots), Out: out}, layers.Bake); err != nil {
 				t.Fatal(err)
 			}
 			pg, err := postgisBake(ctx, conn, tc.ab, tc.ballots, filepath.Join(tmp, "postgis"))

@@ -16,6 +16,8 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/golden"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 )
 
 const sampleDir = "../../testdata/sample"
@@ -131,11 +133,11 @@ func TestSample(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "out")
-	s, err := bake.Run(context.Background(), bake.Options{AddressBase: ab, Ballots: ballots, Out: out})
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := readOutcodes(t, filepath.Join(out, bake.OutcodesDir), "")
+	files := readOutcodes(t, filepath.Join(out, currentelections.OutputFolder), "")
 	got := map[string][]string{}
 	for _, rows := range files {
 		for _, r := range rows {

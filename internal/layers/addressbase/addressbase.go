@@ -40,7 +40,7 @@ func Raw(b tables.Buckets) tables.Table {
 // Partitioned is AddressBase as parquet, partitioned by first letter.
 func Partitioned(b tables.Buckets) tables.Table {
 	return tables.Table{
-		Name:        "addressbase_partitioned",
+		Name:        PartitionedName,
 		Description: "AddressBase as parquet, partitioned by the first letter of the postcode",
 		Bucket:      b.AddressBase,
 		Prefix:      "addressbase/{environment}/addressbase_partitioned/",

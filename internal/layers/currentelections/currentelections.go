@@ -49,7 +49,7 @@ func Ballots(b tables.Buckets) tables.Table {
 // Joined is every address with its current ballot IDs.
 func Joined(b tables.Buckets) tables.Table {
 	return tables.Table{
-		Name:        "current_ballots_joined_to_address_base",
+		Name:        JoinedName,
 		Description: "Every address with the sorted, distinct IDs of the current ballots containing it",
 		Bucket:      b.AddressBase,
 		Prefix:      "addressbase/{environment}/current_ballots_joined_to_address_base/",
