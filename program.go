@@ -10,17 +10,9 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/components/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
-	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
-	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	layerlist "github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
-
-// stackLayers are the layers the program deploys, in order: adding a layer
-// is one line here.
-var stackLayers = []func(layer.Settings) (layer.Spec, error){
-	addressbase.Spec,
-	currentelections.Spec,
-}
 
 // sharedFunctionOutputs name the stack outputs of Core's functions' ARNs.
 var sharedFunctionOutputs = map[layer.Role]string{
@@ -75,11 +67,11 @@ func program(ctx *pulumi.Context) error {
 		Schedule:            cfg.CurrentElectionsSchedule,
 		TriggerDelaySeconds: cfg.RebuildDelaySeconds,
 	}
-	for _, declare := range stackLayers {
-		spec, err := declare(settings)
-		if err != nil {
-			return err
-		}
+	specs, err := layerlist.Specs(settings)
+	if err != nil {
+		return err
+	}
+	for _, spec := range specs {
 		l, err := layers.New(ctx, spec, c)
 		if err != nil {
 			return fmt.Errorf("%s layer: %w", spec.Name, err)

@@ -43,7 +43,7 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// Each layer's input files are its flags.
 	inputs := map[string]*string{}
 	var required []string
-	for _, l := range layers.Bake {
+	for _, l := range layers.Bake() {
 		for _, in := range l.Inputs {
 			inputs[in.Flag] = fs.String(in.Flag, "", in.Usage)
 			if in.Required {
@@ -78,6 +78,6 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	_, err := bake.Run(ctx, opts, layers.Bake)
+	_, err := bake.Run(ctx, opts, layers.Bake())
 	return err
 }

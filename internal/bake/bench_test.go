@@ -103,7 +103,7 @@ func bakeOnce(b *testing.B, ab, ballots, out string) (bake.Summary, time.Duratio
 	runtime.GC()
 	b.StartTimer()
 	t0 := time.Now()
-	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake)
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake())
 	d := time.Since(t0)
 	if err != nil {
 		b.Fatal(err)

@@ -179,7 +179,7 @@ func TestBakeMatchesBruteForce(t *testing.T) {
 	dir := t.TempDir()
 	ab, ballots := synthFiles(t, dir, opts)
 	out := filepath.Join(dir, "out")
-	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake)
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -340,7 +340,7 @@ func TestPostGISAgrees(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			out := filepath.Join(tmp, "out")
-			if _, err := bake.Run(ctx, bake.Options{Inputs: inputs(tc.ab, tc.ballots), Out: out}, layers.Bake); err != nil {
+			if _, err := bake.Run(ctx, bake.Options{Inputs: inputs(tc.ab, tc.ballots), Out: out}, layers.Bake()); err != nil {
 				t.Fatal(err)
 			}
 			pg, err := postgisBake(ctx, conn, tc.ab, tc.ballots, filepath.Join(tmp, "postgis"))

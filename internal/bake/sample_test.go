@@ -133,7 +133,7 @@ func TestSample(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "out")
-	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake)
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(ab, ballots), Out: out}, layers.Bake())
 	if err != nil {
 		t.Fatal(err)
 	}

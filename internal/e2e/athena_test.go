@@ -22,6 +22,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -88,11 +89,11 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 	}
 	// The named queries exactly as the layers declare them.
 	settings := layer.Settings{Names: layer.NamesFor("production"), Vars: vars, Buckets: buckets, Schedule: "rate(1 day)"}
-	for _, declare := range []func(layer.Settings) (layer.Spec, error){addressbase.Spec, currentelections.Spec} {
-		spec, err := declare(settings)
-		if err != nil {
-			t.Fatal(err)
-		}
+	specs, err := layers.Specs(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range specs {
 		for _, d := range spec.Queries {
 			q, err := dcsql.Render(d.Template, d.Values)
 			if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -264,12 +265,12 @@ func queryTemplate(name string) (string, error) {
 		Buckets:  tables.Buckets{AddressBase: "pollingstations.private.data", EE: "ee.data-cache.production"},
 		Schedule: "rate(1 day)",
 	}
+	specs, err := layers.Specs(settings)
+	if err != nil {
+		return "", err
+	}
 	var names []string
-	for _, declare := range []func(layer.Settings) (layer.Spec, error){addressbase.Spec, currentelections.Spec} {
-		spec, err := declare(settings)
-		if err != nil {
-			return "", err
-		}
+	for _, spec := range specs {
 		for _, q := range spec.Queries {
 			if q.Name == name {
 				return q.Template, nil

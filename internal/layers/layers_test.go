@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
-	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
@@ -23,25 +23,37 @@ var settings = layer.Settings{
 	},
 }
 
-var declarations = map[string]func(layer.Settings) (layer.Spec, error){
-	"addressbase":      addressbase.Spec,
-	"currentelections": currentelections.Spec,
-}
-
 func specs(t *testing.T) map[string]layer.Spec {
 	t.Helper()
+	all, err := layers.Specs(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]layer.Spec{}
-	for name, declare := range declarations {
-		s, err := declare(settings)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+	for _, s := range all {
 		if err := s.Check(); err != nil {
 			t.Fatal(err)
 		}
-		out[name] = s
+		out[s.Name] = s
 	}
 	return out
+}
+
+// The bake runs a layer only after the layers whose folders it reads, and
+// no two layers write one folder.
+func TestBakeLayersWriteDistinctFolders(t *testing.T) {
+	owner := map[string]string{}
+	for _, l := range layers.Bake() {
+		for _, f := range l.Folders {
+			if o, ok := owner[f]; ok {
+				t.Errorf("%s and %s both write %s", o, l.Name, f)
+			}
+			owner[f] = l.Name
+		}
+	}
+	if len(owner) < 3 {
+		t.Fatalf("only %d folders declared", len(owner))
+	}
 }
 
 // Every table's location, as production deploys it.
