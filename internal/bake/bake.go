@@ -138,7 +138,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, fmt.Errorf("create %s: %w", parent, err)
 	}
 	// Stage beside Out, on the same filesystem, so publishing is a rename.
-	staging, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".staging-")
+	staging, err := mkStaging(parent, "."+filepath.Base(out)+".staging-")
 	if err != nil {
 		return sum, fmt.Errorf("create staging folder: %w", err)
 	}
