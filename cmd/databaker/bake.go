@@ -48,13 +48,8 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case opts.AddressBase == "":
-		return usagef("--addressbase is required")
-	case opts.Ballots == "":
-		return usagef("--ballots is required")
-	case opts.Out == "":
-		return usagef("--out is required")
+	if err := required(fs, "addressbase", "ballots", "out"); err != nil {
+		return err
 	}
 	opts.Progress = stderr
 	if *cpuProfile != "" {

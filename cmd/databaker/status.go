@@ -56,8 +56,8 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if stack == "" {
-		return usagef("--stack is required")
+	if err := required(fs, "stack"); err != nil {
+		return err
 	}
 	if opts.Executions < 1 || opts.Executions > 1000 {
 		return usagef("--executions must be between 1 and 1000, got %d", opts.Executions)
