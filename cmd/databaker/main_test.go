@@ -33,7 +33,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"bake bad flag", []string{"bake", "--nope"}, 2, "", "flag provided but not defined"},
 		{"bake positional", []string{"bake", "--addressbase", "a", "--ballots", "b", "--out", "o", "extra"}, 2, "", `unexpected argument "extra"`},
 		{"bake bad input", []string{"bake", "--addressbase", bad, "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o1")}, 1, "", bad + ":1: first row looks like a header"},
-		{"bake sample", []string{"bake", "--addressbase", sample + "addressbase_cleaned.csv", "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o2")}, 0, "", "4 outcodes: 4 written"},
+		{"bake sample", []string{"bake", "--addressbase", sample + "addressbase_cleaned.csv", "--ballots", sample + "current_elections.csv", "--out", filepath.Join(tmp, "o2")}, 0, "", "4 outcodes: 4 written (new or changed)"},
 		{"synth missing out", []string{"synth", "--addresses", "10"}, 2, "", "--out is required"},
 		{"synth", []string{"synth", "--addresses", "300", "--ballots", "5", "--out", filepath.Join(tmp, "s")}, 0, "", "300 UPRNs in"},
 		{"bake synth", []string{"bake", "--addressbase", filepath.Join(tmp, "s", "addressbase_cleaned.csv"), "--ballots", filepath.Join(tmp, "s", "current_elections.csv"), "--out", filepath.Join(tmp, "o3")}, 0, "", "outcodes:"},
