@@ -41,8 +41,9 @@ Examples:
 	databaker status --stack production --json | jq '.warnings'
 `
 
-// statusClients builds the runner and AWS clients; tests replace it.
-var statusClients = func(ctx context.Context, pulumiDir string) (status.Runner, status.SFNAPI, status.S3API, error) {
+// stackClients builds the pulumi runner and AWS clients for the commands
+// that read a deployed stack; tests replace it.
+var stackClients = func(ctx context.Context, pulumiDir string) (status.Runner, status.SFNAPI, *s3.Client, error) {
 	cfg, err := awsConfig(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -74,8 +75,8 @@ type hinted struct {
 func (h hinted) Error() string { return h.hint + "\n  cause: " + h.err.Error() }
 func (h hinted) Unwrap() error { return h.err }
 
-// statusHint turns the failures a newcomer meets first into a next step.
-func statusHint(stack string, err error) error {
+// stackHint turns the failures a newcomer meets first into a next step.
+func stackHint(stack string, err error) error {
 	var h hinted
 	switch {
 	case errors.As(err, &h):
@@ -121,13 +122,13 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if opts.MaxAge <= 0 {
 		return usagef("--max-age must be positive, got %s", opts.MaxAge)
 	}
-	runner, sf, s3c, err := statusClients(ctx, dir)
+	runner, sf, s3c, err := stackClients(ctx, dir)
 	if err != nil {
-		return statusHint(stack, err)
+		return stackHint(stack, err)
 	}
 	outs, err := status.ReadOutputs(ctx, runner, stack)
 	if err != nil {
-		return statusHint(stack, err)
+		return stackHint(stack, err)
 	}
 	report, err := status.Collect(ctx, sf, s3c, outs, opts)
 	if err != nil {

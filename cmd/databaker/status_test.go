@@ -59,11 +59,11 @@ func fakeStatusClients(t *testing.T, runner *stackOutputs) {
 	t.Cleanup(s3Srv.Close)
 	s3c := s3.New(s3.Options{Region: "eu-west-2", BaseEndpoint: aws.String(s3Srv.URL), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKE", "SECRETFAKE", "")})
-	old := statusClients
-	statusClients = func(context.Context, string) (status.Runner, status.SFNAPI, status.S3API, error) {
+	old := stackClients
+	stackClients = func(context.Context, string) (status.Runner, status.SFNAPI, *s3.Client, error) {
 		return runner, sfn.NewFromConfig(sfnSrv.Config()), s3c, nil
 	}
-	t.Cleanup(func() { statusClients = old })
+	t.Cleanup(func() { stackClients = old })
 }
 
 func TestStatusCommand(t *testing.T) {
