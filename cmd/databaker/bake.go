@@ -53,6 +53,8 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := required(fs, "addressbase", "ballots", "out"); err != nil {
 		return err
 	}
+	// Progress lines and log records come from several goroutines.
+	stderr = &lockedWriter{w: stderr}
 	log, err := newLogger(*logFormat, stderr)
 	if err != nil {
 		return err

@@ -85,3 +85,16 @@ func (h *lineHandler) WithGroup(name string) slog.Handler {
 	c.prefix = h.prefix + name + "."
 	return &c
 }
+
+// lockedWriter serialises writes, so lines written from several goroutines
+// (progress, log records) never interleave or race, whatever w is.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

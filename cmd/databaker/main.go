@@ -131,10 +131,11 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			}
 			return nil, usageError{err.Error()}
 		}
-		if fs.NArg() == 0 {
-			return pos, nil
+		rest := fs.Args()
+		if n := len(args) - len(rest); len(rest) == 0 || (n > 0 && args[n-1] == "--") {
+			return append(pos, rest...), nil // after "--", nothing is a flag
 		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
 }
 

@@ -80,3 +80,23 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestParseArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		pos  []string
+		json bool
+	}{
+		{[]string{"ME14", "1AA", "--json"}, []string{"ME14", "1AA"}, true},
+		{[]string{"--json", "ME14"}, []string{"ME14"}, true},
+		{[]string{"ME14", "--", "--json"}, []string{"ME14", "--json"}, false},
+		{nil, nil, false},
+	} {
+		fs := newFlagSet("x", "", &bytes.Buffer{})
+		asJSON := fs.Bool("json", false, "")
+		pos, err := parseArgs(fs, tc.args)
+		if err != nil || strings.Join(pos, "|") != strings.Join(tc.pos, "|") || *asJSON != tc.json {
+			t.Errorf("parseArgs(%q) = %q, json %v, %v; want %q, json %v", tc.args, pos, *asJSON, err, tc.pos, tc.json)
+		}
+	}
+}
