@@ -24,7 +24,8 @@ writes, under --out, the same layout and schema as on S3:
 	current_elections_parquet/<OUTCODE>.parquet
 
 --out is replaced atomically: bad input leaves it untouched, and unchanged
-outcode files keep their bytes. Progress and a summary go to stderr.
+outcode files keep their bytes. Progress, warnings and a summary go to
+stderr as readable lines; --log-format json makes the log records JSON.
 
 Examples:
 
@@ -45,18 +46,20 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (for go tool pprof)")
+	logFormat := logFormatFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case opts.AddressBase == "":
-		return usagef("--addressbase is required")
-	case opts.Ballots == "":
-		return usagef("--ballots is required")
-	case opts.Out == "":
-		return usagef("--out is required")
+	if err := required(fs, "addressbase", "ballots", "out"); err != nil {
+		return err
 	}
-	opts.Progress = stderr
+	// Progress lines and log records come from several goroutines.
+	stderr = &lockedWriter{w: stderr}
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	opts.Progress, opts.Logger = stderr, log
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -68,6 +71,6 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	_, err := bake.Run(ctx, opts)
+	_, err = bake.Run(ctx, opts)
 	return err
 }

@@ -138,7 +138,7 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, fmt.Errorf("create %s: %w", parent, err)
 	}
 	// Stage beside Out, on the same filesystem, so publishing is a rename.
-	staging, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".staging-")
+	staging, err := mkStaging(parent, "."+filepath.Base(out)+".staging-")
 	if err != nil {
 		return sum, fmt.Errorf("create staging folder: %w", err)
 	}
@@ -156,6 +156,11 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		return sum, fmt.Errorf("ballots: %w", err)
 	}
 	sum.BallotRows, sum.BallotPieces, sum.BallotsSkipped, sum.Elections = bst.Rows, bst.Pieces, bst.SkippedNone, bst.Elections
+	if bst.SkippedNone > 0 {
+		// Expected: EE exports ballots without a boundary with an empty
+		// geometry. Counted in the summary; INFO, not a warning.
+		opts.Logger.Info("ballot rows without geometry skipped", "source_table", "None", "rows", bst.SkippedNone)
+	}
 	prog.done(int64(bst.Rows))
 
 	prog.begin("addressbase layer")
