@@ -2,6 +2,7 @@ package athenaquery_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,8 +13,9 @@ import (
 )
 
 // fakeAthena is an in-memory Athena speaking the JSON 1.1 protocol, with the
-// real API's limits: ListNamedQueries pages, at most 50 IDs per
-// BatchGetNamedQuery, named queries visible only in their own workgroup.
+// real API's limits: ListNamedQueries and ListQueryExecutions page, at most
+// 50 IDs per BatchGetNamedQuery and BatchGetQueryExecution, named queries
+// visible only in their own workgroup.
 type fakeAthena struct {
 	*awsfake.Server
 
@@ -24,6 +26,7 @@ type fakeAthena struct {
 	// successive calls; the last one repeats.
 	script  map[string][]execState
 	execs   map[string]*execution
+	order   []string // execution IDs, oldest first
 	started []startRequest
 }
 
@@ -42,8 +45,9 @@ type execState struct {
 }
 
 type execution struct {
-	sql   string
-	polls int
+	sql     string
+	polls   int
+	stopped bool
 }
 
 type startRequest struct {
@@ -61,6 +65,10 @@ func newFakeAthena(t *testing.T, pageSize int, queries []namedQuery, script map[
 		"AmazonAthena.BatchGetNamedQuery":  f.batchGetNamedQuery,
 		"AmazonAthena.StartQueryExecution": f.startQueryExecution,
 		"AmazonAthena.GetQueryExecution":   f.getQueryExecution,
+		// Every execution is in the handler's workgroup.
+		"AmazonAthena.ListQueryExecutions":    f.listQueryExecutions,
+		"AmazonAthena.BatchGetQueryExecution": f.batchGetQueryExecution,
+		"AmazonAthena.StopQueryExecution":     f.stopQueryExecution,
 	})
 	t.Cleanup(f.Close)
 	return f
@@ -135,6 +143,7 @@ func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
 	f.started = append(f.started, in)
 	id := fmt.Sprintf("exec-%d", len(f.started))
 	f.execs[id] = &execution{sql: in.QueryString}
+	f.order = append(f.order, id)
 	return map[string]string{"QueryExecutionId": id}, nil
 }
 
@@ -149,20 +158,94 @@ func (f *fakeAthena) getQueryExecution(body []byte) (any, error) {
 	if !ok {
 		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
 	}
+	out := f.describe(in.QueryExecutionId, e)
+	e.polls++
+	return map[string]any{"QueryExecution": out}, nil
+}
+
+// describe is a QueryExecution as the API returns it, in the state the
+// script gives for the execution's next poll; a stopped one is CANCELLED.
+func (f *fakeAthena) describe(id string, e *execution) map[string]any {
 	states := f.script[e.sql]
 	st := states[min(e.polls, len(states)-1)]
-	e.polls++
+	if e.stopped {
+		st = execState{State: "CANCELLED", Reason: "Query cancelled by user"}
+	}
 	status := map[string]any{"State": st.State, "SubmissionDateTime": 1.7645e9}
 	if st.Reason != "" {
 		status["StateChangeReason"] = st.Reason
 	}
-	return map[string]any{"QueryExecution": map[string]any{
-		"QueryExecutionId": in.QueryExecutionId,
+	return map[string]any{
+		"QueryExecutionId": id,
 		"Query":            e.sql,
 		"StatementType":    "DML",
 		"Status":           status,
 		"Statistics":       map[string]any{"DataScannedInBytes": st.Scanned, "EngineExecutionTimeInMillis": 1234},
-	}}, nil
+	}
+}
+
+// listQueryExecutions pages the workgroup's execution IDs, newest first.
+func (f *fakeAthena) listQueryExecutions(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ NextToken, WorkGroup string }](body)
+	if err != nil {
+		return nil, err
+	}
+	if in.WorkGroup != workgroup {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "fake holds executions of workgroup " + workgroup + " only, got " + in.WorkGroup}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := slices.Clone(f.order)
+	slices.Reverse(ids)
+	start := 0
+	if in.NextToken != "" {
+		if start, err = strconv.Atoi(in.NextToken); err != nil {
+			return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "bad NextToken"}
+		}
+	}
+	end := min(start+f.pageSize, len(ids))
+	out := map[string]any{"QueryExecutionIds": ids[start:end]}
+	if end < len(ids) {
+		out["NextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+func (f *fakeAthena) batchGetQueryExecution(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ QueryExecutionIds []string }](body)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.QueryExecutionIds) < 1 || len(in.QueryExecutionIds) > 50 {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("QueryExecutionIds must hold 1 to 50 IDs, got %d", len(in.QueryExecutionIds))}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	found := []map[string]any{}
+	unprocessed := []map[string]string{}
+	for _, id := range in.QueryExecutionIds {
+		if e, ok := f.execs[id]; ok {
+			found = append(found, f.describe(id, e))
+		} else {
+			unprocessed = append(unprocessed, map[string]string{"QueryExecutionId": id, "ErrorCode": "INVALID_INPUT", "ErrorMessage": "not found"})
+		}
+	}
+	return map[string]any{"QueryExecutions": found, "UnprocessedQueryExecutionIds": unprocessed}, nil
+}
+
+func (f *fakeAthena) stopQueryExecution(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.execs[in.QueryExecutionId]
+	if !ok {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
+	}
+	e.stopped = true
+	return map[string]any{}, nil
 }
 
 // addExecution registers an execution started elsewhere, for status mode.
@@ -170,6 +253,14 @@ func (f *fakeAthena) addExecution(id, sql string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.execs[id] = &execution{sql: sql}
+	f.order = append(f.order, id)
+}
+
+// forget lists an execution ID whose details can no longer be read.
+func (f *fakeAthena) forget(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.order = append(f.order, id)
 }
 
 func (f *fakeAthena) startedRequests() []startRequest {
