@@ -3,7 +3,6 @@ package athenaquery_test
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -64,11 +63,18 @@ func newFakeAthena(t *testing.T, pageSize int, queries []namedQuery, script map[
 		"AmazonAthena.ListNamedQueries":    f.listNamedQueries,
 		"AmazonAthena.BatchGetNamedQuery":  f.batchGetNamedQuery,
 		"AmazonAthena.StartQueryExecution": f.startQueryExecution,
-		"AmazonAthena.GetQueryExecution":   f.getQueryExecution,
+		"AmazonAthena.GetQueryExecution": f.onExecution(func(id string, e *execution) any {
+			out := f.describe(id, e)
+			e.polls++
+			return map[string]any{"QueryExecution": out}
+		}),
 		// Every execution is in the handler's workgroup.
 		"AmazonAthena.ListQueryExecutions":    f.listQueryExecutions,
-		"AmazonAthena.BatchGetQueryExecution": f.batchGetQueryExecution,
-		"AmazonAthena.StopQueryExecution":     f.stopQueryExecution,
+		"AmazonAthena.BatchGetQueryExecution": awsfake.BatchGet(&f.mu, f.execs, "QueryExecution", "QueryExecutions", f.describe),
+		"AmazonAthena.StopQueryExecution": f.onExecution(func(_ string, e *execution) any {
+			e.stopped = true
+			return map[string]any{}
+		}),
 	})
 	t.Cleanup(f.Close)
 	return f
@@ -91,16 +97,18 @@ func (f *fakeAthena) listNamedQueries(body []byte) (any, error) {
 			ids = append(ids, q.NamedQueryID)
 		}
 	}
-	start := 0
-	if in.NextToken != "" {
-		if start, err = strconv.Atoi(in.NextToken); err != nil {
-			return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "bad NextToken"}
-		}
+	return f.page("NamedQueryIds", ids, in.NextToken)
+}
+
+// page answers a List call with one page of ids under key.
+func (f *fakeAthena) page(key string, ids []string, token string) (any, error) {
+	page, next, err := awsfake.Page(ids, token, f.pageSize)
+	if err != nil {
+		return nil, err
 	}
-	end := min(start+f.pageSize, len(ids))
-	out := map[string]any{"NamedQueryIds": ids[start:end]}
-	if end < len(ids) {
-		out["NextToken"] = strconv.Itoa(end)
+	out := map[string]any{key: page}
+	if next != "" {
+		out["NextToken"] = next
 	}
 	return out, nil
 }
@@ -147,20 +155,10 @@ func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
 	return map[string]string{"QueryExecutionId": id}, nil
 }
 
-func (f *fakeAthena) getQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.execs[in.QueryExecutionId]
-	if !ok {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
-	}
-	out := f.describe(in.QueryExecutionId, e)
-	e.polls++
-	return map[string]any{"QueryExecution": out}, nil
+// onExecution answers an operation on one query execution
+// (GetQueryExecution, StopQueryExecution), calling fn with f.mu held.
+func (f *fakeAthena) onExecution(fn func(id string, e *execution) any) awsfake.HandlerFunc {
+	return awsfake.OnItem(&f.mu, f.execs, "QueryExecutionId", "QueryExecution", fn)
 }
 
 // describe is a QueryExecution as the API returns it, in the state the
@@ -197,55 +195,7 @@ func (f *fakeAthena) listQueryExecutions(body []byte) (any, error) {
 	defer f.mu.Unlock()
 	ids := slices.Clone(f.order)
 	slices.Reverse(ids)
-	start := 0
-	if in.NextToken != "" {
-		if start, err = strconv.Atoi(in.NextToken); err != nil {
-			return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "bad NextToken"}
-		}
-	}
-	end := min(start+f.pageSize, len(ids))
-	out := map[string]any{"QueryExecutionIds": ids[start:end]}
-	if end < len(ids) {
-		out["NextToken"] = strconv.Itoa(end)
-	}
-	return out, nil
-}
-
-func (f *fakeAthena) batchGetQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ QueryExecutionIds []string }](body)
-	if err != nil {
-		return nil, err
-	}
-	if len(in.QueryExecutionIds) < 1 || len(in.QueryExecutionIds) > 50 {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("QueryExecutionIds must hold 1 to 50 IDs, got %d", len(in.QueryExecutionIds))}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	found := []map[string]any{}
-	unprocessed := []map[string]string{}
-	for _, id := range in.QueryExecutionIds {
-		if e, ok := f.execs[id]; ok {
-			found = append(found, f.describe(id, e))
-		} else {
-			unprocessed = append(unprocessed, map[string]string{"QueryExecutionId": id, "ErrorCode": "INVALID_INPUT", "ErrorMessage": "not found"})
-		}
-	}
-	return map[string]any{"QueryExecutions": found, "UnprocessedQueryExecutionIds": unprocessed}, nil
-}
-
-func (f *fakeAthena) stopQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.execs[in.QueryExecutionId]
-	if !ok {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
-	}
-	e.stopped = true
-	return map[string]any{}, nil
+	return f.page("QueryExecutionIds", ids, in.NextToken)
 }
 
 // addExecution registers an execution started elsewhere, for status mode.
