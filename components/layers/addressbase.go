@@ -69,9 +69,11 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	}
 
 	fns := sharedFunctions(co)
-	sm, err := newStateMachine(ctx, name, AddressBaseStateMachine, fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
+	// CurrentElections reads addressbase_partitioned, which this layer
+	// empties and rewrites: their runs must not overlap.
+	sm, err := newStateMachine(ctx, name, AddressBaseStateMachine, []string{CurrentElectionsStateMachine}, fns, co, func(l flows.Lambdas, topic string, g flows.Guard) asl.StateMachine {
 		return flows.AddressBase(flows.AddressBaseParams{
-			Lambdas: l, FailureTopicArn: topic, Database: core.DatabaseName,
+			Lambdas: l, FailureTopicArn: topic, Guard: g, Database: core.DatabaseName,
 			SourceTable: raw.Name, TargetTable: partitioned.Name,
 			TargetBucket: partitioned.Bucket, TargetPrefix: targetPrefix,
 		})
