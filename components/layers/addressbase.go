@@ -70,9 +70,11 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	}
 
 	fns := sharedFunctions(co)
-	sm, err := newStateMachine(ctx, name, co.Names.StateMachine(AddressBaseStateMachine), fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
+	// CurrentElections reads addressbase_partitioned, which this layer
+	// empties and rewrites: their runs must not overlap.
+	sm, err := newStateMachine(ctx, name, co.Names.StateMachine(AddressBaseStateMachine), []string{co.Names.StateMachine(CurrentElectionsStateMachine)}, fns, co, func(l flows.Lambdas, topic string, g flows.Guard) asl.StateMachine {
 		return flows.AddressBase(flows.AddressBaseParams{
-			Lambdas: l, FailureTopicArn: topic, Database: co.Names.Database,
+			Lambdas: l, FailureTopicArn: topic, Guard: g, Database: co.Names.Database,
 			SourceTable: raw.Name, TargetTable: partitioned.Name,
 			TargetBucket: partitioned.Bucket, TargetPrefix: targetPrefix,
 		})

@@ -199,9 +199,11 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 		return nil, err
 	}
 
-	sm, err := newStateMachine(ctx, name, co.Names.StateMachine(CurrentElectionsStateMachine), fns, co, func(l flows.Lambdas, topic string) asl.StateMachine {
+	// This layer reads addressbase_partitioned, which AddressBase empties
+	// and rewrites: their runs must not overlap.
+	sm, err := newStateMachine(ctx, name, co.Names.StateMachine(CurrentElectionsStateMachine), []string{co.Names.StateMachine(AddressBaseStateMachine)}, fns, co, func(l flows.Lambdas, topic string, g flows.Guard) asl.StateMachine {
 		return flows.CurrentElections(flows.CurrentElectionsParams{
-			Lambdas: l, FailureTopicArn: topic, Database: co.Names.Database, JoinedTable: joined.Name,
+			Lambdas: l, FailureTopicArn: topic, Guard: g, Database: co.Names.Database, JoinedTable: joined.Name,
 			Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
 		})
 	}, parent)

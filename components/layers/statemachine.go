@@ -53,13 +53,29 @@ func (l layerFunctions) arns() pulumi.Output {
 	})
 }
 
+// stateMachineArn is the ARN a state machine named name has in the stack's
+// account and region. Built from the name rather than read from the other
+// layer's resource, so two layers that conflict with each other can name
+// each other without a dependency cycle.
+func stateMachineArn(co *core.Core, name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", co.Region, co.AccountID, name)
+}
+
 // newStateMachine deploys a layer's state machine with a role that may
 // invoke exactly the layer's functions and publish to the failure topic,
-// and grants the guard function the right to list the machine's executions.
-func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFunctions, co *core.Core,
-	build func(flows.Lambdas, string) asl.StateMachine, parent pulumi.ResourceOption) (*sfn.StateMachine, error) {
+// and grants the guard function the right to list the executions of the
+// machine and of the machines it conflicts with (conflicts, by name).
+func newStateMachine(ctx *pulumi.Context, name, machineName string, conflicts []string, fns layerFunctions, co *core.Core,
+	build func(flows.Lambdas, string, flows.Guard) asl.StateMachine, parent pulumi.ResourceOption) (*sfn.StateMachine, error) {
+	guard := flows.Guard{}
+	listable := pulumi.StringArray{}
+	for _, c := range conflicts {
+		arn := stateMachineArn(co, c)
+		guard.ConflictingStateMachineArns = append(guard.ConflictingStateMachineArns, arn)
+		listable = append(listable, pulumi.String(arn))
+	}
 	definition := pulumi.All(fns.arns(), co.FailureTopicArn).ApplyT(func(v []any) (string, error) {
-		b, err := build(v[0].(flows.Lambdas), v[1].(string)).Render()
+		b, err := build(v[0].(flows.Lambdas), v[1].(string), guard).Render()
 		if err != nil {
 			return "", fmt.Errorf("render %s: %w", machineName, err)
 		}
@@ -113,6 +129,10 @@ func newStateMachine(ctx *pulumi.Context, name, machineName string, fns layerFun
 		Sid:       "ListOwnExecutions",
 		Actions:   []string{"states:ListExecutions"},
 		Resources: pulumi.StringArray{sm.Arn},
+	}, {
+		Sid:       "ListConflictingExecutions",
+		Actions:   []string{"states:ListExecutions"},
+		Resources: listable,
 	}}); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,8 @@ type AddressBaseParams struct {
 	PollSeconds int
 	// TimeoutSeconds bounds the whole execution (default 3600).
 	TimeoutSeconds int
+	// Guard names the conflicting state machines.
+	Guard Guard
 }
 
 // Step names of MakeAddressBasePartitioned, in order.
@@ -82,7 +84,7 @@ func AddressBase(p AddressBaseParams) asl.StateMachine {
 		}, partition.States(), repair.States()),
 	}
 	return guarded("MakeAddressBasePartitioned: AddressBase cleaned CSV to parquet partitioned by first letter of postcode.",
-		l, p.FailureTopicArn, orInt(p.TimeoutSeconds, DefaultTimeoutSeconds), body)
+		l, p.FailureTopicArn, orInt(p.TimeoutSeconds, DefaultTimeoutSeconds), p.Guard, body)
 }
 
 // qualified returns database.table, or table when database is empty.

@@ -31,6 +31,8 @@ type CurrentElectionsParams struct {
 	PollSeconds int
 	// TimeoutSeconds bounds the whole execution (default 3600).
 	TimeoutSeconds int
+	// Guard names the conflicting state machines.
+	Guard Guard
 }
 
 // Step names of MakeCurrentElectionsParquet, in order.
@@ -139,5 +141,5 @@ func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
 		}, repair.States()),
 	}
 	return guarded("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.",
-		l, p.FailureTopicArn, orInt(p.TimeoutSeconds, DefaultTimeoutSeconds), body)
+		l, p.FailureTopicArn, orInt(p.TimeoutSeconds, DefaultTimeoutSeconds), p.Guard, body)
 }
