@@ -648,11 +648,23 @@ func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 			}
 		}
 		guard := 0
+		// Each layer's guard lists its own machine and, by ARN built from
+		// the name, the other layer's: they conflict in both directions.
+		names := layer.NamesFor(env)
+		conflicting := map[string]string{
+			"addressbase-guard-grant":       ":stateMachine:" + names.StateMachine("MakeCurrentElectionsParquet"),
+			"current-elections-guard-grant": ":stateMachine:" + names.StateMachine("MakeAddressBasePartitioned"),
+		}
 		for name, doc := range docs {
 			if s, ok := doc.StatementBySid("ListOwnExecutions"); ok {
 				guard++
 				if len(s.Resource) != 1 || !strings.Contains(s.Resource[0], "-sm") {
 					t.Errorf("%s: guard lists executions of %v, want its own state machine", name, s.Resource)
+				}
+				c, _ := doc.StatementBySid("ListConflictingExecutions")
+				want := "arn:aws:states:eu-west-2:123456789012" + conflicting[name]
+				if !cmp.Equal([]string(c.Action), []string{"states:ListExecutions"}) || len(c.Resource) != 1 || c.Resource[0] != want {
+					t.Errorf("%s: guard lists %v of %v, want states:ListExecutions of exactly %s", name, c.Action, c.Resource, want)
 				}
 			}
 		}

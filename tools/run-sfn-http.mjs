@@ -8,6 +8,7 @@
 //   input: <execution input>,
 //   context: <Context Object, e.g. {StateMachine: {Id}, Execution: {Id}}>,
 //   baseURL: "http://127.0.0.1:port",   // POST ${baseURL}/invoke/${role}
+//   waitMs: 10,                         // every Wait state's pause (default 0)
 //   roles: {"<function ARN>": "guard" | "tableLocation" | "emptyPrefix" |
 //           "query" | "exportBallots" | "outcodeSplit" | "deleteStale"},
 // }

@@ -9,7 +9,8 @@
 //   roles: {"<function ARN>": "guard" | "tableLocation" | "emptyPrefix" |
 //           "query" | "exportBallots" | "outcodeSplit" | "deleteStale"},
 //   scenario: {
-//     guardProceed: true,          // guard's "proceed"
+//     guardDecisions: ["wait", ...], // guard's decisions in call order; the
+//                                  // last repeats (default "proceed")
 //     failQuery: "<QueryName>",    // the status call of this query fails
 //     runningPolls: 1,             // status calls that answer RUNNING first
 //     throttle: {"<role>": n},     // the first n calls throw TooManyRequests
@@ -29,12 +30,15 @@ const scenario = req.scenario ?? {};
 
 const queries = new Map(); // queryExecutionId -> {name, polls}
 const throttled = {};
+let guardCalls = 0;
 
 const fakes = {
-  guard: () => ({
-    proceed: scenario.guardProceed ?? true,
-    message: scenario.guardProceed === false ? 'another execution is running' : 'no other execution',
-  }),
+  guard: () => {
+    const ds = scenario.guardDecisions ?? ['proceed'];
+    guardCalls++;
+    const decision = ds[Math.min(guardCalls, ds.length) - 1];
+    return { decision, message: `fake guard: ${decision}` };
+  },
   tableLocation: (p) => {
     if (!p.database || !p.table) throw fakeError('ValidationError', 'database and table are required');
     return { [`${p.table}_location`]: `s3://source-bucket/${p.table}/` };
@@ -44,6 +48,12 @@ const fakes = {
     return { deleted: 3 };
   },
   query: (p) => {
+    if (p.stop) {
+      if (!p.executionArn) throw fakeError('ValidationError', 'stop needs executionArn');
+      // Queries whose last status call did not end them are still running.
+      const stopped = [...queries].filter(([, q]) => q.executionArn === p.executionArn && !q.ended).map(([id]) => id);
+      return { stopped };
+    }
     if (p.queryExecutionId) {
       const q = queries.get(p.queryExecutionId);
       if (!q) throw fakeError('ValidationError', `unknown query ${p.queryExecutionId}`);
@@ -51,6 +61,7 @@ const fakes = {
       if (q.polls <= (scenario.runningPolls ?? 0)) {
         return { queryExecutionId: p.queryExecutionId, status: 'RUNNING', dataScannedBytes: 0 };
       }
+      q.ended = true;
       if (scenario.failQuery && q.name === scenario.failQuery) {
         throw fakeError('QueryFailed', `query ${q.name} (${p.queryExecutionId}) FAILED: gate failed`);
       }
@@ -59,7 +70,7 @@ const fakes = {
     if (!p.QueryName && !p.QueryString) throw fakeError('ValidationError', 'QueryName or QueryString is required');
     if (p.blocking !== false) throw fakeError('ValidationError', 'state machine queries must not block');
     const id = `q-${queries.size + 1}`;
-    queries.set(id, { name: p.QueryName ?? p.QueryString, polls: 0 });
+    queries.set(id, { name: p.QueryName ?? p.QueryString, polls: 0, executionArn: p.executionArn });
     return { queryExecutionId: id };
   },
   exportBallots: () => ({ bucket: 'ee-bucket', key: 'current_elections.csv', rows: 42 }),

@@ -1,7 +1,8 @@
 // Shared by run-sfn.mjs (JavaScript fakes) and run-sfn-http.mjs (the real
 // Go handlers over HTTP): runs a definition with aws-local-stepfunctions,
 // sends every Lambda task to invoke(role, payload), records SNS publishes,
-// makes waits and retry pauses take no time, and returns the report.
+// makes retry pauses take no time and waits take req.waitMs (default 0),
+// and returns the report.
 //
 // report: {status, output, error, cause, calls, entered, retries, sns}
 //   calls: every Lambda call in the order it started (at any depth), with
@@ -51,7 +52,7 @@ export async function runMachine(req, invoke) {
         taskHandlers[name] = (params) => handle(name, params);
         if (s.Retry) retries[name] = 0;
       }
-      if (s.Type === 'Wait') waits[name] = 0;
+      if (s.Type === 'Wait') waits[name] = req.waitMs ?? 0;
       for (const b of s.Branches ?? []) walk(b.States);
       if (s.ItemProcessor) walk(s.ItemProcessor.States);
       if (s.Iterator) walk(s.Iterator.States);

@@ -25,7 +25,8 @@ writes, under --out, the same layout and schema as on S3:
 	current_elections_parquet/<OUTCODE>.parquet
 
 --out is replaced atomically: bad input leaves it untouched, and unchanged
-outcode files keep their bytes. Progress and a summary go to stderr.
+outcode files keep their bytes. Progress, warnings and a summary go to
+stderr as readable lines; --log-format json makes the log records JSON.
 
 Examples:
 
@@ -42,12 +43,12 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	opts := bake.Options{Inputs: map[string]string{}}
 	// Each layer's input files are its flags.
 	inputs := map[string]*string{}
-	var required []string
+	var needed []string
 	for _, l := range layers.Bake() {
 		for _, in := range l.Inputs {
 			inputs[in.Flag] = fs.String(in.Flag, "", in.Usage)
 			if in.Required {
-				required = append(required, in.Flag)
+				needed = append(needed, in.Flag)
 			}
 		}
 	}
@@ -55,18 +56,23 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (for go tool pprof)")
+	logFormat := logFormatFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	for _, flag := range append(required, "out") {
-		if fs.Lookup(flag).Value.String() == "" {
-			return usagef("--%s is required", flag)
-		}
+	if err := required(fs, append(needed, "out")...); err != nil {
+		return err
 	}
 	for flag, v := range inputs {
 		opts.Inputs[flag] = *v
 	}
-	opts.Progress = stderr
+	// Progress lines and log records come from several goroutines.
+	stderr = &lockedWriter{w: stderr}
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	opts.Progress, opts.Logger = stderr, log
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -78,6 +84,6 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	_, err := bake.Run(ctx, opts, layers.Bake())
+	_, err = bake.Run(ctx, opts, layers.Bake())
 	return err
 }

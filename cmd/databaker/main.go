@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -52,8 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "databaker: unknown command %q\n\n", name)
-		topUsage(stderr)
+		fmt.Fprintf(stderr, "databaker: unknown command %q%s\nRun 'databaker --help' for the commands.\n", name, suggest(name))
 		return 2
 	}
 	err := cmd.run(ctx, args[1:], stdout, stderr)
@@ -86,8 +86,8 @@ func topUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'databaker <command> --help' for a command's flags and examples.")
 }
 
-// newFlagSet returns a FlagSet that prints usage (text, then flags) to
-// stderr, and returns errors instead of exiting.
+// newFlagSet returns a FlagSet whose usage (text, then flags) --help
+// prints to stderr, and that returns errors instead of exiting.
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("databaker "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -100,16 +100,95 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parse parses args, turning flag errors into usage errors and rejecting
-// positional arguments.
+// positional arguments. The flag package would print a bad flag's error
+// and the whole usage page; run prints the error once with a pointer to
+// --help instead, so only --help prints the usage.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
 	}
 	return nil
+}
+
+// parseArgs parses flags anywhere among args and returns the other
+// arguments in order, so "lookup ME14 1AA --json" works as typed.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); len(rest) == 0 || (n > 0 && args[n-1] == "--") {
+			return append(pos, rest...), nil // after "--", nothing is a flag
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// required reports every named flag that is still empty, in one error.
+func required(fs *flag.FlagSet, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return usagef("%s is required", missing[0])
+	default:
+		return usagef("%s and %s are required", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1])
+	}
+}
+
+// suggest returns "; did you mean "x"?" for the command closest to name
+// within an edit distance of 2, or "".
+func suggest(name string) string {
+	best, bestD := "", 3
+	for n := range commands {
+		if d := editDistance(name, n); d < bestD || (d == bestD && n < best) {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -39,8 +39,8 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if out == "" {
-		return usagef("--out is required")
+	if err := required(fs, "out"); err != nil {
+		return err
 	}
 	if opts.Addresses <= 0 || opts.Ballots < 0 {
 		return usagef("--addresses must be > 0 and --ballots >= 0")
@@ -75,8 +75,19 @@ func writeSynth(opts synth.Options, out string, stderr io.Writer) (err error) {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", bPath, err)
 	}
-	fmt.Fprintf(stderr, "databaker synth: wrote %s and %s: %+v\n", abPath, bPath, st)
+	writeSynthSummary(stderr, abPath, bPath, st)
 	return nil
+}
+
+// writeSynthSummary says what the two files hold, in the words of the
+// data contract, so a reader knows which edge cases the bake will meet.
+func writeSynthSummary(w io.Writer, abPath, bPath string, st synth.Stats) {
+	fmt.Fprintf(w, "databaker synth: wrote %s\n", abPath)
+	fmt.Fprintf(w, "  %d rows: %d UPRNs in %d outcodes, %d identical duplicate rows, %d ONSPD filler rows, %d empty addresses, %d addresses on a ballot boundary\n",
+		st.AddressRows, st.UPRNs, st.Outcodes, st.DuplicateRows, st.FillerRows, st.EmptyAddresses, st.BoundaryPoints)
+	fmt.Fprintf(w, "databaker synth: wrote %s\n", bPath)
+	fmt.Fprintf(w, "  %d rows: %d ballots in %d organisations (%d without any ballot), %d ballots split over several rows, %d MULTIPOLYGON rows, %d rows with holes, %d None rows; longest ring %d vertices\n",
+		st.BallotRows, st.Ballots, st.Organisations, st.OrgsWithoutVotes, st.SplitBallots, st.MultiPolygonRows, st.HoleRows, st.NoneRows, st.MaxRingVertices)
 }
 
 func closeInto(f *os.File, err *error) {

@@ -35,6 +35,12 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, lakeFormation bool
 			Resources: pulumi.StringArray{c.WorkgroupArn},
 		},
 		{
+			// A failed run stops the queries it tagged (stop mode).
+			Sid:       "StopRunQueries",
+			Actions:   []string{"athena:ListQueryExecutions", "athena:BatchGetQueryExecution", "athena:StopQueryExecution"},
+			Resources: pulumi.StringArray{c.WorkgroupArn},
+		},
+		{
 			Sid:       "ReadDatabase",
 			Actions:   []string{"glue:GetDatabase"},
 			Resources: pulumi.StringArray{c.CatalogArn, c.DatabaseArn},

@@ -15,9 +15,20 @@ import (
 
 // newStateMachine deploys a layer's state machine with a role that may
 // invoke exactly the layer's functions and publish to the failure topic,
-// and grants the guard function the right to list the machine's executions.
+// and grants the guard function the right to list the executions of the
+// machine and of the machines it conflicts with.
 func newStateMachine(ctx *pulumi.Context, spec layer.Spec, fns functions, co *core.Core, parent pulumi.ResourceOption) (*sfn.StateMachine, error) {
 	name, machineName := spec.Name, spec.StateMachine
+	// The conflicting machines' ARNs are built from their names rather than
+	// read from the other layer's resource, so two layers that conflict
+	// with each other can name each other without a dependency cycle.
+	var conflicting []string
+	listable := pulumi.StringArray{}
+	for _, c := range spec.Conflicts {
+		arn := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", co.Region, co.AccountID, c)
+		conflicting = append(conflicting, arn)
+		listable = append(listable, pulumi.String(arn))
+	}
 	// The ARNs resolve in the order of spec.Calls, then the topic's.
 	var inputs []any
 	for _, r := range spec.Calls {
@@ -29,7 +40,7 @@ func newStateMachine(ctx *pulumi.Context, spec layer.Spec, fns functions, co *co
 		for i, r := range spec.Calls {
 			l[r] = v[i].(string)
 		}
-		b, err := spec.Flow(l, v[len(v)-1].(string)).Render()
+		b, err := spec.Flow(layer.Runtime{Lambdas: l, FailureTopicArn: v[len(v)-1].(string), ConflictingStateMachineArns: conflicting}).Render()
 		if err != nil {
 			return "", fmt.Errorf("render %s: %w", machineName, err)
 		}
@@ -74,11 +85,15 @@ func newStateMachine(ctx *pulumi.Context, spec layer.Spec, fns functions, co *co
 	if err != nil {
 		return nil, err
 	}
-	if _, err := fns[layer.Guard].Grant(ctx, name+"-guard-grant", []gofunction.Statement{{
+	list := []gofunction.Statement{{
 		Sid:       "ListOwnExecutions",
 		Actions:   []string{"states:ListExecutions"},
 		Resources: pulumi.StringArray{sm.Arn},
-	}}, parent); err != nil {
+	}}
+	if len(listable) > 0 {
+		list = append(list, gofunction.Statement{Sid: "ListConflictingExecutions", Actions: []string{"states:ListExecutions"}, Resources: listable})
+	}
+	if _, err := fns[layer.Guard].Grant(ctx, name+"-guard-grant", list, parent); err != nil {
 		return nil, err
 	}
 	return sm, nil

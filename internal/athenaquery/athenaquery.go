@@ -2,6 +2,8 @@
 // query (found by name in the workgroup) or literal SQL, with run-time
 // placeholders such as {first_letter} filled from the payload's context. It
 // can wait for the query to finish, or report the status of an earlier one.
+// Every query a state machine starts is tagged with its execution's ARN, so
+// a failed execution can stop the queries it left running.
 package athenaquery
 
 import (
@@ -38,19 +40,28 @@ type API interface {
 	BatchGetNamedQuery(ctx context.Context, params *athena.BatchGetNamedQueryInput, optFns ...func(*athena.Options)) (*athena.BatchGetNamedQueryOutput, error)
 	StartQueryExecution(ctx context.Context, params *athena.StartQueryExecutionInput, optFns ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error)
 	GetQueryExecution(ctx context.Context, params *athena.GetQueryExecutionInput, optFns ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error)
+	ListQueryExecutions(ctx context.Context, params *athena.ListQueryExecutionsInput, optFns ...func(*athena.Options)) (*athena.ListQueryExecutionsOutput, error)
+	BatchGetQueryExecution(ctx context.Context, params *athena.BatchGetQueryExecutionInput, optFns ...func(*athena.Options)) (*athena.BatchGetQueryExecutionOutput, error)
+	StopQueryExecution(ctx context.Context, params *athena.StopQueryExecutionInput, optFns ...func(*athena.Options)) (*athena.StopQueryExecutionOutput, error)
 }
 
 var _ API = (*athena.Client)(nil)
 
 // Input is the Lambda payload. Set exactly one of QueryName and QueryString
 // to start a query, or only QueryExecutionID to check an earlier one (with
-// Blocking, to resume waiting for it after a QueryTimeoutError).
+// Blocking, to resume waiting for it after a QueryTimeoutError), or Stop
+// with ExecutionArn to stop the queries that execution started.
 type Input struct {
 	QueryName        string  `json:"QueryName,omitempty"`
 	QueryString      string  `json:"QueryString,omitempty"`
 	Context          Context `json:"context,omitempty"`
 	Blocking         bool    `json:"blocking,omitempty"`
 	QueryExecutionID string  `json:"queryExecutionId,omitempty"`
+	// ExecutionArn is the state machine execution ($$.Execution.Id) that
+	// starts the query, which is tagged with it; with Stop, the execution
+	// whose queries are stopped.
+	ExecutionArn string `json:"executionArn,omitempty"`
+	Stop         bool   `json:"stop,omitempty"`
 }
 
 // Context holds run-time placeholder values. Each value must be a JSON
@@ -60,9 +71,11 @@ type Context map[string]json.RawMessage
 // Output is the Lambda result. A non-blocking start sets only
 // QueryExecutionID.
 type Output struct {
-	QueryExecutionID string `json:"queryExecutionId"`
+	QueryExecutionID string `json:"queryExecutionId,omitempty"`
 	Status           string `json:"status,omitempty"`
 	DataScannedBytes *int64 `json:"dataScannedBytes,omitempty"`
+	// Stopped lists, in stop mode, the query executions stopped.
+	Stopped []string `json:"stopped,omitempty"`
 }
 
 // QueryFailedError reports a query that ended FAILED or CANCELLED. Its type
@@ -212,6 +225,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Handle is the Lambda entry point.
 func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
+	if in.Stop {
+		if in.QueryName != "" || in.QueryString != "" || in.QueryExecutionID != "" {
+			return Output{}, errors.New("input: stop cannot be combined with QueryName, QueryString or queryExecutionId")
+		}
+		return h.StopExecutionQueries(ctx, in.ExecutionArn)
+	}
 	if in.QueryExecutionID != "" {
 		if in.QueryName != "" || in.QueryString != "" {
 			return Output{}, errors.New("input: queryExecutionId cannot be combined with QueryName or QueryString")
@@ -238,6 +257,13 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	rendered, err := Render(sql, in.Context)
 	if err != nil {
 		return Output{}, fmt.Errorf("render query %s: %w", queryLabel(in.QueryName), err)
+	}
+	if in.ExecutionArn != "" {
+		tag, err := ExecutionTag(in.ExecutionArn)
+		if err != nil {
+			return Output{}, fmt.Errorf("tag query %s: %w", queryLabel(in.QueryName), err)
+		}
+		rendered += tag
 	}
 	start, err := h.Client.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{
 		QueryString:           aws.String(rendered),
@@ -413,4 +439,76 @@ func scalar(raw json.RawMessage) (string, error) {
 	default:
 		return "", fmt.Errorf("is %T, want a string, number or boolean", v)
 	}
+}
+
+// tagPrefix starts the SQL comment that names the execution a query
+// belongs to. Athena keeps a query's text as submitted, comments included,
+// so the tag can be read back with BatchGetQueryExecution.
+const tagPrefix = "\n-- dc-data-baker execution "
+
+// ExecutionTag returns the trailing SQL comment that tags a query with the
+// state machine execution executionArn. The ARN must be one line of
+// printable characters without spaces, so it cannot end the comment.
+func ExecutionTag(executionArn string) (string, error) {
+	if !strings.HasPrefix(executionArn, "arn:") || strings.IndexFunc(executionArn, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return "", fmt.Errorf("executionArn %q is not an ARN without spaces or control characters", executionArn)
+	}
+	return tagPrefix + executionArn, nil
+}
+
+// batchGetExecutionsLimit is BatchGetQueryExecution's maximum number of IDs
+// per call.
+const batchGetExecutionsLimit = 50
+
+// StopExecutionQueries stops every QUEUED or RUNNING query in the workgroup
+// that carries executionArn's tag, and returns their IDs. It reads every
+// page of ListQueryExecutions. A query that cannot be read or stopped does
+// not keep the others from being stopped; the errors are returned together
+// afterwards. Stopping a query that has just ended is harmless, so a retry
+// is safe.
+func (h *Handler) StopExecutionQueries(ctx context.Context, executionArn string) (Output, error) {
+	tag, err := ExecutionTag(executionArn)
+	if err != nil {
+		return Output{}, fmt.Errorf("input: %w", err)
+	}
+	var ids []string
+	p := athena.NewListQueryExecutionsPaginator(h.Client, &athena.ListQueryExecutionsInput{WorkGroup: aws.String(h.WorkGroup)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return Output{}, throttled(fmt.Sprintf("list query executions in workgroup %q", h.WorkGroup), err)
+		}
+		ids = append(ids, page.QueryExecutionIds...)
+	}
+	var problems []error
+	stopped := []string{}
+	for start := 0; start < len(ids); start += batchGetExecutionsLimit {
+		batch := ids[start:min(start+batchGetExecutionsLimit, len(ids))]
+		out, err := h.Client.BatchGetQueryExecution(ctx, &athena.BatchGetQueryExecutionInput{QueryExecutionIds: batch})
+		if err != nil {
+			return Output{}, throttled(fmt.Sprintf("get query executions %d-%d of %d in workgroup %q", start+1, start+len(batch), len(ids), h.WorkGroup), err)
+		}
+		for _, u := range out.UnprocessedQueryExecutionIds {
+			problems = append(problems, fmt.Errorf("query execution %s could not be read: %s %s", aws.ToString(u.QueryExecutionId), aws.ToString(u.ErrorCode), aws.ToString(u.ErrorMessage)))
+		}
+		for _, qe := range out.QueryExecutions {
+			if qe.Status == nil || (qe.Status.State != types.QueryExecutionStateQueued && qe.Status.State != types.QueryExecutionStateRunning) {
+				continue
+			}
+			if !strings.HasSuffix(strings.TrimRight(aws.ToString(qe.Query), " \t\r\n;"), tag) {
+				continue
+			}
+			id := aws.ToString(qe.QueryExecutionId)
+			if _, err := h.Client.StopQueryExecution(ctx, &athena.StopQueryExecutionInput{QueryExecutionId: aws.String(id)}); err != nil {
+				problems = append(problems, fmt.Errorf("stop query execution %s: %w", id, err))
+				continue
+			}
+			stopped = append(stopped, id)
+		}
+	}
+	h.Logger.InfoContext(ctx, "stopped the execution's queries", "executionArn", executionArn, "workgroup", h.WorkGroup, "listed", len(ids), "stopped", stopped, "problems", len(problems))
+	if len(problems) > 0 {
+		return Output{}, fmt.Errorf("stop queries of %s in workgroup %q (stopped %d: %s): %w", executionArn, h.WorkGroup, len(stopped), strings.Join(stopped, ", "), errors.Join(problems...))
+	}
+	return Output{Stopped: stopped}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +90,8 @@ func TestInvokeJSON(t *testing.T) {
 	script := map[string][]execState{
 		rendered("A"): {{State: "QUEUED"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 987654321}},
 		rendered("B"): {{State: "RUNNING"}},
-		"MSCK REPAIR TABLE addressbase_partitioned": {{State: "SUCCEEDED"}},
+		rendered("C") + "\n-- dc-data-baker execution " + execArn: {{State: "RUNNING"}},
+		"MSCK REPAIR TABLE addressbase_partitioned":               {{State: "SUCCEEDED"}},
 		"earlier": {{State: "RUNNING", Scanned: 1024}},
 	}
 	tests := []struct {
@@ -109,6 +111,11 @@ func TestInvokeJSON(t *testing.T) {
 			payload: "nonblocking_named_query.json",
 			wantOut: `{"queryExecutionId":"exec-1"}`,
 			wantSQL: []string{rendered("B")},
+		},
+		{
+			payload: "tagged_named_query.json",
+			wantOut: `{"queryExecutionId":"exec-1"}`,
+			wantSQL: []string{rendered("C") + "\n-- dc-data-baker execution " + execArn},
 		},
 		{
 			payload: "blocking_query_string.json",
@@ -164,6 +171,110 @@ func TestInvokeJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+const execArn = "arn:aws:states:eu-west-2:123456789012:execution:MakeCurrentElectionsParquet:run-1"
+
+// TestStopExecutionQueries stops, through the JSON boundary, exactly the
+// queued and running queries tagged with the execution, reading every page
+// of the workgroup's executions.
+func TestStopExecutionQueries(t *testing.T) {
+	tag := func(arn string) string { return "\n-- dc-data-baker execution " + arn }
+	running, queued, done, failed := "SELECT 'running'", "SELECT 'queued'", "SELECT 'done'", "SELECT 'failed'"
+	script := map[string][]execState{
+		running + tag(execArn):                {{State: "RUNNING"}},
+		queued + tag(execArn) + ";\n":         {{State: "QUEUED"}},
+		done + tag(execArn):                   {{State: "SUCCEEDED"}},
+		failed + tag(execArn):                 {{State: "FAILED", Reason: "boom"}},
+		running + tag(execArn+"0"):            {{State: "RUNNING"}}, // another execution whose ARN extends this one's
+		running + tag(execArn) + "\nSELECT 1": {{State: "RUNNING"}}, // the tag is not the end of the query
+		running:                               {{State: "RUNNING"}}, // started by hand
+	}
+	f := newFakeAthena(t, 50, nil, script)
+	for i := range 110 { // history, so the tagged queries are on the third page
+		f.addExecution(fmt.Sprintf("old-%03d", i), done+tag(execArn))
+	}
+	var want []string
+	for i, sql := range []string{running + tag(execArn), queued + tag(execArn) + ";\n", done + tag(execArn), failed + tag(execArn),
+		running + tag(execArn+"0"), running + tag(execArn) + "\nSELECT 1", running} {
+		id := fmt.Sprintf("q-%d", i)
+		f.addExecution(id, sql)
+		if i < 2 {
+			want = append(want, id)
+		}
+	}
+	slices.Reverse(want) // the API lists newest first
+	h, _ := newHandler(f)
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), readPayload(t, "stop_execution_queries.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(`{"stopped":["q-1","q-0"]}`, string(out)); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	var stopped []string
+	for _, c := range f.Calls("AmazonAthena.StopQueryExecution") {
+		in, err := awsfake.Decode[struct{ QueryExecutionId string }](c.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped = append(stopped, in.QueryExecutionId)
+	}
+	if diff := cmp.Diff(want, stopped); diff != "" {
+		t.Errorf("StopQueryExecution calls (-want +got):\n%s", diff)
+	}
+	if n := len(f.Calls("AmazonAthena.ListQueryExecutions")); n != 3 {
+		t.Errorf("ListQueryExecutions called %d times, want 3 pages", n)
+	}
+	var batches []int
+	for _, c := range f.Calls("AmazonAthena.BatchGetQueryExecution") {
+		in, err := awsfake.Decode[struct{ QueryExecutionIds []string }](c.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches = append(batches, len(in.QueryExecutionIds))
+	}
+	if diff := cmp.Diff([]int{50, 50, 17}, batches); diff != "" {
+		t.Errorf("BatchGetQueryExecution batch sizes (-want +got):\n%s", diff)
+	}
+	if n := len(f.startedRequests()); n != 0 {
+		t.Errorf("stop mode started %d queries", n)
+	}
+}
+
+func TestStopExecutionQueriesErrors(t *testing.T) {
+	t.Run("an ARN that could end the comment", func(t *testing.T) {
+		f := newFakeAthena(t, 50, nil, nil)
+		h, _ := newHandler(f)
+		_, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), readPayload(t, "stop_bad_execution_arn.json"))
+		if err == nil || !strings.Contains(err.Error(), "is not an ARN without spaces or control characters") {
+			t.Fatalf("error = %v", err)
+		}
+		if n := len(f.Calls("")); n != 0 {
+			t.Errorf("%d Athena calls for a bad ARN", n)
+		}
+	})
+	t.Run("stop combined with a start", func(t *testing.T) {
+		h, _ := newHandler(newFakeAthena(t, 50, nil, nil))
+		_, err := h.Handle(context.Background(), athenaquery.Input{Stop: true, ExecutionArn: execArn, QueryString: "SELECT 1"})
+		if err == nil || !strings.Contains(err.Error(), "stop cannot be combined") {
+			t.Fatalf("error = %v", err)
+		}
+	})
+	t.Run("a query that cannot be read does not keep the others running", func(t *testing.T) {
+		tagged := "SELECT 1\n-- dc-data-baker execution " + execArn
+		f := newFakeAthena(t, 50, nil, map[string][]execState{tagged: {{State: "RUNNING"}}})
+		f.addExecution("q-1", tagged)
+		f.forget("q-1-expired") // listed, but BatchGetQueryExecution cannot read it
+		h, _ := newHandler(f)
+		_, err := h.Handle(context.Background(), athenaquery.Input{Stop: true, ExecutionArn: execArn})
+		if err == nil || !strings.Contains(err.Error(), "(stopped 1: q-1)") || !strings.Contains(err.Error(), "query execution q-1-expired could not be read: INVALID_INPUT") {
+			t.Fatalf("error = %v", err)
+		}
+		if n := len(f.Calls("AmazonAthena.StopQueryExecution")); n != 1 {
+			t.Errorf("StopQueryExecution called %d times, want 1", n)
+		}
+	})
 }
 
 func decode(t *testing.T, s string) map[string]any {

@@ -2,7 +2,7 @@ package athenaquery_test
 
 import (
 	"fmt"
-	"strconv"
+	"slices"
 	"sync"
 	"testing"
 
@@ -12,8 +12,9 @@ import (
 )
 
 // fakeAthena is an in-memory Athena speaking the JSON 1.1 protocol, with the
-// real API's limits: ListNamedQueries pages, at most 50 IDs per
-// BatchGetNamedQuery, named queries visible only in their own workgroup.
+// real API's limits: ListNamedQueries and ListQueryExecutions page, at most
+// 50 IDs per BatchGetNamedQuery and BatchGetQueryExecution, named queries
+// visible only in their own workgroup.
 type fakeAthena struct {
 	*awsfake.Server
 
@@ -24,6 +25,7 @@ type fakeAthena struct {
 	// successive calls; the last one repeats.
 	script  map[string][]execState
 	execs   map[string]*execution
+	order   []string // execution IDs, oldest first
 	started []startRequest
 }
 
@@ -42,8 +44,9 @@ type execState struct {
 }
 
 type execution struct {
-	sql   string
-	polls int
+	sql     string
+	polls   int
+	stopped bool
 }
 
 type startRequest struct {
@@ -60,7 +63,18 @@ func newFakeAthena(t *testing.T, pageSize int, queries []namedQuery, script map[
 		"AmazonAthena.ListNamedQueries":    f.listNamedQueries,
 		"AmazonAthena.BatchGetNamedQuery":  f.batchGetNamedQuery,
 		"AmazonAthena.StartQueryExecution": f.startQueryExecution,
-		"AmazonAthena.GetQueryExecution":   f.getQueryExecution,
+		"AmazonAthena.GetQueryExecution": f.onExecution(func(id string, e *execution) any {
+			out := f.describe(id, e)
+			e.polls++
+			return map[string]any{"QueryExecution": out}
+		}),
+		// Every execution is in the handler's workgroup.
+		"AmazonAthena.ListQueryExecutions":    f.listQueryExecutions,
+		"AmazonAthena.BatchGetQueryExecution": awsfake.BatchGet(&f.mu, f.execs, "QueryExecution", "QueryExecutions", f.describe),
+		"AmazonAthena.StopQueryExecution": f.onExecution(func(_ string, e *execution) any {
+			e.stopped = true
+			return map[string]any{}
+		}),
 	})
 	t.Cleanup(f.Close)
 	return f
@@ -83,16 +97,18 @@ func (f *fakeAthena) listNamedQueries(body []byte) (any, error) {
 			ids = append(ids, q.NamedQueryID)
 		}
 	}
-	start := 0
-	if in.NextToken != "" {
-		if start, err = strconv.Atoi(in.NextToken); err != nil {
-			return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "bad NextToken"}
-		}
+	return f.page("NamedQueryIds", ids, in.NextToken)
+}
+
+// page answers a List call with one page of ids under key.
+func (f *fakeAthena) page(key string, ids []string, token string) (any, error) {
+	page, next, err := awsfake.Page(ids, token, f.pageSize)
+	if err != nil {
+		return nil, err
 	}
-	end := min(start+f.pageSize, len(ids))
-	out := map[string]any{"NamedQueryIds": ids[start:end]}
-	if end < len(ids) {
-		out["NextToken"] = strconv.Itoa(end)
+	out := map[string]any{key: page}
+	if next != "" {
+		out["NextToken"] = next
 	}
 	return out, nil
 }
@@ -135,34 +151,51 @@ func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
 	f.started = append(f.started, in)
 	id := fmt.Sprintf("exec-%d", len(f.started))
 	f.execs[id] = &execution{sql: in.QueryString}
+	f.order = append(f.order, id)
 	return map[string]string{"QueryExecutionId": id}, nil
 }
 
-func (f *fakeAthena) getQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.execs[in.QueryExecutionId]
-	if !ok {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
-	}
+// onExecution answers an operation on one query execution
+// (GetQueryExecution, StopQueryExecution), calling fn with f.mu held.
+func (f *fakeAthena) onExecution(fn func(id string, e *execution) any) awsfake.HandlerFunc {
+	return awsfake.OnItem(&f.mu, f.execs, "QueryExecutionId", "QueryExecution", fn)
+}
+
+// describe is a QueryExecution as the API returns it, in the state the
+// script gives for the execution's next poll; a stopped one is CANCELLED.
+func (f *fakeAthena) describe(id string, e *execution) map[string]any {
 	states := f.script[e.sql]
 	st := states[min(e.polls, len(states)-1)]
-	e.polls++
+	if e.stopped {
+		st = execState{State: "CANCELLED", Reason: "Query cancelled by user"}
+	}
 	status := map[string]any{"State": st.State, "SubmissionDateTime": 1.7645e9}
 	if st.Reason != "" {
 		status["StateChangeReason"] = st.Reason
 	}
-	return map[string]any{"QueryExecution": map[string]any{
-		"QueryExecutionId": in.QueryExecutionId,
+	return map[string]any{
+		"QueryExecutionId": id,
 		"Query":            e.sql,
 		"StatementType":    "DML",
 		"Status":           status,
 		"Statistics":       map[string]any{"DataScannedInBytes": st.Scanned, "EngineExecutionTimeInMillis": 1234},
-	}}, nil
+	}
+}
+
+// listQueryExecutions pages the workgroup's execution IDs, newest first.
+func (f *fakeAthena) listQueryExecutions(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ NextToken, WorkGroup string }](body)
+	if err != nil {
+		return nil, err
+	}
+	if in.WorkGroup != workgroup {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "fake holds executions of workgroup " + workgroup + " only, got " + in.WorkGroup}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := slices.Clone(f.order)
+	slices.Reverse(ids)
+	return f.page("QueryExecutionIds", ids, in.NextToken)
 }
 
 // addExecution registers an execution started elsewhere, for status mode.
@@ -170,6 +203,14 @@ func (f *fakeAthena) addExecution(id, sql string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.execs[id] = &execution{sql: sql}
+	f.order = append(f.order, id)
+}
+
+// forget lists an execution ID whose details can no longer be read.
+func (f *fakeAthena) forget(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.order = append(f.order, id)
 }
 
 func (f *fakeAthena) startedRequests() []startRequest {

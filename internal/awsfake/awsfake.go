@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -155,4 +156,74 @@ func Decode[T any](body []byte) (T, error) {
 		return v, &APIError{Code: "SerializationException", Message: err.Error()}
 	}
 	return v, nil
+}
+
+// Page returns the page of items that nextToken (a decimal offset, "" for
+// the first page) selects, at most size long, and the token of the next
+// page ("" after the last), as a List operation pages.
+func Page[T any](items []T, nextToken string, size int) ([]T, string, error) {
+	start := 0
+	if nextToken != "" {
+		n, err := strconv.Atoi(nextToken)
+		if err != nil || n < 0 || n > len(items) {
+			return nil, "", &APIError{Code: "InvalidRequestException", Message: "bad NextToken " + nextToken}
+		}
+		start = n
+	}
+	end := min(start+size, len(items))
+	next := ""
+	if end < len(items) {
+		next = strconv.Itoa(end)
+	}
+	return items[start:end], next, nil
+}
+
+// OnItem answers an operation on one stored item, such as Athena's
+// GetQueryExecution: it reads the item's ID from the request field key,
+// finds it in items with mu held and returns fn's answer. An unknown ID is
+// an InvalidRequestException "<kind> <id> was not found".
+func OnItem[T any](mu *sync.Mutex, items map[string]T, key, kind string, fn func(id string, item T) any) HandlerFunc {
+	return func(body []byte) (any, error) {
+		in, err := Decode[map[string]any](body)
+		if err != nil {
+			return nil, err
+		}
+		id, _ := in[key].(string)
+		mu.Lock()
+		defer mu.Unlock()
+		item, ok := items[id]
+		if !ok {
+			return nil, &APIError{Code: "InvalidRequestException", Message: kind + " " + id + " was not found"}
+		}
+		return fn(id, item), nil
+	}
+}
+
+// BatchGet answers an Athena BatchGet operation (e.g. kind "QueryExecution",
+// plural "QueryExecutions"): 1 to 50 IDs in <kind>Ids; each stored item is
+// described by describe, with mu held, under plural; an unknown ID is listed
+// under Unprocessed<kind>Ids.
+func BatchGet[T, D any](mu *sync.Mutex, items map[string]T, kind, plural string, describe func(id string, item T) D) HandlerFunc {
+	return func(body []byte) (any, error) {
+		in, err := Decode[map[string][]string](body)
+		if err != nil {
+			return nil, err
+		}
+		ids := in[kind+"Ids"]
+		if len(ids) < 1 || len(ids) > 50 {
+			return nil, &APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("%sIds must hold 1 to 50 IDs, got %d", kind, len(ids))}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		found := []D{}
+		unprocessed := []map[string]string{}
+		for _, id := range ids {
+			if item, ok := items[id]; ok {
+				found = append(found, describe(id, item))
+			} else {
+				unprocessed = append(unprocessed, map[string]string{kind + "Id": id, "ErrorCode": "INVALID_INPUT", "ErrorMessage": "not found"})
+			}
+		}
+		return map[string]any{plural: found, "Unprocessed" + kind + "Ids": unprocessed}, nil
+	}
 }

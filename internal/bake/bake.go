@@ -34,6 +34,24 @@ type Layer struct {
 	// folder, and writes its folders there. It must check its own quality
 	// gates: nothing is published unless every layer succeeds.
 	Bake func(ctx context.Context, j *Job) error
+	// Product is the layer's per-outcode files, if it publishes any.
+	Product *OutcodeFiles
+}
+
+// OutcodeFiles are a layer's product: one parquet file per outcode with the
+// contract's uprn, address and postcode columns and one list<string>
+// column. databaker lookup shows each layer's as a column.
+type OutcodeFiles struct {
+	Dir     string // folder beside the other layers, locally and on S3
+	Column  string // the list column
+	Heading string // lookup's column heading
+	None    string // what a 0-row file means, e.g. "no elections"
+	Output  string // the stack output that names its S3 location
+	// Required products have a file for every outcode (WDIV treats a
+	// missing one as an error); optional ones are shown when present.
+	Required bool
+	// Cell shows one address's list in lookup's table; nil joins with ", ".
+	Cell func([]string) string
 }
 
 // Input is a file a layer reads: its command-line flag, what it is, and
@@ -184,7 +202,7 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 		return j.Summary, fmt.Errorf("create %s: %w", parent, err)
 	}
 	// Stage beside Out, on the same filesystem, so publishing is a rename.
-	if j.Staging, err = os.MkdirTemp(parent, "."+filepath.Base(out)+".staging-"); err != nil {
+	if j.Staging, err = mkStaging(parent, "."+filepath.Base(out)+".staging-"); err != nil {
 		return j.Summary, fmt.Errorf("create staging folder: %w", err)
 	}
 	published := false

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -294,4 +295,23 @@ func TestBakeRefusesForeignOut(t *testing.T) {
 // inputs names the two files the layers read by their flags.
 func inputs(ab, ballots string) map[string]string {
 	return map[string]string{addressbase.Input: ab, currentelections.BallotsInput: ballots}
+}
+
+// TestBakeOutHasTheUsualMode: --out is published by renaming the staging
+// folder, so the staging folder must be created like any folder (0o777 less
+// the umask), not 0700 as os.MkdirTemp makes it.
+func TestBakeOutHasTheUsualMode(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	e := newEnv(t, "addressbase_run1.csv")
+	if _, err := e.run(t); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(e.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o755 {
+		t.Errorf("--out mode %v, want %v", got, os.FileMode(0o755))
+	}
 }

@@ -80,11 +80,19 @@ func (p *progress) stop() {
 	p.once.Do(func() { close(p.quit); p.wg.Wait() })
 }
 
+// summary prints every count of s with what it means, so a reader need not
+// know the code to tell an expected count from a problem.
 func (p *progress) summary(s Summary) {
-	fmt.Fprintf(p.w, "databaker: baked %d addresses (%d letters) against %d elections (%d ballot pieces, %d None rows skipped)\n",
-		s.AddressRows, s.Letters, s.Elections, s.BallotPieces, s.BallotsSkipped)
-	fmt.Fprintf(p.w, "databaker: joined %d rows (%d with ballots); %d output rows, %d duplicates dropped\n",
-		s.JoinedRows, s.RowsWithBallots, s.OutputRows, s.DuplicatesDropped)
-	fmt.Fprintf(p.w, "databaker: %d outcodes: %d written, %d unchanged, %d empty, %d stale deleted; elapsed %s\n",
-		s.Outcodes, s.Written, s.Unchanged, s.Empty, s.Deleted, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(p.w, "databaker: read %d address rows (%d first letters) and %d ballot rows: %d geometry pieces of %d elections\n",
+		s.AddressRows, s.Letters, s.BallotRows, s.BallotPieces, s.Elections)
+	fmt.Fprintf(p.w, "databaker: %d ballot rows skipped: source_table None (no geometry), as EE exports for ballots without a boundary\n",
+		s.BallotsSkipped)
+	fmt.Fprintf(p.w, "databaker: joined %d rows: %d inside at least one ballot's area, %d inside none\n",
+		s.JoinedRows, s.RowsWithBallots, s.JoinedRows-s.RowsWithBallots)
+	fmt.Fprintf(p.w, "databaker: %d identical duplicate rows dropped (same UPRN, same data), leaving %d output rows\n",
+		s.DuplicatesDropped, s.OutputRows)
+	fmt.Fprintf(p.w, "databaker: %d outcodes: %d written (new or changed), %d unchanged (same bytes, not rewritten), "+
+		"%d empty (no elections in the outcode: a 0-row file), %d stale deleted (outcode no longer in AddressBase)\n",
+		s.Outcodes, s.Written, s.Unchanged, s.Empty, s.Deleted)
+	fmt.Fprintf(p.w, "databaker: done in %s\n", s.Elapsed.Round(time.Millisecond))
 }

@@ -5,9 +5,30 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
+
+// mkStaging creates a new, uniquely named folder in parent. It is renamed
+// to Out on publish, so it gets the mode any folder gets (0o777 less the
+// umask, usually 0755), not os.MkdirTemp's 0700, which would leave Out
+// unreadable to other users and to a web server serving it.
+func mkStaging(parent, prefix string) (string, error) {
+	for range 100 {
+		dir := filepath.Join(parent, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		err := os.Mkdir(dir, 0o777)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return dir, nil
+	}
+	return "", fmt.Errorf("no unused name for %s* in %s", prefix, parent)
+}
 
 // seed fills the staging outcode folder from the previous output, so that
 // outcodes.Split's unchanged-bytes skip and DeleteStale see what S3 would

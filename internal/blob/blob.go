@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -39,6 +41,10 @@ type Object struct {
 	// Dir leaves it empty.
 	ETag string `json:"etag"`
 }
+
+// NotFound reports whether err says that a key does not exist, from either
+// store: Dir's fs.ErrNotExist or S3's NoSuchKey / NotFound.
+func NotFound(err error) bool { return errors.Is(err, fs.ErrNotExist) || isNotFound(err) }
 
 // ETagOf returns the S3-style ETag of data: the quoted hex MD5.
 func ETagOf(data []byte) string {

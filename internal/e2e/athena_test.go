@@ -42,11 +42,20 @@ type namedQuery struct {
 
 // execution is one started query and what it came to.
 type execution struct {
-	sql    string
+	query  string // as submitted, with any trailing comment
+	sql    string // without it
 	name   string // named query, or "msck"
 	letter string // first_letter, for the join
 	state  string
 	reason string
+}
+
+// label is "name" or "name/letter".
+func (e *execution) label() string {
+	if e.letter != "" {
+		return e.name + "/" + e.letter
+	}
+	return e.name
 }
 
 // fakeAthena speaks Athena's JSON 1.1 protocol. When a query starts it
@@ -102,11 +111,26 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 			f.queries = append(f.queries, namedQuery{NamedQueryID: fmt.Sprintf("nq-%d", len(f.queries)+1), Name: d.Name, Database: database, QueryString: q, WorkGroup: workgroup})
 		}
 	}
+	if sc.foreignQuery != "" {
+		q := "SELECT 1\n-- dc-data-baker execution " + sc.foreignQuery
+		f.execs["exec-foreign"] = &execution{query: q, sql: "SELECT 1", name: "foreign", state: "RUNNING"}
+		f.order = append(f.order, "exec-foreign")
+	}
 	f.Server = awsfake.New(awsfake.JSON11, awsfake.Routes{
 		"AmazonAthena.ListNamedQueries":    f.listNamedQueries,
 		"AmazonAthena.BatchGetNamedQuery":  f.batchGetNamedQuery,
 		"AmazonAthena.StartQueryExecution": f.startQueryExecution,
-		"AmazonAthena.GetQueryExecution":   f.getQueryExecution,
+		"AmazonAthena.GetQueryExecution": f.onExecution(func(id string, e *execution) any {
+			return map[string]any{"QueryExecution": f.describe(id, e)}
+		}),
+		"AmazonAthena.ListQueryExecutions":    f.listQueryExecutions,
+		"AmazonAthena.BatchGetQueryExecution": awsfake.BatchGet(&f.mu, f.execs, "QueryExecution", "QueryExecutions", f.describe),
+		"AmazonAthena.StopQueryExecution": f.onExecution(func(_ string, e *execution) any {
+			if e.state == "RUNNING" || e.state == "QUEUED" { // stopping an ended query changes nothing
+				e.state, e.reason = "CANCELLED", "Query cancelled by user"
+			}
+			return map[string]any{}
+		}),
 	})
 	t.Cleanup(f.Close)
 	return f
@@ -221,12 +245,19 @@ func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
 	if throttle {
 		return nil, &awsfake.APIError{Code: "ThrottlingException", Message: "Rate exceeded"}
 	}
-	name, letter, ok := f.identify(in.QueryString)
+	// Athena ignores a trailing comment, such as the execution tag.
+	sql := in.QueryString
+	if i := strings.LastIndex(sql, "\n-- "); i >= 0 {
+		sql = sql[:i]
+	}
+	name, letter, ok := f.identify(sql)
 	if !ok {
 		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "fake does not know this SQL: " + in.QueryString}
 	}
-	e := &execution{sql: in.QueryString, name: name, letter: letter, state: "SUCCEEDED"}
-	if reason := f.perform(context.Background(), name, letter); reason != "" {
+	e := &execution{query: in.QueryString, sql: sql, name: name, letter: letter, state: "SUCCEEDED"}
+	if slices.Contains(f.sc.hold, e.label()) {
+		e.state = "RUNNING" // performed when released
+	} else if reason := f.perform(context.Background(), name, letter); reason != "" {
 		e.state, e.reason = "FAILED", reason
 	}
 	f.mu.Lock()
@@ -237,37 +268,99 @@ func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
 	return map[string]string{"QueryExecutionId": id}, nil
 }
 
-func (f *fakeAthena) getQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
+// onExecution answers an operation on one query execution
+// (GetQueryExecution, StopQueryExecution), calling fn with f.mu held.
+func (f *fakeAthena) onExecution(fn func(id string, e *execution) any) awsfake.HandlerFunc {
+	return awsfake.OnItem(&f.mu, f.execs, "QueryExecutionId", "QueryExecution", fn)
+}
+
+// describe is a QueryExecution as the API returns it. Call with f.mu held.
+func (f *fakeAthena) describe(id string, e *execution) map[string]any {
+	state := e.state
+	if state == "FAILED" && !f.heldStarted() {
+		state = "RUNNING"
+	}
+	status := map[string]any{"State": state, "SubmissionDateTime": 1.7645e9}
+	if e.reason != "" && state != "RUNNING" {
+		status["StateChangeReason"] = e.reason
+	}
+	return map[string]any{
+		"QueryExecutionId": id, "Query": e.query, "StatementType": "DML",
+		"Status": status, "Statistics": map[string]any{"DataScannedInBytes": 1024},
+	}
+}
+
+// heldStarted reports whether every held query has started. Call with f.mu
+// held.
+func (f *fakeAthena) heldStarted() bool {
+	for _, h := range f.sc.hold {
+		if !slices.ContainsFunc(f.order, func(id string) bool { return f.execs[id].label() == h }) {
+			return false
+		}
+	}
+	return true
+}
+
+// release performs a held query and lets it succeed.
+func (f *fakeAthena) release(label string) {
+	f.mu.Lock()
+	var held []*execution
+	for _, id := range f.order {
+		if e := f.execs[id]; e.label() == label && e.state == "RUNNING" {
+			held = append(held, e)
+		}
+	}
+	f.mu.Unlock()
+	for _, e := range held {
+		state, reason := "SUCCEEDED", f.perform(context.Background(), e.name, e.letter)
+		if reason != "" {
+			state = "FAILED"
+		}
+		f.mu.Lock()
+		e.state, e.reason = state, reason
+		f.mu.Unlock()
+	}
+}
+
+// states returns each started query's state by label, in start order.
+func (f *fakeAthena) states() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.order))
+	for i, id := range f.order {
+		out[i] = f.execs[id].label() + " " + f.execs[id].state
+	}
+	return out
+}
+
+// listQueryExecutions returns the workgroup's execution IDs, newest first,
+// in one page.
+func (f *fakeAthena) listQueryExecutions(body []byte) (any, error) {
+	in, err := awsfake.Decode[struct{ WorkGroup string }](body)
 	if err != nil {
 		return nil, err
 	}
+	if in.WorkGroup != workgroup {
+		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "no workgroup " + in.WorkGroup}
+	}
+	if f.sc.refuseStops {
+		return nil, &awsfake.APIError{Code: "AccessDeniedException", Message: "not authorized to perform athena:ListQueryExecutions"}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e, ok := f.execs[in.QueryExecutionId]
-	if !ok {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
-	}
-	status := map[string]any{"State": e.state, "SubmissionDateTime": 1.7645e9}
-	if e.reason != "" {
-		status["StateChangeReason"] = e.reason
-	}
-	return map[string]any{"QueryExecution": map[string]any{
-		"QueryExecutionId": in.QueryExecutionId, "Query": e.sql, "StatementType": "DML",
-		"Status": status, "Statistics": map[string]any{"DataScannedInBytes": 1024},
-	}}, nil
+	ids := slices.Clone(f.order)
+	slices.Reverse(ids)
+	return map[string]any{"QueryExecutionIds": ids}, nil
 }
 
 // started lists the executions in start order as "name" or "name/letter".
 func (f *fakeAthena) started() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]string, len(f.order))
-	for i, id := range f.order {
-		e := f.execs[id]
-		out[i] = e.name
-		if e.letter != "" {
-			out[i] += "/" + e.letter
+	out := make([]string, 0, len(f.order))
+	for _, id := range f.order {
+		if id != "exec-foreign" {
+			out = append(out, f.execs[id].label())
 		}
 	}
 	return out

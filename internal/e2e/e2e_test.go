@@ -15,6 +15,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 )
 
 // wantOutcodes is what the fixture (testdata/addressbase_cleaned.csv)
@@ -97,6 +98,16 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	}
 }
 
+// putSource places the AddressBase fixture where the partition query reads.
+func (e *env) putSource() {
+	e.t.Helper()
+	src, err := os.ReadFile("testdata/addressbase_cleaned.csv")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
+}
+
 // sortedTail sorts the parallel runs inside s: the first n (the Map's
 // joins) and the last m (the gates), leaving the middle in order.
 func sortedTail(s []string, n, m int) []string {
@@ -111,11 +122,7 @@ func sortedTail(s []string, n, m int) []string {
 func TestAddressBasePartitions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{})
-	src, err := os.ReadFile("testdata/addressbase_cleaned.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
+	e.putSource()
 	e.put(abBucket, partitionedPrefix+"first_letter=Q/stale.parquet", []byte("not parquet: the run must empty the prefix first"))
 
 	r := e.run(addressbase.Flow(addressBaseParams()))
@@ -136,10 +143,10 @@ func TestAddressBasePartitions(t *testing.T) {
 	}
 }
 
-func TestNewerRunningExecutionStopsTheRun(t *testing.T) {
+func TestOlderRunningExecutionStopsTheRun(t *testing.T) {
 	t.Parallel()
-	newer := runningExecution{arn: "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-2", started: time.Date(2026, 11, 26, 23, 5, 0, 0, time.UTC)}
-	e := newEnv(t, scenario{running: []runningExecution{newer}})
+	older := runningExecution{arn: "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-0", started: started.Add(-5 * time.Minute)}
+	e := newEnv(t, scenario{running: []runningExecution{older}})
 	before := seedOutputs(e)
 	e.s3.Count.Reset()
 	r := e.run(currentelections.Flow(currentElectionsParams()))
@@ -163,6 +170,142 @@ func TestNewerRunningExecutionStopsTheRun(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff != "" {
 		t.Errorf("outcode files changed (-before +after):\n%s", diff)
+	}
+}
+
+// A CurrentElections run started while an AddressBase run rewrites
+// addressbase_partitioned waits, touching nothing, until that run has
+// ended, then runs in full.
+func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{withExport: true, hold: []string{"partition-addressbase-cleaned"}})
+	e.putSource()
+	abArn := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:release"
+	ceArn := "arn:aws:states:eu-west-2:123456789012:execution:MakeCurrentElectionsParquet:nightly"
+	// Start times near the real clock: the guard gives up waiting half the
+	// machine's timeout after the start.
+	now := time.Now()
+	abDone := e.start(addressbase.Flow(addressBaseParams()), abMachine, abArn, now.Add(-time.Minute))
+	e.eventually("the partition query runs", func() bool { return slices.Contains(e.athena.started(), "partition-addressbase-cleaned") })
+
+	ceDone := e.start(currentelections.Flow(currentElectionsParams()), ceMachine, ceArn, now)
+	waits := func() int {
+		n := 0
+		for _, ev := range e.events() {
+			if ev.execution == ceArn && ev.decision == sfnguard.Wait {
+				n++
+			}
+		}
+		return n
+	}
+	e.eventually("CurrentElections has been told to wait twice", func() bool { return waits() >= 2 })
+	if diff := cmp.Diff([]string{"partition-addressbase-cleaned"}, e.athena.started()); diff != "" {
+		t.Errorf("Athena queries while CurrentElections waits (-want +got):\n%s", diff)
+	}
+
+	e.athena.release("partition-addressbase-cleaned")
+	ab, ce := abDone(), ceDone()
+	for name, r := range map[string]report{"AddressBase": ab, "CurrentElections": ce} {
+		if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
+			t.Fatalf("%s %s %s: %s, SNS %+v\ncalls:\n%s", name, r.Status, r.Error, r.Cause, r.SNS, fmtCalls(r))
+		}
+	}
+	// Every CurrentElections step came after AddressBase ended: only the
+	// guard ran before, and it said wait each time until then.
+	abEnded := slices.IndexFunc(e.events(), func(ev event) bool { return ev.ended == abArn })
+	firstStep := slices.IndexFunc(ce.Calls, func(c call) bool { return c.Role != "guard" })
+	if firstStep < 0 || ce.Calls[firstStep].State != currentelections.StateEmptyJoined {
+		t.Fatalf("CurrentElections' first step %d, want %q\ncalls:\n%s", firstStep, currentelections.StateEmptyJoined, fmtCalls(ce))
+	}
+	var decisions []string
+	for i, ev := range e.events() {
+		if ev.execution == ceArn {
+			decisions = append(decisions, ev.decision)
+			if ev.decision == sfnguard.Proceed && i < abEnded {
+				t.Errorf("CurrentElections was told to proceed (event %d) before AddressBase ended (event %d)", i, abEnded)
+			}
+		}
+		// The roles only CurrentElections calls.
+		if i < abEnded && slices.Contains([]string{"exportBallots", "outcodeSplit", "deleteStale"}, ev.role) {
+			t.Errorf("CurrentElections ran %s (event %d) before AddressBase ended (event %d)", ev.role, i, abEnded)
+		}
+	}
+	if len(decisions) < 3 || decisions[len(decisions)-1] != sfnguard.Proceed || slices.Contains(decisions[:len(decisions)-1], sfnguard.Proceed) {
+		t.Errorf("CurrentElections' guard decisions %q, want waits then one proceed", decisions)
+	}
+	want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateGuardWait}
+	if !slices.Equal(ce.Entered[:4], want) || ce.Entered[len(ce.Entered)-1] != flows.StateSucceeded {
+		t.Errorf("CurrentElections states %q, want to start %q and end %q", ce.Entered, want, flows.StateSucceeded)
+	}
+	if n := len(e.keys(abBucket, outcodePrefix)); n != len(wantOutcodes) {
+		t.Errorf("%d outcode files published, want %d", n, len(wantOutcodes))
+	}
+}
+
+// Two executions of one machine started together both see each other;
+// exactly one, the first in (start time, ARN) order, runs.
+func TestExecutionsStartedTogetherRunOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{})
+	e.putSource()
+	prefix := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:"
+	a := e.start(addressbase.Flow(addressBaseParams()), abMachine, prefix+"b-second-by-arn", started)
+	b := e.start(addressbase.Flow(addressBaseParams()), abMachine, prefix+"a-first-by-arn", started)
+	stopped, ran := a(), b()
+	if stopped.Status != "SUCCEEDED" || ran.Status != "SUCCEEDED" {
+		t.Fatalf("statuses %s (%s) and %s (%s)", stopped.Status, stopped.Cause, ran.Status, ran.Cause)
+	}
+	if got := stopped.Entered[len(stopped.Entered)-1]; got != flows.StateAlreadyRunning {
+		t.Errorf("the later ARN ended in %q, want %q", got, flows.StateAlreadyRunning)
+	}
+	if len(stopped.Calls) != 1 {
+		t.Errorf("the stopped execution made %d calls, want only the guard:\n%s", len(stopped.Calls), fmtCalls(stopped))
+	}
+	if got := ran.Entered[len(ran.Entered)-1]; got != flows.StateSucceeded || !slices.Contains(ran.Entered, flows.StateRun) {
+		t.Errorf("the earlier ARN entered %q, want it to run", ran.Entered)
+	}
+	want := []string{"partition-addressbase-cleaned", "msck", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	if diff := cmp.Diff(want, sortedTail(e.athena.started(), 0, 2)); diff != "" {
+		t.Errorf("Athena queries, want one run's (-want +got):\n%s", diff)
+	}
+}
+
+// A failed run stops its own queries that are still running, leaves other
+// executions' queries alone, and still notifies.
+func TestFailedRunStopsItsQueries(t *testing.T) {
+	t.Parallel()
+	other := "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-10"
+	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N", hold: []string{"uprn-to-ballots-first-letter/B"}, foreignQuery: other})
+	before := seedOutputs(e)
+	r := e.run(currentelections.Flow(currentElectionsParams()))
+	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
+	want := []string{"foreign RUNNING", "uprn-to-ballots-first-letter/B CANCELLED", "uprn-to-ballots-first-letter/N FAILED"}
+	if diff := cmp.Diff(want, sortedTail(e.athena.states(), 0, 2)); diff != "" {
+		t.Errorf("query states after the run (-want +got):\n%s", diff)
+	}
+	var stops []call
+	for _, c := range r.Calls {
+		if c.State == flows.StateStopQueries {
+			stops = append(stops, c)
+		}
+	}
+	if len(stops) != 1 || stops[0].Error != "" {
+		t.Fatalf("stop calls %+v, want one that succeeded", stops)
+	}
+	if i := slices.Index(r.Entered, flows.StateStopQueries); i < 0 || r.Entered[i+1] != flows.StateNotifyFailure {
+		t.Errorf("states %q, want %q right before %q", r.Entered, flows.StateStopQueries, flows.StateNotifyFailure)
+	}
+}
+
+// When the queries cannot be stopped, the failure is still notified.
+func TestStopFailureStillNotifies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N", refuseStops: true})
+	before := seedOutputs(e)
+	r := e.run(currentelections.Flow(currentElectionsParams()))
+	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
+	if i := slices.IndexFunc(r.Calls, func(c call) bool { return c.State == flows.StateStopQueries }); i < 0 || r.Calls[i].Error == "" {
+		t.Errorf("the stop call did not fail:\n%s", fmtCalls(r))
 	}
 }
 
@@ -233,11 +376,7 @@ func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
 func TestAthenaThrottlingIsRetried(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{throttleStarts: 2})
-	src, err := os.ReadFile("testdata/addressbase_cleaned.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
+	e.putSource()
 	r := e.run(addressbase.Flow(addressBaseParams()))
 	if r.Status != "SUCCEEDED" {
 		t.Fatalf("execution %s %s: %s\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))

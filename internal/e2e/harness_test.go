@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +30,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
@@ -54,7 +57,14 @@ const (
 	fnPrefix  = "arn:aws:lambda:eu-west-2:123456789012:function:"
 	machineID = "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"
 	execID    = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
+	// The layers' machines, for the tests that run both; each conflicts
+	// with the other.
+	abMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeAddressBasePartitioned"
+	ceMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeCurrentElectionsParquet"
 )
+
+// started is when e.run's execution started.
+var started = time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
 
 var vars = tables.Vars{Environment: "development", Release: "2026-03", BallotsPrefix: "ballots-with-wkt"}
 
@@ -105,6 +115,7 @@ func addressBaseParams() addressbase.FlowParams {
 	return addressbase.FlowParams{
 		Lambdas: lambdas, FailureTopicArn: topicArn, Database: database,
 		TargetBucket: abBucket, TargetPrefix: partitionedPrefix,
+		Guard: flows.Guard{ConflictingStateMachineArns: []string{ceMachine}},
 	}
 }
 
@@ -113,13 +124,14 @@ func currentElectionsParams() currentelections.FlowParams {
 		Lambdas: lambdas, FailureTopicArn: topicArn, Database: database,
 		Bucket: abBucket, JoinedPrefix: joinedPrefix, OutcodePrefix: outcodePrefix,
 		Letters: []string{"B", "N"}, MaxConcurrency: 2, OutcodeMaxConcurrency: 2,
+		Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}},
 	}
 }
 
 // scenario sets what the fakes answer.
 type scenario struct {
-	// running are the RUNNING executions ListExecutions returns besides
-	// the current one.
+	// running are RUNNING executions of machineID besides the ones the
+	// test starts.
 	running []runningExecution
 	// failJoinLetter makes the join query FAIL for that letter.
 	failJoinLetter string
@@ -133,6 +145,14 @@ type scenario struct {
 	throttleStarts int
 	// withExport routes exportBallots to the real Postgres export.
 	withExport bool
+	// hold keeps these queries ("name" or "name/letter") RUNNING until
+	// released or stopped, and a failing query reports RUNNING until every
+	// held query has started, so the failure finds them running.
+	hold []string
+	// foreignQuery is a RUNNING query tagged with another execution.
+	foreignQuery string
+	// refuseStops denies the query Lambda ListQueryExecutions.
+	refuseStops bool
 }
 
 type runningExecution struct {
@@ -151,6 +171,25 @@ type env struct {
 
 	mu    sync.Mutex
 	calls map[string]int // handler calls by role
+	// executions are what the Step Functions fake lists: the ones the
+	// test starts, RUNNING until their runner returns.
+	executions []*sfnExecution
+	// log is every handler call and every execution's end, in order.
+	log []event
+}
+
+type sfnExecution struct {
+	machine, arn string
+	start        time.Time
+	status       string
+}
+
+// event is one handler call (role set) or an execution's end.
+type event struct {
+	role      string
+	execution string // the guard's currentExecutionArn
+	decision  string // the guard's decision
+	ended     string // the execution that ended
 }
 
 // newEnv wires every real handler to its fake and serves them at
@@ -165,19 +204,25 @@ func newEnv(t *testing.T, sc scenario) *env {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 
-	started := time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
+	for _, r := range sc.running {
+		e.executions = append(e.executions, &sfnExecution{machine: machineID, arn: r.arn, start: r.started, status: "RUNNING"})
+	}
 	e.sfn = awsfake.New(awsfake.JSON10, awsfake.Routes{
 		"AWSStepFunctions.ListExecutions": func(body []byte) (any, error) {
 			in, err := awsfake.Decode[struct{ StateMachineArn, StatusFilter string }](body)
 			if err != nil {
 				return nil, err
 			}
-			if in.StateMachineArn != machineID || in.StatusFilter != "RUNNING" {
-				return nil, &awsfake.APIError{Code: "InvalidArn", Message: fmt.Sprintf("fake lists RUNNING executions of %s only, got %s %s", machineID, in.StatusFilter, in.StateMachineArn)}
-			}
-			list := []map[string]any{execItem(execID, started)}
-			for _, r := range sc.running {
-				list = append(list, execItem(r.arn, r.started))
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			list := []map[string]any{}
+			for _, x := range e.executions {
+				if x.machine == in.StateMachineArn && (in.StatusFilter == "" || in.StatusFilter == x.status) {
+					list = append(list, map[string]any{
+						"executionArn": x.arn, "stateMachineArn": x.machine, "name": x.arn[strings.LastIndex(x.arn, ":")+1:],
+						"status": x.status, "startDate": float64(x.start.UnixMilli()) / 1000,
+					})
+				}
 			}
 			return map[string]any{"executions": list}, nil
 		},
@@ -233,6 +278,17 @@ func newEnv(t *testing.T, sc scenario) *env {
 		e.calls[role]++
 		e.mu.Unlock()
 		out, err := h.Invoke(r.Context(), body)
+		ev := event{role: role}
+		if role == "guard" {
+			var in sfnguard.Input
+			var res sfnguard.Output
+			_ = json.Unmarshal(body, &in)
+			_ = json.Unmarshal(out, &res)
+			ev.execution, ev.decision = in.CurrentExecutionArn, res.Decision
+		}
+		e.mu.Lock()
+		e.log = append(e.log, ev)
+		e.mu.Unlock()
 		if err != nil {
 			writeLambdaError(w, http.StatusInternalServerError, errorType(err), err.Error())
 			return
@@ -243,13 +299,6 @@ func newEnv(t *testing.T, sc scenario) *env {
 	e.server = httptest.NewServer(mux)
 	t.Cleanup(e.server.Close)
 	return e
-}
-
-func execItem(arn string, started time.Time) map[string]any {
-	return map[string]any{
-		"executionArn": arn, "stateMachineArn": machineID, "name": arn[strings.LastIndex(arn, ":")+1:],
-		"status": "RUNNING", "startDate": float64(started.Unix()),
-	}
 }
 
 // ballotExport is the real export Lambda reading a scratch EE database
@@ -297,27 +346,98 @@ func (e *env) handlerCalls() map[string]int {
 // report is what the local state machine runner prints.
 type report = nodetool.SFNReport
 
-// run executes sm with tools/run-sfn-http.mjs under Node 22.
+type call = nodetool.SFNCall
+
+// run executes sm as execID of machineID, started at started.
 func (e *env) run(sm asl.StateMachine) report {
+	e.t.Helper()
+	return e.start(sm, machineID, execID, started)()
+}
+
+// start registers a RUNNING execution with the Step Functions fake and runs
+// sm as it with tools/run-sfn-http.mjs under Node 22, in the background.
+// When the runner returns, the execution takes its final status. The
+// returned func waits for the report; call it from the test's goroutine.
+// Wait states take waitMs instead of their seconds.
+func (e *env) start(sm asl.StateMachine, machine, arn string, at time.Time) func() report {
 	t := e.t
 	t.Helper()
-
 	def, err := sm.Render()
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	var r report
-	nodetool.RunScript(t, "run-sfn-http.mjs", map[string]any{
+	req, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(def),
 		"input":      map[string]any{"source": "e2e"},
 		"context": map[string]any{
-			"StateMachine": map[string]any{"Id": machineID},
-			"Execution":    map[string]any{"Id": execID},
+			"StateMachine": map[string]any{"Id": machine},
+			"Execution":    map[string]any{"Id": arn},
 		},
 		"baseURL": e.server.URL,
 		"roles":   roles,
-	}, &r)
-	return r
+		"waitMs":  10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := nodetool.Require(t)
+	node, err := nodetool.Node22(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &sfnExecution{machine: machine, arn: arn, start: at, status: "RUNNING"}
+	e.mu.Lock()
+	e.executions = append(e.executions, x)
+	e.mu.Unlock()
+
+	type result struct {
+		r   report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		var res result
+		out, err := nodetool.Run(ctx, root, req, node, filepath.Join(root, "tools", "run-sfn-http.mjs"))
+		if err == nil {
+			err = json.Unmarshal(out, &res.r)
+		}
+		res.err = err
+		e.mu.Lock()
+		x.status = res.r.Status
+		if err != nil {
+			x.status = "FAILED"
+		}
+		e.log = append(e.log, event{ended: arn})
+		e.mu.Unlock()
+		done <- res
+	}()
+	return func() report {
+		t.Helper()
+		res := <-done
+		if res.err != nil {
+			t.Fatalf("run %s: %v", arn, res.err)
+		}
+		return res.r
+	}
+}
+
+// events returns the log so far.
+func (e *env) events() []event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.log)
+}
+
+// eventually polls cond until it holds, failing the test after a minute.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting until %s", what)
+		}
+	}
 }
 
 // fmtCalls lists the Lambda calls for a failure message.

@@ -18,7 +18,7 @@ type AthenaQuery struct {
 	// Lambda is run_athena_query's ARN.
 	Lambda string
 	// Request is the start payload: QueryName (+ context) or QueryString.
-	// "blocking": false is added.
+	// "blocking": false and the execution's ARN are added.
 	Request map[string]any
 	// ResultPath is where {"Payload": {queryExecutionId, status, ...}} goes.
 	ResultPath string
@@ -41,6 +41,8 @@ func (q AthenaQuery) States() map[string]asl.State {
 		req = map[string]any{}
 	}
 	req["blocking"] = false
+	// The query is tagged with the execution, so a failed run can stop it.
+	req["executionArn.$"] = "$$.Execution.Id"
 	id := q.ResultPath + ".Payload.queryExecutionId"
 	status := q.ResultPath + ".Payload.status"
 

@@ -41,6 +41,7 @@ import (
 const (
 	contractStateMachineArn = "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"
 	contractExecutionArn    = "arn:aws:states:eu-west-2:123456789012:execution:Layer:contract-1"
+	contractStartTime       = "2026-11-26T23:00:00.123Z"
 	contractSourceLocation  = "s3://pollingstations.private.data/addressbase/2025-11/addressbase_cleaned/"
 )
 
@@ -70,13 +71,22 @@ func contracts() map[string]lambdaContract {
 				if err := requireFields(map[string]string{"stateMachineArn": in.StateMachineArn, "currentExecutionArn": in.CurrentExecutionArn}); err != nil {
 					return nil, err
 				}
-				if in.StateMachineArn != contractStateMachineArn || in.CurrentExecutionArn != contractExecutionArn {
-					return nil, fmt.Errorf("stateMachineArn/currentExecutionArn = %q/%q, want the context object's $$.StateMachine.Id/$$.Execution.Id", in.StateMachineArn, in.CurrentExecutionArn)
+				if in.StateMachineArn != contractStateMachineArn || in.CurrentExecutionArn != contractExecutionArn || in.CurrentExecutionStartTime != contractStartTime {
+					return nil, fmt.Errorf("stateMachineArn/currentExecutionArn/currentExecutionStartTime = %q/%q/%q, want the context object's $$.StateMachine.Id/$$.Execution.Id/$$.Execution.StartTime",
+						in.StateMachineArn, in.CurrentExecutionArn, in.CurrentExecutionStartTime)
+				}
+				for _, sm := range in.ConflictingStateMachineArns {
+					if !strings.HasPrefix(sm, "arn:aws:states:") || !strings.Contains(sm, ":stateMachine:") || sm == in.StateMachineArn {
+						return nil, fmt.Errorf("field conflictingStateMachineArns: %q is not another state machine's ARN", sm)
+					}
+				}
+				if in.MaxWaitSeconds <= 0 {
+					return nil, fmt.Errorf("field maxWaitSeconds: %d, want a bound", in.MaxWaitSeconds)
 				}
 				s.guardCalls++
-				return sfnguard.Output{Proceed: true, Message: "no other execution is running"}, nil
+				return sfnguard.Output{Decision: sfnguard.Proceed, Message: "no other execution is running"}, nil
 			},
-			full: sfnguard.Output{Proceed: true, Message: "m"},
+			full: sfnguard.Output{Decision: sfnguard.Proceed, Message: "m"},
 		},
 		lambdas[layer.TableLocation]: {
 			function: "get_glue_table_location", input: "gluetable.Input",
@@ -206,6 +216,12 @@ func (s *flowSim) athena(b []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.Stop {
+		if in.ExecutionArn != contractExecutionArn || in.QueryName != "" || in.QueryString != "" || in.QueryExecutionID != "" || len(in.Context) > 0 {
+			return nil, fmt.Errorf("field stop: want only executionArn = $$.Execution.Id (%s) with it, got %s", contractExecutionArn, b)
+		}
+		return athenaquery.Output{Stopped: []string{}}, nil
+	}
 	if in.QueryExecutionID != "" {
 		if in.QueryName != "" || in.QueryString != "" || len(in.Context) > 0 {
 			return nil, errors.New("field queryExecutionId: a status call must carry nothing else")
@@ -227,6 +243,9 @@ func (s *flowSim) athena(b []byte) (any, error) {
 	}
 	if in.Blocking {
 		return nil, errors.New("field blocking: true, but the state machine polls the query itself")
+	}
+	if in.ExecutionArn != contractExecutionArn {
+		return nil, fmt.Errorf("field executionArn: %q, want $$.Execution.Id (%s), so a failed run can stop the query", in.ExecutionArn, contractExecutionArn)
 	}
 	sql := in.QueryString
 	if in.QueryName != "" {
@@ -674,7 +693,7 @@ func simulate(def map[string]any) (*flowSim, any, error) {
 	s := newFlowSim()
 	input := []any{map[string]any{"messageId": "m-1", "body": `{"detail-type":"elections_set_changed"}`}}
 	ctxObj := map[string]any{
-		"Execution":    map[string]any{"Id": contractExecutionArn, "Input": input},
+		"Execution":    map[string]any{"Id": contractExecutionArn, "Input": input, "StartTime": contractStartTime},
 		"StateMachine": map[string]any{"Id": contractStateMachineArn},
 	}
 	out, err := s.run(def, input, ctxObj)
@@ -709,7 +728,8 @@ func TestLambdaPayloadsMatchInputTypes(t *testing.T) {
 				called[c.State] = true
 			}
 			for _, st := range lambdaTaskStates(def) {
-				if !called[st] {
+				if !called[st] && st != flows.StateStopQueries { // the failure path: TestFailurePathPayload
+
 					t.Errorf("Lambda task %q was never reached, so its payload is unchecked", st)
 				}
 			}
@@ -722,6 +742,31 @@ func TestLambdaPayloadsMatchInputTypes(t *testing.T) {
 				}
 			}
 			t.Logf("%d Lambda calls checked, %d Athena queries", len(s.calls), len(s.queries))
+		})
+	}
+}
+
+// The failure path's Lambda task, from the state the Run's Catch leaves.
+func TestFailurePathPayload(t *testing.T) {
+	for name, sm := range machines() {
+		t.Run(name, func(t *testing.T) {
+			def := decode(t, render(t, sm))
+			if got := catchNext(findState(def, flows.StateRun)); got != flows.StateStopQueries {
+				t.Fatalf("%q catches to %q, want %q", flows.StateRun, got, flows.StateStopQueries)
+			}
+			s := newFlowSim()
+			input := map[string]any{"trigger": []any{}, "error": map[string]any{"Error": "QueryFailedError", "Cause": "boom"}}
+			ctxObj := map[string]any{"Execution": map[string]any{"Id": contractExecutionArn, "StartTime": contractStartTime}}
+			out, next, err := s.step(flows.StateStopQueries, findState(def, flows.StateStopQueries), input, ctxObj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next != flows.StateNotifyFailure || catchNext(findState(def, flows.StateStopQueries)) != flows.StateNotifyFailure {
+				t.Errorf("%q goes to %q, want %q whatever happens", flows.StateStopQueries, next, flows.StateNotifyFailure)
+			}
+			if _, err := lookup(out, ctxObj, "$.error.Cause"); err != nil {
+				t.Errorf("the error the notification reports is lost: %v", err)
+			}
 		})
 	}
 }
@@ -775,7 +820,7 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 		{"output key the guard does not return", "addressbase", func(d map[string]any) {
 			rules := findState(d, flows.StateGuardChoice)["Choices"].([]any)
 			rules[0].(map[string]any)["Variable"] = "$.guard.Payload.go"
-		}, []string{flows.StateGuardChoice, `no key "go"`, "proceed"}},
+		}, []string{flows.StateGuardChoice, `no key "go"`, "decision"}},
 		{"Glue location key misspelt", "addressbase", func(d map[string]any) {
 			payload(d, addressbase.StatePartition)["context"] = map[string]any{"location.$": "$.source.Payload.addressbase_cleaned_raw_location"}
 		}, []string{addressbase.StatePartition, "context", "addressbase_cleaned_raw_location"}},
@@ -1023,9 +1068,9 @@ func TestEveryTaskRetriesAndIsCaught(t *testing.T) {
 				t.Error(p)
 			}
 			states := def["States"].(map[string]any)
-			for _, st := range []string{flows.StateGuard, flows.StateRun} {
-				if got := catchNext(states[st].(map[string]any)); got != flows.StateNotifyFailure {
-					t.Errorf("%q catches States.ALL to %q, want %q", st, got, flows.StateNotifyFailure)
+			for st, want := range map[string]string{flows.StateGuard: flows.StateNotifyFailure, flows.StateRun: flows.StateStopQueries, flows.StateStopQueries: flows.StateNotifyFailure} {
+				if got := catchNext(states[st].(map[string]any)); got != want {
+					t.Errorf("%q catches States.ALL to %q, want %q", st, got, want)
 				}
 			}
 			tasks := 0

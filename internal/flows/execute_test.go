@@ -2,10 +2,12 @@ package flows_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -14,17 +16,20 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
 // scenario drives the JS fakes in tools/run-sfn.mjs.
 type scenario struct {
 	// Input is the execution input; nil means {"source":"test"}.
-	Input        any            `json:"-"`
-	GuardProceed *bool          `json:"guardProceed,omitempty"`
-	FailQuery    string         `json:"failQuery,omitempty"`
-	RunningPolls int            `json:"runningPolls,omitempty"`
-	Throttle     map[string]int `json:"throttle,omitempty"`
+	Input any `json:"-"`
+	// GuardDecisions are the guard's answers in call order; the last
+	// repeats. Empty means proceed.
+	GuardDecisions []string       `json:"guardDecisions,omitempty"`
+	FailQuery      string         `json:"failQuery,omitempty"`
+	RunningPolls   int            `json:"runningPolls,omitempty"`
+	Throttle       map[string]int `json:"throttle,omitempty"`
 }
 
 type call = nodetool.SFNCall
@@ -218,14 +223,13 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 
 func TestAlreadyRunningStopsQuietly(t *testing.T) {
 	t.Parallel()
-	no := false
 	for name, sm := range map[string]asl.StateMachine{
 		"addressbase":       addressbase.Flow(addressBaseParams()),
 		"current elections": currentelections.Flow(currentElectionsParams()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			r := execute(t, sm, scenario{GuardProceed: &no})
+			r := execute(t, sm, scenario{GuardDecisions: []string{sfnguard.Stop}})
 			mustSucceed(t, r)
 			want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateAlreadyRunning}
 			if diff := cmp.Diff(want, r.Entered); diff != "" {
@@ -234,14 +238,41 @@ func TestAlreadyRunningStopsQuietly(t *testing.T) {
 			if len(r.Calls) != 1 || r.Calls[0].Role != "guard" {
 				t.Errorf("calls = %+v, want only the guard", r.Calls)
 			}
-			wantGuard := map[string]any{
-				"stateMachineArn":     "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer",
-				"currentExecutionArn": executionID,
+			got := r.Calls[0].Payload
+			// The runner sets $$.Execution.StartTime to when it started.
+			if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(got["currentExecutionStartTime"])); err != nil {
+				t.Errorf("guard payload's currentExecutionStartTime: %v", err)
 			}
-			if diff := cmp.Diff(wantGuard, r.Calls[0].Payload); diff != "" {
+			delete(got, "currentExecutionStartTime")
+			wantGuard := map[string]any{
+				"stateMachineArn":             "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer",
+				"currentExecutionArn":         executionID,
+				"conflictingStateMachineArns": []any{otherMachine[name]},
+				"maxWaitSeconds":              float64(flows.DefaultTimeoutSeconds / 2),
+			}
+			if diff := cmp.Diff(wantGuard, got); diff != "" {
 				t.Errorf("guard payload (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// otherMachine is the machine each test machine conflicts with.
+var otherMachine = map[string]string{"addressbase": ceMachine, "current elections": abMachine}
+
+// While the guard says wait, the run pauses and asks again; it starts its
+// steps only when the guard says proceed.
+func TestGuardWaitsThenProceeds(t *testing.T) {
+	t.Parallel()
+	r := execute(t, addressbase.Flow(addressBaseParams()), scenario{GuardDecisions: []string{sfnguard.Wait, sfnguard.Wait, sfnguard.Proceed}})
+	mustSucceed(t, r)
+	asks := []string{flows.StateGuard, flows.StateGuardChoice}
+	want := slices.Concat([]string{flows.StateStart}, asks, []string{flows.StateGuardWait}, asks, []string{flows.StateGuardWait}, asks, []string{flows.StateRun, flows.StateSucceeded})
+	if diff := cmp.Diff(want, r.Entered); diff != "" {
+		t.Errorf("top-level states (-want +got):\n%s", diff)
+	}
+	if got := callStates(r); !slices.Equal(got[:4], []string{flows.StateGuard, flows.StateGuard, flows.StateGuard, addressbase.StateSetSource}) {
+		t.Errorf("calls start %q, want three guard calls before the first step", got[:min(4, len(got))])
 	}
 }
 
@@ -278,9 +309,13 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 					t.Errorf("message %q does not mention %q", msg.Message, want)
 				}
 			}
-			top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateNotifyFailure, flows.StateFailed}
+			top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateStopQueries, flows.StateNotifyFailure, flows.StateFailed}
 			if diff := cmp.Diff(top, r.Entered); diff != "" {
 				t.Errorf("top-level states (-want +got):\n%s", diff)
+			}
+			stops := stopCalls(r)
+			if len(stops) != 1 || stops[0].State != flows.StateStopQueries || stops[0].Payload["executionArn"] != executionID {
+				t.Errorf("stop calls = %+v, want one from %q for %s", stops, flows.StateStopQueries, executionID)
 			}
 			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "deleteStale")); n != 0 {
 				t.Errorf("%d publishing calls after a failed query, want none", n)
@@ -326,9 +361,23 @@ func TestRetriesRunOutThenNotify(t *testing.T) {
 	if len(r.SNS) != 1 {
 		t.Errorf("SNS messages = %d, want 1", len(r.SNS))
 	}
-	if n := len(callsOf(r, "query")); n != 0 {
+	if n := len(callsOf(r, "query")) - len(stopCalls(r)); n != 0 {
 		t.Errorf("query Lambda called %d times after the prefix could not be emptied", n)
 	}
+	if n := len(stopCalls(r)); n != 1 {
+		t.Errorf("%d calls to stop the run's queries, want 1", n)
+	}
+}
+
+// stopCalls are the query Lambda's calls in stop mode.
+func stopCalls(r report) []call {
+	var out []call
+	for _, c := range callsOf(r, "query") {
+		if c.Payload["stop"] == true {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func callStates(r report) []string {

@@ -4,16 +4,20 @@
 // render a machine inside ApplyT and tests can render it directly.
 //
 // Every machine shares one frame: the input is wrapped in an object (an
-// EventBridge Pipe delivers an array), then a singleton guard: a second
-// execution stops at once in the AlreadyRunning Succeed state, which is not
-// a failure and does not notify. The layer's body runs inside a one-branch
-// Parallel whose Catch publishes any failure to the SNS topic and ends in a
-// Fail state.
+// EventBridge Pipe delivers an array), then a guard (internal/sfnguard)
+// orders the running executions of this machine and of the machines it
+// conflicts with by start time and ARN: a younger execution of the same
+// machine stops at once in the AlreadyRunning Succeed state, which is not a
+// failure and does not notify; while an older execution of a conflicting
+// machine runs, the execution waits and asks again. The layer's body runs
+// inside a one-branch Parallel whose Catch stops the Athena queries the run
+// started, publishes the failure to the SNS topic and ends in a Fail state.
 package flows
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 )
 
 // State names the tests and the console refer to.
@@ -21,9 +25,11 @@ const (
 	StateStart          = "Wrap input"
 	StateGuard          = "Check singleton"
 	StateGuardChoice    = "Already running?"
+	StateGuardWait      = "Wait for conflicting run"
 	StateAlreadyRunning = "AlreadyRunning"
 	StateRun            = "Run"
 	StateSucceeded      = "Succeeded"
+	StateStopQueries    = "Stop this run's queries"
 	StateNotifyFailure  = "Notify failure"
 	StateFailed         = "Failed"
 )
@@ -33,6 +39,9 @@ const (
 	DefaultPollSeconds    = 5
 	DefaultTimeoutSeconds = 3600
 	DefaultMaxConcurrency = 4
+	// DefaultGuardWaitSeconds is the pause before asking the guard again
+	// while a conflicting run is running.
+	DefaultGuardWaitSeconds = 30
 )
 
 // DefaultLetters are the postcode first letters A–Z.
@@ -59,16 +68,49 @@ func catchAll() []asl.Catcher {
 	return []asl.Catcher{{ErrorEquals: []string{"States.ALL"}, Next: StateNotifyFailure, ResultPath: "$.error"}}
 }
 
-// Guarded wraps a layer's body in the singleton guard and failure handling.
-func Guarded(comment string, l layer.Lambdas, topicArn string, timeout int, body asl.Branch) asl.StateMachine {
+// Guard configures the guard of a layer's machine.
+type Guard struct {
+	// ConflictingStateMachineArns are the machines whose runs must not
+	// overlap with this machine's: one reads what the other writes.
+	ConflictingStateMachineArns []string
+	// WaitSeconds is the pause between guard calls while an older
+	// conflicting run is running (default 30).
+	WaitSeconds int
+}
+
+// Guarded wraps a layer's body in the guard and failure handling.
+func Guarded(comment string, l layer.Lambdas, topicArn string, timeout int, g Guard, body asl.Branch) asl.StateMachine {
+	conflicts := g.ConflictingStateMachineArns
+	if conflicts == nil {
+		conflicts = []string{}
+	}
 	guard := asl.LambdaTask(l[layer.Guard], map[string]any{
-		"stateMachineArn.$":     "$$.StateMachine.Id",
-		"currentExecutionArn.$": "$$.Execution.Id",
+		"stateMachineArn.$":           "$$.StateMachine.Id",
+		"currentExecutionArn.$":       "$$.Execution.Id",
+		"currentExecutionStartTime.$": "$$.Execution.StartTime",
+		"conflictingStateMachineArns": conflicts,
+		// A run that waited longer than half its time would be cut off
+		// by the timeout mid-way and without a notification; the guard
+		// fails it (notified) instead.
+		"maxWaitSeconds": timeout / 2,
 	})
-	guard.Comment = "Stop at once if another execution of this state machine is running."
+	guard.Comment = "Stop if an older execution of this state machine is running; wait while an older execution of a conflicting one is."
 	guard.ResultPath = "$.guard"
 	guard.Next = StateGuardChoice
 	guard.Catch = catchAll()
+
+	// The queries a failed run started would otherwise run on and could
+	// write into a prefix the next run has just emptied.
+	stop := asl.LambdaTask(l[layer.Query], map[string]any{
+		"stop":           true,
+		"executionArn.$": "$$.Execution.Id",
+	})
+	stop.Comment = "Stop the Athena queries this execution started that are still queued or running."
+	stop.ResultPath = "$.stoppedQueries"
+	stop.Retry = append(stop.Retry, athenaThrottleRetry())
+	// Stopping must never keep the failure from being notified.
+	stop.Catch = []asl.Catcher{{ErrorEquals: []string{"States.ALL"}, Next: StateNotifyFailure, ResultPath: "$.stopQueriesError"}}
+	stop.Next = StateNotifyFailure
 
 	notify := asl.Task{
 		Comment:  "Tell the failure topic's subscribers which execution failed and why.",
@@ -104,19 +146,26 @@ func Guarded(comment string, l layer.Lambdas, topicArn string, timeout int, body
 			StateGuard: guard,
 			StateGuardChoice: asl.Choice{
 				Choices: []asl.ChoiceRule{
-					{Condition: asl.BooleanEquals("$.guard.Payload.proceed", true), Next: StateRun},
+					{Condition: asl.StringEquals("$.guard.Payload.decision", sfnguard.Proceed), Next: StateRun},
+					{Condition: asl.StringEquals("$.guard.Payload.decision", sfnguard.Wait), Next: StateGuardWait},
 				},
 				Default: StateAlreadyRunning,
 			},
-			StateAlreadyRunning: asl.Succeed{Comment: "Another execution is running; this one is not needed."},
+			StateGuardWait: asl.Wait{
+				Comment: "An older run of a conflicting state machine is running; ask again after a pause.",
+				Seconds: Or(g.WaitSeconds, DefaultGuardWaitSeconds),
+				Next:    StateGuard,
+			},
+			StateAlreadyRunning: asl.Succeed{Comment: "An older execution is running; this one is not needed."},
 			StateRun: asl.Parallel{
 				Comment:    "The layer's steps; any failure is caught once, here.",
 				Branches:   []asl.Branch{body},
 				ResultPath: asl.DiscardResult,
-				Catch:      catchAll(),
+				Catch:      []asl.Catcher{{ErrorEquals: []string{"States.ALL"}, Next: StateStopQueries, ResultPath: "$.error"}},
 				Next:       StateSucceeded,
 			},
 			StateSucceeded:     asl.Succeed{},
+			StateStopQueries:   stop,
 			StateNotifyFailure: notify,
 			StateFailed:        asl.Fail{ErrorPath: "$.error.Error", CausePath: "$.error.Cause"},
 		},

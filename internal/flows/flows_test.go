@@ -37,10 +37,17 @@ var lambdas = layer.Lambdas{
 	layer.DeleteStale:   fnPrefix + "delete_stale_outcodes",
 }
 
+// The layers' state machines; each conflicts with the other.
+const (
+	abMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeAddressBasePartitioned"
+	ceMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeCurrentElectionsParquet"
+)
+
 func addressBaseParams() addressbase.FlowParams {
 	return addressbase.FlowParams{
 		Lambdas:         lambdas,
 		FailureTopicArn: topicArn,
+		Guard:           flows.Guard{ConflictingStateMachineArns: []string{ceMachine}},
 		Database:        "dc_data_baker",
 		TargetBucket:    "pollingstations.private.data",
 		TargetPrefix:    "addressbase/development/addressbase_partitioned/",
@@ -51,6 +58,7 @@ func currentElectionsParams() currentelections.FlowParams {
 	return currentelections.FlowParams{
 		Lambdas:         lambdas,
 		FailureTopicArn: topicArn,
+		Guard:           flows.Guard{ConflictingStateMachineArns: []string{abMachine}},
 		Database:        "dc_data_baker",
 		Bucket:          "pollingstations.private.data",
 		JoinedPrefix:    "addressbase/development/current_ballots_joined_to_address_base/",
@@ -193,10 +201,10 @@ func TestDefinitionPolicies(t *testing.T) {
 			if notify["Resource"] != asl.SNSPublishResource || notify["Parameters"].(map[string]any)["TopicArn"] != topicArn {
 				t.Errorf("failure notification = %v, want SNS publish to %s", notify, topicArn)
 			}
-			for _, st := range []string{flows.StateGuard, flows.StateRun} {
+			for st, want := range map[string]string{flows.StateGuard: flows.StateNotifyFailure, flows.StateRun: flows.StateStopQueries, flows.StateStopQueries: flows.StateNotifyFailure} {
 				catch, _ := states[st].(map[string]any)["Catch"].([]any)
-				if len(catch) == 0 || catch[0].(map[string]any)["Next"] != flows.StateNotifyFailure {
-					t.Errorf("state %q does not send failures to %q: %v", st, flows.StateNotifyFailure, catch)
+				if len(catch) == 0 || catch[0].(map[string]any)["Next"] != want {
+					t.Errorf("state %q does not send failures to %q: %v", st, want, catch)
 				}
 			}
 		})
@@ -248,7 +256,7 @@ func TestAthenaQueryLoop(t *testing.T) {
 		"choice default": st["Q - done?"].(map[string]any)["Default"],
 	}
 	want := map[string]any{
-		"start payload":  map[string]any{"QueryString": "MSCK REPAIR TABLE t", "blocking": false},
+		"start payload":  map[string]any{"QueryString": "MSCK REPAIR TABLE t", "blocking": false, "executionArn.$": "$$.Execution.Id"},
 		"wait":           7.0,
 		"status payload": map[string]any{"queryExecutionId.$": "$.q.Payload.queryExecutionId"},
 		"choice default": "Q - unexpected status",

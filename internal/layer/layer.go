@@ -103,7 +103,11 @@ type Spec struct {
 	// Grants are IAM statements for any function it calls.
 	Grants []Grant
 	// Flow renders the state machine.
-	Flow func(l Lambdas, failureTopicArn string) asl.StateMachine
+	Flow func(Runtime) asl.StateMachine
+	// Conflicts are the deployed names of other layers' state machines whose
+	// runs must not overlap with this one's: one reads what the other
+	// writes. The guard makes the younger run wait.
+	Conflicts []string
 	// Triggers start it, if anything does besides a person.
 	Triggers *Triggers
 	// Locations are the data the layer publishes, as stack outputs.
@@ -116,6 +120,15 @@ type NamedQuery struct {
 	Name     string
 	Template string
 	Values   map[string]string
+}
+
+// Runtime is what a state machine definition is rendered with once the
+// stack's resources exist.
+type Runtime struct {
+	Lambdas         Lambdas
+	FailureTopicArn string
+	// ConflictingStateMachineArns are Spec.Conflicts as ARNs.
+	ConflictingStateMachineArns []string
 }
 
 // Function is a Lambda that a layer owns.

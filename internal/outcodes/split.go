@@ -74,7 +74,10 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	res.Input = gates.UPRNStats{Rows: int64(t.len()), Distinct: int64(res.Rows), Checksum: t.checksum}
 	res.DuplicatesDropped = dropped
 	if dropped > 0 {
-		log.Error("identical duplicate uprns dropped", "letter", in.Letter, "count", dropped, "examples", examples)
+		// An expected condition of the input, not a failure: the contract
+		// says identical duplicates are dropped and reported, and the run
+		// goes on. WARN, so an operator still sees it.
+		log.Warn("identical duplicate uprns dropped", "letter", in.Letter, "count", dropped, "examples", examples)
 	}
 	idx, runs := t.postcodeOrder(drop)
 	readDone := time.Now()

@@ -209,7 +209,7 @@ func TestSplit(t *testing.T) {
 			if diff := cmp.Diff(want, res, cmpopts.IgnoreUnexported(gates.UPRNStats{})); diff != "" {
 				t.Errorf("first run result (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(logs.String(), `"level":"ERROR","msg":"identical duplicate uprns dropped","letter":"M","count":1,"examples":["0123"]`) {
+			if !strings.Contains(logs.String(), `"level":"WARN","msg":"identical duplicate uprns dropped","letter":"M","count":1,"examples":["0123"]`) {
 				t.Errorf("duplicate report missing from logs:\n%s", logs.String())
 			}
 

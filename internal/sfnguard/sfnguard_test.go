@@ -2,12 +2,15 @@ package sfnguard_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -21,7 +24,11 @@ const (
 	smArn      = "arn:aws:states:eu-west-2:123456789012:stateMachine:CurrentElections-development"
 	otherSM    = "arn:aws:states:eu-west-2:123456789012:stateMachine:AddressBase-development"
 	execPrefix = "arn:aws:states:eu-west-2:123456789012:execution:CurrentElections-development:"
+	abPrefix   = "arn:aws:states:eu-west-2:123456789012:execution:AddressBase-development:"
 	currentArn = execPrefix + "nightly-20261126"
+	// started is the payloads' currentExecutionStartTime,
+	// 2025-11-25T19:46:40.5Z, in ListExecutions' epoch seconds.
+	started = 1764100000.5
 )
 
 type execution struct {
@@ -35,7 +42,7 @@ type execution struct {
 func exec(sm, name, status string, start float64) execution {
 	prefix := execPrefix
 	if sm == otherSM {
-		prefix = strings.Replace(execPrefix, "CurrentElections", "AddressBase", 1)
+		prefix = abPrefix
 	}
 	return execution{ExecutionArn: prefix + name, StateMachineArn: sm, Name: name, Status: status, StartDate: start}
 }
@@ -96,55 +103,111 @@ func finished(n int) []execution {
 	return out
 }
 
+// newHandler's clock reads started + 60s.
+func newHandler(srv *awsfake.Server) *sfnguard.Handler {
+	h := sfnguard.New(sfn.NewFromConfig(srv.Config()), nil)
+	h.Now = func() time.Time { return time.UnixMilli(int64(started*1000) + 60_000) }
+	return h
+}
+
+func invoke(t *testing.T, srv *awsfake.Server, body []byte) (sfnguard.Output, error) {
+	t.Helper()
+	out, err := lambda.NewHandler(newHandler(srv).Handle).Invoke(context.Background(), body)
+	if err != nil {
+		return sfnguard.Output{}, err
+	}
+	var o sfnguard.Output
+	if err := json.Unmarshal(out, &o); err != nil {
+		t.Fatalf("output %s: %v", out, err)
+	}
+	return o, nil
+}
+
 func TestInvokeJSON(t *testing.T) {
+	current := exec(smArn, "nightly-20261126", "RUNNING", started)
 	tests := []struct {
-		name      string
-		payload   string
-		execs     []execution
-		wantOut   string
-		wantErr   string
-		pageSize  int
-		wantPages int
+		name     string
+		payload  string
+		execs    []execution
+		pageSize int
+		want     sfnguard.Output
+		wantErr  string
+		// wantLists is how many ListExecutions calls each machine gets.
+		wantLists map[string]int
 	}{
 		{
 			name:      "only the current execution",
 			payload:   "current_execution.json",
-			execs:     append(finished(3), exec(smArn, "nightly-20261126", "RUNNING", 1.7645e9)),
-			wantOut:   `{"proceed":true,"message":"no other execution of ` + smArn + ` is running"}`,
-			wantPages: 1,
+			execs:     append(finished(3), current),
+			want:      sfnguard.Output{Decision: sfnguard.Proceed, Message: currentArn + " (started 2025-11-25T19:46:40.5Z) is the oldest running execution of " + smArn + " and its conflicting state machines"},
+			wantLists: map[string]int{smArn: 1, otherSM: 1},
 		},
 		{
-			name:     "another running on page 2",
+			name:     "an older one of the same machine on page 2 stops it",
 			payload:  "current_execution.json",
 			pageSize: 1,
 			execs: []execution{
-				exec(smArn, "nightly-20261126", "RUNNING", 1.7645e9),
-				exec(smArn, "a", "SUCCEEDED", 1.7e9),
+				current, exec(smArn, "a", "SUCCEEDED", 1.7e9),
 				exec(otherSM, "abc", "RUNNING", 1.7e9),
-				exec(smArn, "elections-set-changed-42", "RUNNING", 1764100000),
+				exec(smArn, "elections-set-changed-42", "RUNNING", started-100),
 			},
-			wantOut:   `{"proceed":false,"message":"` + smArn + ` is already running in 1 other execution(s): ` + execPrefix + `elections-set-changed-42 (started 2025-11-25T19:46:40Z)"}`,
-			wantPages: 2,
+			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in older execution(s) " +
+				execPrefix + "elections-set-changed-42 (started 2025-11-25T19:45:00.5Z); " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
+			// Stopping needs no look at the conflicting machine.
+			wantLists: map[string]int{smArn: 2},
 		},
 		{
-			name:    "many running executions over three pages, current absent",
+			name:      "a younger one of the same machine does not stop it",
+			payload:   "current_execution.json",
+			execs:     []execution{exec(smArn, "later", "RUNNING", started+0.001), current},
+			want:      sfnguard.Output{Decision: sfnguard.Proceed, Message: currentArn + " (started 2025-11-25T19:46:40.5Z) is the oldest running execution of " + smArn + " and its conflicting state machines"},
+			wantLists: map[string]int{smArn: 1, otherSM: 1},
+		},
+		{
+			name:    "an older conflicting run makes it wait",
 			payload: "current_execution.json",
 			execs: []execution{
-				exec(smArn, "r1", "RUNNING", 1764100000), exec(smArn, "r2", "RUNNING", 1764100000),
-				exec(smArn, "r3", "RUNNING", 1764100000), exec(smArn, "r4", "RUNNING", 1764100000),
-				exec(smArn, "r5", "RUNNING", 1764100000),
+				current, exec(smArn, "later", "RUNNING", started+5),
+				exec(otherSM, "rebuild", "RUNNING", started-30), exec(otherSM, "newer", "RUNNING", started+1),
 			},
-			wantOut: `{"proceed":false,"message":"` + smArn + ` is already running in 5 other execution(s): ` +
-				execPrefix + `r1 (started 2025-11-25T19:46:40Z), ` + execPrefix + `r2 (started 2025-11-25T19:46:40Z), ` +
-				execPrefix + `r3 (started 2025-11-25T19:46:40Z), ` + execPrefix + `r4 (started 2025-11-25T19:46:40Z), ` +
-				execPrefix + `r5 (started 2025-11-25T19:46:40Z)"}`,
-			wantPages: 3,
+			want: sfnguard.Output{Decision: sfnguard.Wait, Message: currentArn + " (started 2025-11-25T19:46:40.5Z) waits for older conflicting execution(s) " +
+				abPrefix + "rebuild (started 2025-11-25T19:46:10.5Z)"},
+			wantLists: map[string]int{smArn: 1, otherSM: 1},
 		},
 		{
-			name:      "no executions at all",
-			payload:   "current_execution.json",
-			wantOut:   `{"proceed":true,"message":"no other execution of ` + smArn + ` is running"}`,
-			wantPages: 1,
+			name:    "an older run of its own machine wins over waiting",
+			payload: "current_execution.json",
+			execs: []execution{
+				current, exec(smArn, "first", "RUNNING", started-10), exec(otherSM, "rebuild", "RUNNING", started-30),
+			},
+			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in older execution(s) " +
+				execPrefix + "first (started 2025-11-25T19:46:30.5Z); " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
+			wantLists: map[string]int{smArn: 1},
+		},
+		{
+			name:    "not listed yet: the payload's start time orders it",
+			payload: "current_execution.json",
+			execs:   []execution{exec(smArn, "just-before", "RUNNING", started-0.001)},
+			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in older execution(s) " +
+				execPrefix + "just-before (started 2025-11-25T19:46:40.499Z); " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
+			wantLists: map[string]int{smArn: 1},
+		},
+		{
+			name:    "waited too long",
+			payload: "current_execution.json",
+			execs:   []execution{exec(smArn, "nightly-20261126", "RUNNING", started-1800), exec(otherSM, "slow", "RUNNING", started-3000)},
+			wantErr: currentArn + " gave up after waiting 31m0s for conflicting execution(s) to end: " + abPrefix + "slow (started 2025-11-25T18:56:40.5Z)",
+		},
+		{
+			name:    "not listed and no start time",
+			payload: "no_start_time.json",
+			wantErr: currentArn + " is not listed as running and the input has no currentExecutionStartTime, so it cannot be ordered",
+		},
+		{
+			name:    "conflicting with itself",
+			payload: "conflicts_with_itself.json",
+			execs:   []execution{current},
+			wantErr: `input: conflictingStateMachineArns holds "` + smArn + `", want other state machines' ARNs`,
 		},
 		{
 			name:    "missing current execution",
@@ -154,13 +217,12 @@ func TestInvokeJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pageSize := 2
-			if tt.pageSize != 0 {
-				pageSize = tt.pageSize
+			pageSize := tt.pageSize
+			if pageSize == 0 {
+				pageSize = 2
 			}
 			srv := newFakeSFN(t, pageSize, tt.execs)
-			h := sfnguard.New(sfn.NewFromConfig(srv.Config()), nil)
-			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), payload(t, tt.payload))
+			got, err := invoke(t, srv, payload(t, tt.payload))
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -170,21 +232,69 @@ func TestInvokeJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.wantOut, string(out)); diff != "" {
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("output (-want +got):\n%s", diff)
 			}
-			calls := srv.Calls("AWSStepFunctions.ListExecutions")
-			if len(calls) != tt.wantPages {
-				t.Errorf("ListExecutions called %d times, want %d", len(calls), tt.wantPages)
+			lists := map[string]int{}
+			for i, c := range srv.Calls("AWSStepFunctions.ListExecutions") {
+				in, err := awsfake.Decode[struct{ StateMachineArn, StatusFilter, NextToken string }](c.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if in.StatusFilter != "RUNNING" {
+					t.Errorf("call %d lists %q executions, want RUNNING", i+1, in.StatusFilter)
+				}
+				lists[in.StateMachineArn]++
 			}
-			for i, c := range calls {
-				body := string(c.Body)
-				if !strings.Contains(body, `"statusFilter":"RUNNING"`) || !strings.Contains(body, `"stateMachineArn":"`+smArn+`"`) {
-					t.Errorf("call %d lacks the state machine or RUNNING filter: %s", i+1, body)
+			if diff := cmp.Diff(tt.wantLists, lists); diff != "" {
+				t.Errorf("ListExecutions calls per state machine (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Two executions started together each see the other; exactly one, the
+// younger in (start time, ARN) order, stops.
+func TestExecutionsStartedTogether(t *testing.T) {
+	tests := []struct {
+		name       string
+		a, b       float64 // start dates of run-a and run-b
+		wantToStop string
+	}{
+		{"same start time: the ARN decides", started, started, "run-b"},
+		{"one millisecond apart: the start time decides", started + 0.001, started, "run-a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runs := []execution{exec(smArn, "run-a", "RUNNING", tt.a), exec(smArn, "run-b", "RUNNING", tt.b)}
+			srv := newFakeSFN(t, 100, runs)
+			stopped := []string{}
+			for _, r := range runs {
+				body, err := json.Marshal(sfnguard.Input{StateMachineArn: smArn, CurrentExecutionArn: r.ExecutionArn, ConflictingStateMachineArns: []string{otherSM}})
+				if err != nil {
+					t.Fatal(err)
 				}
-				if hasToken := strings.Contains(body, `"nextToken":`); hasToken != (i > 0) {
-					t.Errorf("call %d: nextToken sent = %v, want %v: %s", i+1, hasToken, i > 0, body)
+				out, err := invoke(t, srv, body)
+				if err != nil {
+					t.Fatal(err)
 				}
+				switch out.Decision {
+				case sfnguard.Stop:
+					stopped = append(stopped, r.Name)
+					other := runs[0].ExecutionArn
+					if r.Name == "run-a" {
+						other = runs[1].ExecutionArn
+					}
+					if !strings.Contains(out.Message, other) {
+						t.Errorf("%s's message %q does not name %s", r.Name, out.Message, other)
+					}
+				case sfnguard.Proceed:
+				default:
+					t.Errorf("%s: decision %q", r.Name, out.Decision)
+				}
+			}
+			if diff := cmp.Diff([]string{tt.wantToStop}, stopped); diff != "" {
+				t.Errorf("stopped executions (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -201,5 +311,17 @@ func TestListError(t *testing.T) {
 	_, err := h.Handle(context.Background(), sfnguard.Input{StateMachineArn: smArn, CurrentExecutionArn: currentArn})
 	if err == nil || !strings.HasPrefix(err.Error(), "list running executions of "+smArn+": ") || !strings.Contains(err.Error(), "StateMachineDoesNotExist") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// The wait timeout reaches the state machine as its own error type.
+func TestWaitTimeoutErrorType(t *testing.T) {
+	srv := newFakeSFN(t, 10, []execution{exec(smArn, "nightly-20261126", "RUNNING", started-7200), exec(otherSM, "slow", "RUNNING", started-9000)})
+	_, err := newHandler(srv).Handle(context.Background(), sfnguard.Input{
+		StateMachineArn: smArn, CurrentExecutionArn: currentArn, ConflictingStateMachineArns: []string{otherSM}, MaxWaitSeconds: 3600,
+	})
+	var wt *sfnguard.WaitTimeoutError
+	if !errors.As(err, &wt) {
+		t.Fatalf("error = %v (%T), want a *WaitTimeoutError", err, err)
 	}
 }

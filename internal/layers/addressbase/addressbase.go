@@ -5,6 +5,7 @@ package addressbase
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
@@ -12,6 +13,10 @@ import (
 // StateMachineName is the layer's state machine, before layer.Names adds
 // the environment.
 const StateMachineName = "MakeAddressBasePartitioned"
+
+// currentElectionsMachine is the CurrentElections layer's state machine,
+// named here rather than imported: that layer imports this one.
+const currentElectionsMachine = "MakeCurrentElectionsParquet"
 
 // The layer's named queries, as its state machine starts them.
 const (
@@ -84,6 +89,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": partitioned.Name}},
 		},
 		Calls: []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query},
+		// CurrentElections reads addressbase_partitioned, which this layer
+		// empties and rewrites: their runs must not overlap.
+		Conflicts: []string{s.Names.StateMachine(currentElectionsMachine)},
 		Grants: []layer.Grant{
 			{Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(partitioned.Name)}},
 			{Role: layer.Query, Sid: "RepairTarget", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(partitioned.Name)}},
@@ -101,9 +109,10 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Role: layer.EmptyPrefix, Sid: "EmptyTarget", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix},
 			{Role: layer.TableLocation, Sid: "ReadSourceTable", Actions: []string{"glue:GetTable"}, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name)}},
 		},
-		Flow: func(l layer.Lambdas, topic string) asl.StateMachine {
+		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
-				Lambdas: l, FailureTopicArn: topic, Database: db,
+				Lambdas: rt.Lambdas, FailureTopicArn: rt.FailureTopicArn,
+				Guard: flows.Guard{ConflictingStateMachineArns: rt.ConflictingStateMachineArns}, Database: db,
 				SourceTable: raw.Name, TargetTable: partitioned.Name,
 				TargetBucket: bucket, TargetPrefix: targetPrefix,
 			})

@@ -26,6 +26,8 @@ type FlowParams struct {
 	PollSeconds int
 	// TimeoutSeconds bounds the whole execution (default 3600).
 	TimeoutSeconds int
+	// Guard names the conflicting state machines.
+	Guard flows.Guard
 }
 
 // Step names of MakeAddressBasePartitioned, in order.
@@ -84,5 +86,5 @@ func Flow(p FlowParams) asl.StateMachine {
 		}, partition.States(), repair.States()),
 	}
 	return flows.Guarded("MakeAddressBasePartitioned: AddressBase cleaned CSV to parquet partitioned by first letter of postcode.",
-		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), body)
+		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), p.Guard, body)
 }

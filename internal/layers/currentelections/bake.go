@@ -34,6 +34,10 @@ var Bake = bake.Layer{
 	Inputs:  []bake.Input{{Flag: BallotsInput, Usage: "EE current ballots `csv` (with header row)", Required: true}},
 	Folders: []string{JoinedName, OutputFolder},
 	Bake:    bakeLayer,
+	Product: &bake.OutcodeFiles{
+		Dir: OutputFolder, Column: "ballot_ids", Heading: "BALLOT IDS", None: "no elections",
+		Output: OutputLocation, Required: true,
+	},
 }
 
 func bakeLayer(ctx context.Context, j *bake.Job) error {
@@ -44,6 +48,11 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	}
 	sum := &j.Summary
 	sum.BallotRows, sum.BallotPieces, sum.BallotsSkipped, sum.Elections = bst.Rows, bst.Pieces, bst.SkippedNone, bst.Elections
+	if bst.SkippedNone > 0 {
+		// Expected: EE exports ballots without a boundary with an empty
+		// geometry. Counted in the summary; INFO, not a warning.
+		j.Logger.Info("ballot rows without geometry skipped", "source_table", "None", "rows", bst.SkippedNone)
+	}
 
 	jst, err := joinLayer(ctx, ix, j)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
@@ -25,8 +26,12 @@ const (
 	ElectionsSetChanged = "elections_set_changed"
 )
 
-// OutputFolder is the folder of the per-outcode files, beside the tables.
-const OutputFolder = "current_elections_parquet"
+// OutputFolder is the folder of the per-outcode files, beside the tables,
+// and OutputLocation the stack output that names it.
+const (
+	OutputFolder   = "current_elections_parquet"
+	OutputLocation = "currentElectionsOutputLocation"
+)
 
 // Ballots is EE's export of current ballots with their WKT. Its CSV has a
 // header row (election_id,geography_id,geography_text,source_table).
@@ -129,6 +134,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 		},
 		Calls: []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
+		// This layer reads addressbase_partitioned, which AddressBase
+		// empties and rewrites: their runs must not overlap.
+		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
 		Grants: []layer.Grant{
 			{
 				// SecureStrings under the AWS-managed aws/ssm key decrypt
@@ -174,9 +182,10 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 		},
-		Flow: func(l layer.Lambdas, topic string) asl.StateMachine {
+		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
-				Lambdas: l, FailureTopicArn: topic, Database: db, JoinedTable: joined.Name,
+				Lambdas: rt.Lambdas, FailureTopicArn: rt.FailureTopicArn,
+				Guard: flows.Guard{ConflictingStateMachineArns: rt.ConflictingStateMachineArns}, Database: db, JoinedTable: joined.Name,
 				Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},
@@ -186,6 +195,6 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			DelaySeconds: s.TriggerDelaySeconds,
 			Message:      `{"rebuild":"current-elections"}`,
 		},
-		Locations: []layer.Location{{Name: "currentElectionsOutputLocation", Bucket: ab, Prefix: prefix[output.Name]}},
+		Locations: []layer.Location{{Name: OutputLocation, Bucket: ab, Prefix: prefix[output.Name]}},
 	}, nil
 }

@@ -32,6 +32,8 @@ type FlowParams struct {
 	PollSeconds int
 	// TimeoutSeconds bounds the whole execution (default 3600).
 	TimeoutSeconds int
+	// Guard names the conflicting state machines.
+	Guard flows.Guard
 }
 
 // Step names of MakeCurrentElectionsParquet, in order.
@@ -140,5 +142,5 @@ func Flow(p FlowParams) asl.StateMachine {
 		}, repair.States()),
 	}
 	return flows.Guarded("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.",
-		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), body)
+		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), p.Guard, body)
 }
