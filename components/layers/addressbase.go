@@ -52,11 +52,11 @@ func NewAddressBase(ctx *pulumi.Context, name string, args *AddressBaseArgs, opt
 	if err != nil {
 		return nil, err
 	}
-	if err := newCatalog(ctx, name, co, args.Vars, []tables.Table{raw, partitioned}, []query{
-		{name: partitioned.Query, values: map[string]string{"source_table": raw.Name, "target_location": target}},
-		{name: "addressbase-gate-one-source", template: "gate-one-source", values: map[string]string{"table": partitioned.Name}},
-		{name: "addressbase-gate-uprns", template: "gate-uprns", values: map[string]string{"source_table": raw.Name, "target_table": partitioned.Name}},
-	}, parent); err != nil {
+	queries, err := tables.AddressBaseQueries(buckets, args.Vars, core.DatabaseName)
+	if err != nil {
+		return nil, err
+	}
+	if err := newCatalog(ctx, name, co, args.Vars, []tables.Table{raw, partitioned}, queries, parent); err != nil {
 		return nil, err
 	}
 	sourcePrefix, err := raw.KeyPrefix(args.Vars)

@@ -60,28 +60,24 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 	co := args.Core
 	buckets := tables.Buckets{AddressBase: co.AddressBase.Name, EE: co.EE.Name}
 	ballots := tables.CurrentBallots(buckets)
+	raw := tables.AddressBaseCleanedRaw(buckets) // read by the raw UPRN gate
 	addresses := tables.AddressBasePartitioned(buckets)
 	joined := tables.CurrentBallotsJoined(buckets)
 	output := tables.Table{Name: "current_elections_parquet", Bucket: buckets.AddressBase, Prefix: tables.CurrentElectionsOutputPrefix}
 
 	prefix := map[string]string{}
-	for _, t := range []tables.Table{ballots, addresses, joined, output} {
+	for _, t := range []tables.Table{raw, ballots, addresses, joined, output} {
 		p, err := t.KeyPrefix(args.Vars)
 		if err != nil {
 			return nil, err
 		}
 		prefix[t.Name] = p
 	}
-	joinedLocation, err := joined.Location(args.Vars)
+	queries, err := tables.CurrentElectionsQueries(buckets, args.Vars, core.DatabaseName)
 	if err != nil {
 		return nil, err
 	}
-	if err := newCatalog(ctx, name, co, args.Vars, []tables.Table{ballots, joined}, []query{
-		{name: joined.Query, values: map[string]string{"ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": joinedLocation}},
-		{name: "current-elections-gate-one-source", template: "gate-one-source", values: map[string]string{"table": joined.Name}},
-		{name: "current-elections-gate-uprns", template: "gate-uprns", values: map[string]string{"source_table": addresses.Name, "target_table": joined.Name}},
-		{name: "current-elections-gate-conflicting-duplicates", template: "gate-conflicting-duplicates", values: map[string]string{"table": joined.Name}},
-	}, parent); err != nil {
+	if err := newCatalog(ctx, name, co, args.Vars, []tables.Table{ballots, joined}, queries, parent); err != nil {
 		return nil, err
 	}
 
@@ -173,7 +169,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 			{
 				Sid:       "ReadLayerTables",
 				Actions:   glueRead,
-				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(ballots.Name), co.TableArn(addresses.Name), co.TableArn(joined.Name)},
+				Resources: pulumi.StringArray{co.CatalogArn, co.DatabaseArn, co.TableArn(raw.Name), co.TableArn(ballots.Name), co.TableArn(addresses.Name), co.TableArn(joined.Name)},
 			},
 			{
 				Sid:       "RepairJoined",
@@ -183,7 +179,7 @@ func NewCurrentElections(ctx *pulumi.Context, name string, args *CurrentElection
 			{Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: pulumi.StringArray{s3Bucket(ab), s3Bucket(ee)}},
 			{
 				Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
-				Resources:      pulumi.StringArray{s3Objects(ee, prefix[ballots.Name]), s3Objects(ab, prefix[addresses.Name]), s3Objects(ab, prefix[joined.Name])},
+				Resources:      pulumi.StringArray{s3Objects(ee, prefix[ballots.Name]), s3Objects(ab, prefix[raw.Name]), s3Objects(ab, prefix[addresses.Name]), s3Objects(ab, prefix[joined.Name])},
 				WildcardReason: objectsUnderPrefix,
 			},
 			{

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
 // AddressBaseParams are the deploy-time values of MakeAddressBasePartitioned.
@@ -53,14 +54,14 @@ func AddressBase(p AddressBaseParams) asl.StateMachine {
 		return AthenaQuery{Name: name, Lambda: l.Query, Request: req, ResultPath: resultPath, PollSeconds: poll, Next: next}
 	}
 	partition := query(StateABPartition, map[string]any{
-		"QueryName": "partition-addressbase-cleaned",
+		"QueryName": tables.QueryPartitionAddressBase,
 		"context":   map[string]any{locationKey + ".$": "$.source.Payload." + locationKey},
 	}, "$.partition", StateABRepair)
 	repair := query(StateABRepair, map[string]any{
 		"QueryString": "MSCK REPAIR TABLE " + qualified(p.Database, target),
 	}, "$.repair", StateABGates)
-	gateOne := query(StateABGateOneSource, map[string]any{"QueryName": "addressbase-gate-one-source"}, "$.gate", "")
-	gateUPRNs := query(StateABGateUPRNs, map[string]any{"QueryName": "addressbase-gate-uprns"}, "$.gate", "")
+	gateOne := query(StateABGateOneSource, map[string]any{"QueryName": tables.QueryABGateOneSource}, "$.gate", "")
+	gateUPRNs := query(StateABGateUPRNs, map[string]any{"QueryName": tables.QueryABGateUPRNs}, "$.gate", "")
 
 	body := asl.Branch{
 		StartAt: StateABSetSource,

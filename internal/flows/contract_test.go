@@ -25,6 +25,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
@@ -251,20 +252,27 @@ func (s *flowSim) athena(b []byte) (any, error) {
 	return athenaquery.Output{QueryExecutionID: id}, nil
 }
 
-// queryTemplate finds the sql/ template behind a named query: the name
-// itself, or the longest template name it ends with (the gates' named
-// queries are "<layer>-<template>").
+// queryTemplate finds the sql/ template behind a named query, as the
+// layers declare their queries (tables.*Queries).
 func queryTemplate(name string) (string, error) {
-	best := ""
-	for _, t := range dcsql.Names() {
-		if (name == t || strings.HasSuffix(name, "-"+t)) && len(t) > len(best) {
-			best = t
+	b := tables.Buckets{AddressBase: "ab-bucket", EE: "ee-bucket"}
+	v := tables.Vars{Environment: "development", Release: "current", BallotsPrefix: "ballots/"}
+	ab, err := tables.AddressBaseQueries(b, v, "db")
+	if err != nil {
+		return "", err
+	}
+	ce, err := tables.CurrentElectionsQueries(b, v, "db")
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, q := range append(ab, ce...) {
+		if q.Name == name {
+			return q.Template, nil
 		}
+		names = append(names, q.Name)
 	}
-	if best == "" {
-		return "", fmt.Errorf("field QueryName: %q matches no sql/ template %v", name, dcsql.Names())
-	}
-	return best, nil
+	return "", fmt.Errorf("field QueryName: %q is none of the layers' named queries %v", name, names)
 }
 
 func (s *flowSim) split(b []byte) (any, error) {

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
 // CurrentElectionsParams are the deploy-time values of
@@ -44,6 +45,7 @@ const (
 	StateCEGates         = "Joined quality gates"
 	StateCEGateOneSource = "Gate one addressbase_source"
 	StateCEGateUPRNs     = "Gate UPRN checksum"
+	StateCEGateRawUPRNs  = "Gate UPRN checksum against the raw source"
 	StateCEGateConflicts = "Gate no conflicting duplicates"
 	StateCEOutcodes      = "Write outcode files"
 	StateCEOutcodeLetter = "Write one letter's outcodes"
@@ -68,17 +70,21 @@ func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
 	}
 
 	joinLetter := query(StateCEJoinLetter, map[string]any{
-		"QueryName": "uprn-to-ballots-first-letter",
+		"QueryName": tables.QueryJoinLetter,
 		"context":   map[string]any{"first_letter.$": "$.first_letter"},
 	}, "$.query", "")
 	repair := query(StateCERepair, map[string]any{
 		"QueryString": "MSCK REPAIR TABLE " + qualified(p.Database, joined),
 	}, "$.repair", StateCEGates)
-	gateOne := query(StateCEGateOneSource, map[string]any{"QueryName": "current-elections-gate-one-source"}, "$.gate", "")
-	gateUPRNs := query(StateCEGateUPRNs, map[string]any{"QueryName": "current-elections-gate-uprns"}, "$.gate", "")
+	gateOne := query(StateCEGateOneSource, map[string]any{"QueryName": tables.QueryCEGateOneSource}, "$.gate", "")
+	gateUPRNs := query(StateCEGateUPRNs, map[string]any{"QueryName": tables.QueryCEGateUPRNs}, "$.gate", "")
+	// addressbase_partitioned can itself be wrong (an AddressBase run that
+	// failed half-way, or one against another release): compare with the
+	// raw source too, so such a run never reaches the nightly publish.
+	gateRaw := query(StateCEGateRawUPRNs, map[string]any{"QueryName": tables.QueryCEGateRawUPRNs}, "$.gate", "")
 	// A UPRN under two first letters is invisible to each letter's split, so
 	// conflicts are checked across the whole table before publishing.
-	gateConflicts := query(StateCEGateConflicts, map[string]any{"QueryName": "current-elections-gate-conflicting-duplicates"}, "$.gate", "")
+	gateConflicts := query(StateCEGateConflicts, map[string]any{"QueryName": tables.QueryCEGateConflicts}, "$.gate", "")
 
 	outcodes := asl.LambdaTask(l.OutcodeSplit, map[string]any{
 		"bucket":         p.Bucket,
@@ -116,7 +122,7 @@ func CurrentElections(p CurrentElectionsParams) asl.StateMachine {
 			},
 			StateCEGates: asl.Parallel{
 				Comment:    "A failed gate query fails the run before anything is published.",
-				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateConflicts.Branch()},
+				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateRaw.Branch(), gateConflicts.Branch()},
 				ResultPath: asl.DiscardResult,
 				Next:       StateCEOutcodes,
 			},
