@@ -248,7 +248,12 @@ func (w *Warehouse) runUnload(ctx context.Context, st Statement) (Result, error)
 // setField stores v (as value returns it) in a rowType field.
 func setField(f reflect.Value, v any) error {
 	if v == nil {
-		return nil // a nil pointer or list: NULL
+		if f.Kind() == reflect.Slice {
+			// parquet-go would write an empty list: refuse rather than
+			// turn Athena's NULL into [].
+			return errors.New("NULL array: trinopg writes arrays as a LIST of strings and cannot keep a NULL apart from []")
+		}
+		return nil // a nil pointer: NULL
 	}
 	rv := reflect.ValueOf(v)
 	switch {

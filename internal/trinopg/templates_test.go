@@ -210,7 +210,35 @@ var scenarios = []scenario{
 			return err
 		}
 		_, err := l.run(tables.QueryPartitionAddressBase, map[string]string{raw.Name + "_location": location(raw)})
-		return wantErr(err, "GENERIC_USER_ERROR: addressbase: uprn 4001 has an unparsable location SRID=4326;POINT(1 2 3)")
+		if err := wantErr(err, "GENERIC_USER_ERROR: addressbase: uprn 4001 has an unparsable location SRID=4326;POINT(1 2 3)"); err != nil {
+			return err
+		}
+		// A point in another reference system is unparsable too.
+		if err := l.put(raw, "part-1.csv", []byte("4002,BNG,DD1 1DD,SRID=27700;POINT(500000 200000),D\r\n")); err != nil {
+			return err
+		}
+		_, err = l.run(tables.QueryPartitionAddressBase, map[string]string{raw.Name + "_location": location(raw)})
+		return wantErr(err, "GENERIC_USER_ERROR: addressbase: uprn 4002 has an unparsable location SRID=27700;POINT(500000 200000)")
+	}},
+	{"a one-letter postcode area is partitioned under its letter", func(l *lake) error {
+		if err := l.load("addressbase_run1.csv", "ballots.csv"); err != nil {
+			return err
+		}
+		if err := l.put(raw, "part-1.csv", []byte("5001,ONE LETTER AREA,N1 9GU,SRID=4326;POINT(-.1 51.5),D\r\n")); err != nil {
+			return err
+		}
+		if err := l.addressBaseLayer(); err != nil {
+			return err
+		}
+		got, err := l.partitioned("5001")
+		if err != nil {
+			return err
+		}
+		want := []any{"N1", "5001", "ONE LETTER AREA", "N1 9GU", -0.1, 51.5, location(raw), "N"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Errorf("addressbase_partitioned row of 5001 (-want +got):\n%s", diff)
+		}
+		return nil
 	}},
 	{"addressbase gates: a second source and a swapped UPRN", func(l *lake) error {
 		if err := l.load("addressbase_run1.csv", "ballots.csv"); err != nil {
