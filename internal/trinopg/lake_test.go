@@ -65,6 +65,9 @@ type lake struct {
 	ab, ee *blob.Dir
 	// sources replaces sql/ templates by name (mutation tests).
 	sources map[string]string
+	// source is the partition query's run-time addressbase_source; the
+	// state machine reads it from Glue: the raw table's location.
+	source string
 }
 
 // newLake starts an empty lake on database dsn (newDatabase). Lakes may
@@ -73,12 +76,14 @@ type lake struct {
 func newLake(t testing.TB, dsn string) *lake {
 	t.Helper()
 	root := t.TempDir()
-	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee"))}
+	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee")), source: location(raw)}
 	w, err := trinopg.Open(context.Background(), dsn, trinopg.Catalog{
 		Database: core.DatabaseName,
 		Tables:   []tables.Table{raw, parts, ballots, joined},
 		Vars:     vars,
 		Stores:   map[string]blob.Store{buckets.AddressBase: l.ab, buckets.EE: l.ee},
+		// The join reads current_ballots.geometry as WKT.
+		SpatialIndexes: map[string]string{ballots.Name: "geometry"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +181,7 @@ func (l *lake) gate(name string) error {
 
 // addressBaseLayer runs MakeAddressBasePartitioned's queries in order.
 func (l *lake) addressBaseLayer() error {
-	if _, err := l.run(tables.QueryPartitionAddressBase, map[string]string{raw.Name + "_location": location(raw)}); err != nil {
+	if _, err := l.run(tables.QueryPartitionAddressBase, map[string]string{raw.Name + "_location": l.source}); err != nil {
 		return err
 	}
 	if err := l.repair(parts); err != nil {

@@ -32,6 +32,11 @@ type Catalog struct {
 	Vars     tables.Vars
 	// Stores holds each bucket's objects, by bucket name.
 	Stores map[string]blob.Store
+	// SpatialIndexes names, per table, a WKT column to index with GiST on
+	// ST_GeometryFromText(column) (where it is not empty). Athena plans its
+	// own spatial join; PostgreSQL without an index would parse every WKT
+	// once per address. An index changes no result.
+	SpatialIndexes map[string]string
 }
 
 // Warehouse runs Athena statements against a Catalog on PostgreSQL. Each
@@ -336,6 +341,17 @@ func (w *Warehouse) load(ctx context.Context, name string) error {
 		}
 		if err != nil {
 			return fmt.Errorf("trinopg: load %s from %s: %w", name, o.key, err)
+		}
+	}
+	if col, ok := w.cat.SpatialIndexes[name]; ok {
+		c := pgx.Identifier{col}.Sanitize()
+		// Unparsable WKT cannot be indexed: then the query, which parses
+		// it too, reports it.
+		if _, err := w.conn.Exec(ctx, fmt.Sprintf("CREATE INDEX ON %s USING gist (ST_GeometryFromText(%s)) WHERE %s <> ''", id.Sanitize(), c, c)); err != nil {
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "XX000" {
+				return fmt.Errorf("trinopg: index %s.%s: %w", name, col, err)
+			}
 		}
 	}
 	if _, err := w.conn.Exec(ctx, "ANALYZE "+id.Sanitize()); err != nil {
