@@ -1,80 +1,38 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/parquet-go/parquet-go"
 
-	"github.com/DemocracyClub/dc-data-baker/internal/addressbase"
-	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
-	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
-	"github.com/DemocracyClub/dc-data-baker/internal/gates"
-	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/athenafake"
+	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
+	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+	"github.com/DemocracyClub/dc-data-baker/internal/trinopg"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
-// namedQuery is an Athena named query as the stack deploys it: the real
-// template rendered with the layer's values (see components/layers).
-type namedQuery struct {
-	NamedQueryID string `json:"NamedQueryId"`
-	Name         string `json:"Name"`
-	Database     string `json:"Database"`
-	QueryString  string `json:"QueryString"`
-	WorkGroup    string `json:"WorkGroup"`
-}
-
-// execution is one started query and what it came to.
-type execution struct {
-	sql    string
-	name   string // named query, or "msck"
-	letter string // first_letter, for the join
-	state  string
-	reason string
-}
-
-// fakeAthena speaks Athena's JSON 1.1 protocol. When a query starts it
-// performs it in Go against the fake S3, so the Lambdas downstream read
-// real parquet: the partition and the per-letter join write their tables,
-// the gates compute their checks from what is in S3, MSCK succeeds.
+// fakeAthena is the shared Athena fake with the stack's named queries,
+// executing each started query (the real SQL) on a PostgreSQL warehouse
+// whose tables are read from, and whose UNLOADs are written to, the fake S3.
 type fakeAthena struct {
-	*awsfake.Server
-	s3 *s3.Client
-	sc scenario
-	ab []addressbase.Record
-
-	mu      sync.Mutex
-	queries []namedQuery
-	execs   map[string]*execution
-	order   []string // execution ids in start order
-	refused int      // StartQueryExecution calls throttled so far
+	*athenafake.Server
+	w       *trinopg.Warehouse
+	queries []athenafake.NamedQuery
 }
+
+var databases atomic.Int64
 
 func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 	t.Helper()
-	f := &fakeAthena{s3: client, sc: sc, ab: readFixture(t), execs: map[string]*execution{}}
-	for _, r := range f.ab {
-		if r.UPRN == sc.moveCopy.uprn {
-			r.Postcode = sc.moveCopy.postcode
-			r.Outcode, _, _ = strings.Cut(r.Postcode, " ")
-			r.FirstLetter = r.Postcode[:1]
-			f.ab = append(f.ab, r)
-			break
-		}
-	}
 	raw := tables.AddressBaseCleanedRaw(buckets)
 	partitioned := tables.AddressBasePartitioned(buckets)
 	ballotsTable := tables.CurrentBallots(buckets)
@@ -84,95 +42,87 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 			t.Fatalf("table %s prefix %q, the test uses %q", tb.Name, got, want)
 		}
 	}
-	loc := func(tb tables.Table) string { return "s3://" + tb.Bucket + "/" + prefix(t, tb) }
-	// As components/layers/addressbase.go and currentelections.go declare them.
-	defs := []struct {
-		name, template string
-		values         map[string]string
-	}{
-		{partitioned.Query, partitioned.Query, map[string]string{"source_table": raw.Name, "target_location": loc(partitioned)}},
-		{"addressbase-gate-one-source", "gate-one-source", map[string]string{"table": partitioned.Name}},
-		{"addressbase-gate-uprns", "gate-uprns", map[string]string{"source_table": raw.Name, "target_table": partitioned.Name}},
-		{joined.Query, joined.Query, map[string]string{"ballots_table": ballotsTable.Name, "addressbase_table": partitioned.Name, "target_location": loc(joined)}},
-		{"current-elections-gate-one-source", "gate-one-source", map[string]string{"table": joined.Name}},
-		{"current-elections-gate-uprns", "gate-uprns", map[string]string{"source_table": partitioned.Name, "target_table": joined.Name}},
-		{"current-elections-gate-conflicting-duplicates", "gate-conflicting-duplicates", map[string]string{"table": joined.Name}},
+	ab, err := tables.AddressBaseQueries(buckets, vars, database)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, d := range defs {
-		d.values["database"] = database
-		q, err := dcsql.Render(d.template, d.values)
+	ce, err := tables.CurrentElectionsQueries(buckets, vars, database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeAthena{}
+	for i, q := range append(ab, ce...) {
+		sql, err := dcsql.Render(q.Template, q.Values)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.queries = append(f.queries, namedQuery{NamedQueryID: fmt.Sprintf("nq-%d", i+1), Name: d.name, Database: database, QueryString: q, WorkGroup: workgroup})
+		f.queries = append(f.queries, athenafake.NamedQuery{NamedQueryID: fmt.Sprintf("nq-%d", i+1), Name: q.Name, Database: database, QueryString: sql, WorkGroup: workgroup})
 	}
-	f.Server = awsfake.New(awsfake.JSON11, awsfake.Routes{
-		"AmazonAthena.ListNamedQueries":    f.listNamedQueries,
-		"AmazonAthena.BatchGetNamedQuery":  f.batchGetNamedQuery,
-		"AmazonAthena.StartQueryExecution": f.startQueryExecution,
-		"AmazonAthena.GetQueryExecution":   f.getQueryExecution,
+
+	srv := pgtest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn, err := srv.CreateDatabase(ctx, fmt.Sprintf("athena_%d", databases.Add(1)), "postgis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.w, err = trinopg.Open(ctx, dsn, trinopg.Catalog{
+		Database:       database,
+		Tables:         []tables.Table{raw, partitioned, ballotsTable, joined},
+		Vars:           vars,
+		Stores:         map[string]blob.Store{abBucket: blob.NewS3(client, abBucket), eeBucket: blob.NewS3(client, eeBucket)},
+		SpatialIndexes: map[string]string{ballotsTable.Name: "geometry"},
 	})
-	t.Cleanup(f.Close)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.w.Close(context.Background()) })
+
+	engine := athenafake.Executing{Warehouse: f.w, Fail: map[string]string{}}
+	if sc.failJoinLetter != "" {
+		engine.Fail[f.fill(t, tables.QueryJoinLetter, map[string]string{"first_letter": sc.failJoinLetter})] =
+			"GENERIC_INTERNAL_ERROR: fake failure joining first_letter=" + sc.failJoinLetter
+	}
+	f.Server = athenafake.New(t, athenafake.Options{
+		NamedQueries: f.queries, Engine: engine, WorkGroup: workgroup, Database: database, RefuseStarts: sc.throttleStarts,
+	})
 	return f
 }
 
-// readFixture reads testdata/addressbase_cleaned.csv, the source AddressBase.
-func readFixture(t testing.TB) []addressbase.Record {
+// fill returns a named query's SQL as run_athena_query starts it.
+func (f *fakeAthena) fill(t testing.TB, name string, runtime map[string]string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/addressbase_cleaned.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := parseAddressBase(b, "testdata/addressbase_cleaned.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return recs
-}
-
-func parseAddressBase(b []byte, name string) ([]addressbase.Record, error) {
-	r := addressbase.NewReader(bytes.NewReader(b), name)
-	var out []addressbase.Record
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-}
-
-func (f *fakeAthena) listNamedQueries(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ WorkGroup string }](body)
-	if err != nil {
-		return nil, err
-	}
-	ids := []string{}
 	for _, q := range f.queries {
-		if q.WorkGroup == in.WorkGroup {
-			ids = append(ids, q.NamedQueryID)
+		if q.Name != name {
+			continue
 		}
+		ctx := athenaquery.Context{}
+		for k, v := range runtime {
+			ctx[k], _ = json.Marshal(v)
+		}
+		sql, err := athenaquery.Render(q.QueryString, ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sql
 	}
-	return map[string]any{"NamedQueryIds": ids}, nil
+	t.Fatalf("no named query %s", name)
+	return ""
 }
 
-func (f *fakeAthena) batchGetNamedQuery(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ NamedQueryIds []string }](body)
-	if err != nil {
-		return nil, err
-	}
-	found := []namedQuery{}
-	for _, id := range in.NamedQueryIds {
-		for _, q := range f.queries {
-			if q.NamedQueryID == id {
-				found = append(found, q)
-			}
+// seedAddressBase runs the AddressBase layer's partition query and repair
+// on csv, as the CurrentElections layer finds them after an AddressBase run.
+func (e *env) seedAddressBase(csv []byte) {
+	e.t.Helper()
+	e.put(abBucket, cleanedPrefix+"part-0.csv", csv)
+	for _, sql := range []string{
+		e.athena.fill(e.t, tables.QueryPartitionAddressBase, map[string]string{"addressbase_cleaned_raw_location": abSource}),
+		"MSCK REPAIR TABLE " + database + ".addressbase_partitioned",
+	} {
+		if _, err := e.athena.w.Exec(context.Background(), sql); err != nil {
+			e.t.Fatalf("seed addressbase_partitioned: %v", err)
 		}
 	}
-	return map[string]any{"NamedQueries": found, "UnprocessedNamedQueryIds": []any{}}, nil
 }
 
 // identify finds which named query sql is, and the letter it was filled with.
@@ -181,319 +131,31 @@ func (f *fakeAthena) identify(sql string) (name, letter string, ok bool) {
 		return "msck", "", true
 	}
 	for _, q := range f.queries {
-		if len(dcsql.RuntimePlaceholders(q.QueryString)) == 0 {
-			if q.QueryString == sql {
-				return q.Name, "", true
-			}
-			continue
-		}
-		for c := 'A'; c <= 'Z'; c++ {
-			filled, err := dcsql.Fill(q.QueryString, map[string]string{"first_letter": string(c)})
-			if err == nil && filled == sql {
+		for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZ" {
+			ctx := map[string]string{"first_letter": string(c), "addressbase_cleaned_raw_location": abSource}
+			if filled, err := dcsql.Fill(q.QueryString, ctx); err == nil && filled == sql {
+				if len(dcsql.RuntimePlaceholders(q.QueryString)) == 0 || !strings.Contains(q.QueryString, "{first_letter}") {
+					return q.Name, "", true
+				}
 				return q.Name, string(c), true
 			}
-		}
-	}
-	// The partition query's {..._location} comes from the Glue step.
-	for _, q := range f.queries {
-		filled, err := dcsql.Fill(q.QueryString, map[string]string{"addressbase_cleaned_raw_location": abSource})
-		if err == nil && filled == sql {
-			return q.Name, "", true
 		}
 	}
 	return "", "", false
 }
 
-func (f *fakeAthena) startQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct {
-		QueryString           string
-		WorkGroup             string
-		QueryExecutionContext struct{ Database string }
-	}](body)
-	if err != nil {
-		return nil, err
-	}
-	if in.WorkGroup != workgroup || in.QueryExecutionContext.Database != database {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: fmt.Sprintf("workgroup %q database %q, want %q %q", in.WorkGroup, in.QueryExecutionContext.Database, workgroup, database)}
-	}
-	f.mu.Lock()
-	throttle := f.refused < f.sc.throttleStarts
-	if throttle {
-		f.refused++
-	}
-	f.mu.Unlock()
-	if throttle {
-		return nil, &awsfake.APIError{Code: "ThrottlingException", Message: "Rate exceeded"}
-	}
-	name, letter, ok := f.identify(in.QueryString)
-	if !ok {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "fake does not know this SQL: " + in.QueryString}
-	}
-	e := &execution{sql: in.QueryString, name: name, letter: letter, state: "SUCCEEDED"}
-	if reason := f.perform(context.Background(), name, letter); reason != "" {
-		e.state, e.reason = "FAILED", reason
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	id := fmt.Sprintf("exec-%d", len(f.order)+1)
-	f.execs[id] = e
-	f.order = append(f.order, id)
-	return map[string]string{"QueryExecutionId": id}, nil
-}
-
-func (f *fakeAthena) getQueryExecution(body []byte) (any, error) {
-	in, err := awsfake.Decode[struct{ QueryExecutionId string }](body)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.execs[in.QueryExecutionId]
-	if !ok {
-		return nil, &awsfake.APIError{Code: "InvalidRequestException", Message: "QueryExecution " + in.QueryExecutionId + " was not found"}
-	}
-	status := map[string]any{"State": e.state, "SubmissionDateTime": 1.7645e9}
-	if e.reason != "" {
-		status["StateChangeReason"] = e.reason
-	}
-	return map[string]any{"QueryExecution": map[string]any{
-		"QueryExecutionId": in.QueryExecutionId, "Query": e.sql, "StatementType": "DML",
-		"Status": status, "Statistics": map[string]any{"DataScannedInBytes": 1024},
-	}}, nil
-}
-
-// started lists the executions in start order as "name" or "name/letter".
+// started lists the started queries in order as "name" or "name/letter".
 func (f *fakeAthena) started() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]string, len(f.order))
-	for i, id := range f.order {
-		e := f.execs[id]
-		out[i] = e.name
-		if e.letter != "" {
-			out[i] += "/" + e.letter
+	var out []string
+	for _, s := range f.Started() {
+		name, letter, ok := f.identify(s.QueryString)
+		if !ok {
+			name = "unknown SQL: " + s.QueryString
 		}
+		if letter != "" {
+			name += "/" + letter
+		}
+		out = append(out, name)
 	}
 	return out
-}
-
-// perform runs a query's effect and returns the FAILED reason, or "".
-func (f *fakeAthena) perform(ctx context.Context, name, letter string) string {
-	var err error
-	switch name {
-	case "msck":
-	case "partition-addressbase-cleaned":
-		err = f.partition(ctx)
-	case "uprn-to-ballots-first-letter":
-		if letter == f.sc.failJoinLetter {
-			return fmt.Sprintf("GENERIC_INTERNAL_ERROR: fake failure joining first_letter=%s", letter)
-		}
-		err = f.join(ctx, letter)
-	case "addressbase-gate-one-source":
-		err = f.gateOneSource(ctx, partitionedPrefix)
-	case "current-elections-gate-one-source":
-		err = f.gateOneSource(ctx, joinedPrefix)
-	case "addressbase-gate-uprns":
-		err = f.gateUPRNs(ctx, partitionedPrefix)
-	case "current-elections-gate-uprns":
-		err = f.gateUPRNs(ctx, joinedPrefix)
-	case "current-elections-gate-conflicting-duplicates":
-		err = f.gateConflicts(ctx)
-	default:
-		err = fmt.Errorf("fake cannot perform %s", name)
-	}
-	if err != nil {
-		// As Athena reports a fail() or a runtime error.
-		return "INVALID_FUNCTION_ARGUMENT: " + err.Error()
-	}
-	return ""
-}
-
-// partitionedRow is a row of addressbase_partitioned.
-type partitionedRow struct {
-	Outcode           string  `parquet:"outcode"`
-	UPRN              string  `parquet:"uprn"`
-	Address           string  `parquet:"address"`
-	Postcode          string  `parquet:"postcode"`
-	Longitude         float64 `parquet:"longitude"`
-	Latitude          float64 `parquet:"latitude"`
-	AddressbaseSource string  `parquet:"addressbase_source"`
-}
-
-// partition reads every cleaned CSV object and UNLOADs it partitioned by
-// first letter.
-func (f *fakeAthena) partition(ctx context.Context) error {
-	objs, err := f.list(ctx, cleanedPrefix)
-	if err != nil {
-		return err
-	}
-	byLetter := map[string][]partitionedRow{}
-	for _, key := range objs {
-		b, err := getObject(ctx, f.s3, abBucket, key)
-		if err != nil {
-			return err
-		}
-		recs, err := parseAddressBase(b, key)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			byLetter[r.FirstLetter] = append(byLetter[r.FirstLetter], partitionedRow{r.Outcode, r.UPRN, r.Address, r.Postcode, r.Lon, r.Lat, abSource})
-		}
-	}
-	for letter, rows := range byLetter {
-		if err := writeParquet(ctx, f.s3, partitionedPrefix+"first_letter="+letter+"/", rows); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// join is the geo-join for one letter: each address with the sorted,
-// distinct ballots whose geography contains it, from the exported CSV.
-func (f *fakeAthena) join(ctx context.Context, letter string) error {
-	b, err := getObject(ctx, f.s3, eeBucket, ballotsKey)
-	if err != nil {
-		return err
-	}
-	ix, _, err := ballots.Index(bytes.NewReader(b), "s3://"+eeBucket+"/"+ballotsKey)
-	if err != nil {
-		return err
-	}
-	var rows []outcodes.Row
-	for _, r := range f.ab {
-		if r.FirstLetter != letter || r.UPRN == f.sc.dropFromJoin {
-			continue
-		}
-		ids := ix.Containing([2]float64{r.Lon, r.Lat}, nil)
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		if ids == nil {
-			ids = []string{}
-		}
-		rows = append(rows, outcodes.Row{UPRN: r.UPRN, Address: r.Address, Postcode: r.Postcode, AddressbaseSource: abSource, BallotIDs: ids})
-	}
-	if len(rows) == 0 {
-		return nil // UNLOAD of no rows writes no file
-	}
-	return writeParquet(ctx, f.s3, joinedPrefix+"first_letter="+letter+"/", rows)
-}
-
-// sourceRow reads the gate columns of either table.
-type sourceRow struct {
-	UPRN              string `parquet:"uprn"`
-	AddressbaseSource string `parquet:"addressbase_source"`
-}
-
-func (f *fakeAthena) readGateColumns(ctx context.Context, pfx string) ([]sourceRow, error) {
-	keys, err := f.list(ctx, pfx)
-	if err != nil {
-		return nil, err
-	}
-	var out []sourceRow
-	for _, k := range keys {
-		b, err := getObject(ctx, f.s3, abBucket, k)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := parquet.Read[sourceRow](bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			return nil, fmt.Errorf("read parquet s3://%s/%s: %w", abBucket, k, err)
-		}
-		out = append(out, rows...)
-	}
-	return out, nil
-}
-
-func (f *fakeAthena) gateOneSource(ctx context.Context, pfx string) error {
-	rows, err := f.readGateColumns(ctx, pfx)
-	if err != nil {
-		return err
-	}
-	sources := map[string]int64{}
-	for _, r := range rows {
-		sources[r.AddressbaseSource]++
-	}
-	return gates.OneSource(sources)
-}
-
-// gateUPRNs compares the AddressBase fixture's UPRNs (the source of both
-// layers) with the target table's.
-func (f *fakeAthena) gateUPRNs(ctx context.Context, pfx string) error {
-	rows, err := f.readGateColumns(ctx, pfx)
-	if err != nil {
-		return err
-	}
-	var source, target gates.UPRNStats
-	for _, r := range f.ab {
-		source.Add(r.UPRN)
-	}
-	for _, r := range rows {
-		target.Add(r.UPRN)
-	}
-	return gates.CompareUPRNs(source, target)
-}
-
-// gateConflicts fails, as sql/gate-conflicting-duplicates.sql does, when a
-// UPRN has two different rows anywhere in the joined table.
-func (f *fakeAthena) gateConflicts(ctx context.Context) error {
-	keys, err := f.list(ctx, joinedPrefix)
-	if err != nil {
-		return err
-	}
-	seen := map[string]string{}
-	var conflicts []string
-	for _, k := range keys {
-		b, err := getObject(ctx, f.s3, abBucket, k)
-		if err != nil {
-			return err
-		}
-		rows, err := parquet.Read[outcodes.Row](bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			return fmt.Errorf("read parquet s3://%s/%s: %w", abBucket, k, err)
-		}
-		for _, r := range rows {
-			row := strings.Join([]string{r.Postcode, r.Address, strings.Join(r.BallotIDs, ","), r.AddressbaseSource}, "\x1f")
-			if prev, ok := seen[r.UPRN]; ok && prev != row {
-				conflicts = append(conflicts, r.UPRN)
-			}
-			seen[r.UPRN] = row
-		}
-	}
-	if len(conflicts) > 0 {
-		slices.Sort(conflicts)
-		return fmt.Errorf("%d uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. %s", len(conflicts), strings.Join(conflicts, ", "))
-	}
-	return nil
-}
-
-func (f *fakeAthena) list(ctx context.Context, pfx string) ([]string, error) {
-	var keys []string
-	p := s3.NewListObjectsV2Paginator(f.s3, &s3.ListObjectsV2Input{Bucket: aws.String(abBucket), Prefix: aws.String(pfx)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list s3://%s/%s: %w", abBucket, pfx, err)
-		}
-		for _, o := range page.Contents {
-			keys = append(keys, aws.ToString(o.Key))
-		}
-	}
-	return keys, nil
-}
-
-// writeParquet writes rows as one randomly named object under dir, as
-// UNLOAD does.
-func writeParquet[T any](ctx context.Context, client *s3.Client, dir string, rows []T) error {
-	var buf bytes.Buffer
-	if err := parquet.Write(&buf, rows, parquet.Compression(&parquet.Snappy)); err != nil {
-		return fmt.Errorf("encode parquet for %s: %w", dir, err)
-	}
-	id := make([]byte, 8)
-	_, _ = rand.Read(id)
-	key := dir + hex.EncodeToString(id) + ".parquet"
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(abBucket), Key: aws.String(key), Body: bytes.NewReader(buf.Bytes())}); err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", abBucket, key, err)
-	}
-	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/DemocracyClub/dc-data-baker/components/core"
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
@@ -39,14 +40,15 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
-// TestMain stops the shared Postgres that the ballots export uses.
+// TestMain stops the shared Postgres that the ballots export and the
+// Athena fake use.
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }
 
 // Deploy-time values, as a development stack would have them.
 const (
 	abBucket  = "pollingstations.private.data"
 	eeBucket  = "ee.data-cache.test"
-	database  = "dc_data_baker"
+	database  = core.DatabaseName
 	workgroup = "dc-data-baker"
 	topicArn  = "arn:aws:sns:eu-west-2:123456789012:dc-data-baker-failures"
 	fnPrefix  = "arn:aws:lambda:eu-west-2:123456789012:function:"
@@ -121,11 +123,6 @@ type scenario struct {
 	running []runningExecution
 	// failJoinLetter makes the join query FAIL for that letter.
 	failJoinLetter string
-	// dropFromJoin is a UPRN the join loses, so the UPRN gate fails.
-	dropFromJoin string
-	// moveCopy adds a copy of an address under another postcode: the same
-	// UPRN in two first-letter partitions, a conflicting duplicate.
-	moveCopy struct{ uprn, postcode string }
 	// throttleStarts is how many StartQueryExecution calls Athena refuses
 	// with ThrottlingException before accepting.
 	throttleStarts int
