@@ -179,9 +179,14 @@ func (l *lake) gate(name string) error {
 	return nil
 }
 
+// partition runs the partition query with the run-time source location.
+func (l *lake) partition() (trinopg.Result, error) {
+	return l.run(tables.QueryPartitionAddressBase, map[string]string{raw.Name + "_location": l.source})
+}
+
 // addressBaseLayer runs MakeAddressBasePartitioned's queries in order.
 func (l *lake) addressBaseLayer() error {
-	if _, err := l.run(tables.QueryPartitionAddressBase, map[string]string{raw.Name + "_location": l.source}); err != nil {
+	if _, err := l.partition(); err != nil {
 		return err
 	}
 	if err := l.repair(parts); err != nil {
