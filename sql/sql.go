@@ -56,6 +56,12 @@ func Render(name string, values map[string]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return RenderSource(name, src, values)
+}
+
+// RenderSource is Render for a template's text src, e.g. a mutated copy in
+// a test.
+func RenderSource(name, src string, values map[string]string) (string, error) {
 	for k, v := range values {
 		if strings.ContainsAny(v, "'{}\"") {
 			return "", fmt.Errorf("sql template %q: value %s=%q contains a quote or brace", name, k, v)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/athenafake"
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
 )
 
 const (
@@ -31,21 +31,26 @@ const (
 		"TO 's3://dc-data-baker-results/current_ballots_joined_to_address_base/first_letter={first_letter}/' WITH (format='PARQUET', compression='SNAPPY')"
 )
 
+// newFakeAthena is the shared Athena fake answering from a script.
+func newFakeAthena(t *testing.T, pageSize int, queries []athenafake.NamedQuery, script athenafake.Script) *athenafake.Server {
+	return athenafake.New(t, athenafake.Options{PageSize: pageSize, NamedQueries: queries, Engine: script})
+}
+
 func rendered(letter string) string {
 	return strings.ReplaceAll(uprnSQL, "{first_letter}", letter)
 }
 
 // manyQueries returns n named queries in the workgroup, with the ones given
 // appended at the end so that they are on the last page.
-func manyQueries(n int, extra ...namedQuery) []namedQuery {
-	qs := make([]namedQuery, 0, n+len(extra))
+func manyQueries(n int, extra ...athenafake.NamedQuery) []athenafake.NamedQuery {
+	qs := make([]athenafake.NamedQuery, 0, n+len(extra))
 	for i := range n {
-		qs = append(qs, namedQuery{NamedQueryID: fmt.Sprintf("nq-%03d", i), Name: fmt.Sprintf("other-%03d", i), Database: database, QueryString: "SELECT 1", WorkGroup: workgroup})
+		qs = append(qs, athenafake.NamedQuery{NamedQueryID: fmt.Sprintf("nq-%03d", i), Name: fmt.Sprintf("other-%03d", i), Database: database, QueryString: "SELECT 1", WorkGroup: workgroup})
 	}
 	return append(qs, extra...)
 }
 
-var uprnQuery = namedQuery{NamedQueryID: "nq-uprn", Name: "uprn-to-ballots-first-letter", Database: database, QueryString: uprnSQL, WorkGroup: workgroup}
+var uprnQuery = athenafake.NamedQuery{NamedQueryID: "nq-uprn", Name: "uprn-to-ballots-first-letter", Database: database, QueryString: uprnSQL, WorkGroup: workgroup}
 
 // clock is a fake time source; Sleep advances it and records each wait.
 type clock struct {
@@ -68,8 +73,8 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func newHandler(f *fakeAthena) (*athenaquery.Handler, *clock) {
-	h := athenaquery.New(f.client(), athenaquery.Config{WorkGroup: workgroup, Database: database}, nil)
+func newHandler(f *athenafake.Server) (*athenaquery.Handler, *clock) {
+	h := athenaquery.New(f.Client(), athenaquery.Config{WorkGroup: workgroup, Database: database}, nil)
 	c := &clock{now: time.Now()}
 	h.Now, h.Sleep = c.Now, c.Sleep
 	return h, c
@@ -77,17 +82,13 @@ func newHandler(f *fakeAthena) (*athenaquery.Handler, *clock) {
 
 func readPayload(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "functions", "run_athena_query", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return lambdatest.Payload(t, "run_athena_query", name)
 }
 
 // TestInvokeJSON drives the handler through the Lambda JSON boundary with the
 // state machine's payloads.
 func TestInvokeJSON(t *testing.T) {
-	script := map[string][]execState{
+	script := athenafake.Script{
 		rendered("A"): {{State: "QUEUED"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 987654321}},
 		rendered("B"): {{State: "RUNNING"}},
 		rendered("C") + "\n-- dc-data-baker execution " + execArn: {{State: "RUNNING"}},
@@ -138,14 +139,14 @@ func TestInvokeJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.payload, func(t *testing.T) {
 			f := newFakeAthena(t, 50, manyQueries(120, uprnQuery), script)
-			f.addExecution("exec-earlier", "earlier")
+			f.AddExecution("exec-earlier", "earlier", script["earlier"]...)
 			h, clk := newHandler(f)
 			out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), readPayload(t, tt.payload))
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
 				}
-				if n := len(f.startedRequests()); n != 0 {
+				if n := len(f.Started()); n != 0 {
 					t.Errorf("%d queries started despite the error", n)
 				}
 				return
@@ -160,7 +161,7 @@ func TestInvokeJSON(t *testing.T) {
 				t.Errorf("sleeps (-want +got):\n%s", diff)
 			}
 			var gotSQL []string
-			for _, s := range f.startedRequests() {
+			for _, s := range f.Started() {
 				gotSQL = append(gotSQL, s.QueryString)
 				if s.WorkGroup != workgroup || s.QueryExecutionContext.Database != database {
 					t.Errorf("started in workgroup %q database %q, want %q %q", s.WorkGroup, s.QueryExecutionContext.Database, workgroup, database)
@@ -181,7 +182,7 @@ const execArn = "arn:aws:states:eu-west-2:123456789012:execution:MakeCurrentElec
 func TestStopExecutionQueries(t *testing.T) {
 	tag := func(arn string) string { return "\n-- dc-data-baker execution " + arn }
 	running, queued, done, failed := "SELECT 'running'", "SELECT 'queued'", "SELECT 'done'", "SELECT 'failed'"
-	script := map[string][]execState{
+	script := athenafake.Script{
 		running + tag(execArn):                {{State: "RUNNING"}},
 		queued + tag(execArn) + ";\n":         {{State: "QUEUED"}},
 		done + tag(execArn):                   {{State: "SUCCEEDED"}},
@@ -192,13 +193,13 @@ func TestStopExecutionQueries(t *testing.T) {
 	}
 	f := newFakeAthena(t, 50, nil, script)
 	for i := range 110 { // history, so the tagged queries are on the third page
-		f.addExecution(fmt.Sprintf("old-%03d", i), done+tag(execArn))
+		f.AddExecution(fmt.Sprintf("old-%03d", i), done+tag(execArn), script[done+tag(execArn)]...)
 	}
 	var want []string
 	for i, sql := range []string{running + tag(execArn), queued + tag(execArn) + ";\n", done + tag(execArn), failed + tag(execArn),
 		running + tag(execArn+"0"), running + tag(execArn) + "\nSELECT 1", running} {
 		id := fmt.Sprintf("q-%d", i)
-		f.addExecution(id, sql)
+		f.AddExecution(id, sql, script[sql]...)
 		if i < 2 {
 			want = append(want, id)
 		}
@@ -237,7 +238,7 @@ func TestStopExecutionQueries(t *testing.T) {
 	if diff := cmp.Diff([]int{50, 50, 17}, batches); diff != "" {
 		t.Errorf("BatchGetQueryExecution batch sizes (-want +got):\n%s", diff)
 	}
-	if n := len(f.startedRequests()); n != 0 {
+	if n := len(f.Started()); n != 0 {
 		t.Errorf("stop mode started %d queries", n)
 	}
 }
@@ -263,9 +264,9 @@ func TestStopExecutionQueriesErrors(t *testing.T) {
 	})
 	t.Run("a query that cannot be read does not keep the others running", func(t *testing.T) {
 		tagged := "SELECT 1\n-- dc-data-baker execution " + execArn
-		f := newFakeAthena(t, 50, nil, map[string][]execState{tagged: {{State: "RUNNING"}}})
-		f.addExecution("q-1", tagged)
-		f.forget("q-1-expired") // listed, but BatchGetQueryExecution cannot read it
+		f := newFakeAthena(t, 50, nil, athenafake.Script{tagged: {{State: "RUNNING"}}})
+		f.AddExecution("q-1", tagged, athenafake.Status{State: "RUNNING"})
+		f.Forget("q-1-expired") // listed, but BatchGetQueryExecution cannot read it
 		h, _ := newHandler(f)
 		_, err := h.Handle(context.Background(), athenaquery.Input{Stop: true, ExecutionArn: execArn})
 		if err == nil || !strings.Contains(err.Error(), "(stopped 1: q-1)") || !strings.Contains(err.Error(), "query execution q-1-expired could not be read: INVALID_INPUT") {
@@ -303,7 +304,7 @@ func TestNamedQueryLookupPagination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			other := namedQuery{NamedQueryID: "elsewhere", Name: uprnQuery.Name, QueryString: "SELECT 'wrong workgroup'", WorkGroup: "primary"}
+			other := athenafake.NamedQuery{NamedQueryID: "elsewhere", Name: uprnQuery.Name, QueryString: "SELECT 'wrong workgroup'", WorkGroup: "primary"}
 			f := newFakeAthena(t, tt.pageSize, append(manyQueries(tt.others, uprnQuery), other), nil)
 			h, _ := newHandler(f)
 			nq, err := h.FindNamedQuery(context.Background(), "uprn-to-ballots-first-letter")
@@ -342,11 +343,11 @@ func TestNamedQueryLookupErrors(t *testing.T) {
 	dup.NamedQueryID = "nq-uprn-2"
 	tests := []struct {
 		name    string
-		queries []namedQuery
+		queries []athenafake.NamedQuery
 		wantErr string
 	}{
 		{name: "empty workgroup", wantErr: `named query "uprn-to-ballots-first-letter" not found in workgroup "dc-data-baker" (0 named queries listed)`},
-		{name: "only in another workgroup", queries: []namedQuery{{NamedQueryID: "x", Name: uprnQuery.Name, WorkGroup: "primary"}}, wantErr: `not found in workgroup "dc-data-baker"`},
+		{name: "only in another workgroup", queries: []athenafake.NamedQuery{{NamedQueryID: "x", Name: uprnQuery.Name, WorkGroup: "primary"}}, wantErr: `not found in workgroup "dc-data-baker"`},
 		// What a deploy that replaced a query create-before-delete would
 		// leave for a while: Athena keeps no creation time, so there is no
 		// newest to pick, and the error must say what to do.
@@ -366,7 +367,7 @@ func TestNamedQueryLookupErrors(t *testing.T) {
 			if got := errorType(err); got != flows.NamedQueryUnavailable {
 				t.Errorf("Lambda error type = %s (%v), want %s", got, err, flows.NamedQueryUnavailable)
 			}
-			if n := len(f.startedRequests()); n != 0 {
+			if n := len(f.Started()); n != 0 {
 				t.Errorf("%d queries started without a single named query", n)
 			}
 		})
@@ -390,38 +391,38 @@ func errorType(err error) string {
 func TestBlockingOutcomes(t *testing.T) {
 	tests := []struct {
 		name       string
-		states     []execState
+		states     []athenafake.Status
 		wantOut    athenaquery.Output
 		wantFailed *athenaquery.QueryFailedError
 		wantSleeps []time.Duration
 	}{
 		{
 			name:       "succeeds after a long run, backoff capped at 5s",
-			states:     []execState{{State: "QUEUED"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 42}},
+			states:     []athenafake.Status{{State: "QUEUED"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 42}},
 			wantOut:    athenaquery.Output{QueryExecutionID: "exec-1", Status: "SUCCEEDED", DataScannedBytes: ptr(int64(42))},
 			wantSleeps: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 5 * time.Second, 5 * time.Second, 5 * time.Second},
 		},
 		{
 			name:       "failed",
-			states:     []execState{{State: "RUNNING"}, {State: "FAILED", Reason: "COLUMN_NOT_FOUND: line 1:8: Column 'uprnx' cannot be resolved"}},
+			states:     []athenafake.Status{{State: "RUNNING"}, {State: "FAILED", Reason: "COLUMN_NOT_FOUND: line 1:8: Column 'uprnx' cannot be resolved"}},
 			wantFailed: &athenaquery.QueryFailedError{Query: "uprn-to-ballots-first-letter", QueryExecutionID: "exec-1", State: "FAILED", Reason: "COLUMN_NOT_FOUND: line 1:8: Column 'uprnx' cannot be resolved"},
 			wantSleeps: []time.Duration{200 * time.Millisecond},
 		},
 		{
 			name:       "cancelled",
-			states:     []execState{{State: "QUEUED"}, {State: "CANCELLED", Reason: "Query cancelled by user"}},
+			states:     []athenafake.Status{{State: "QUEUED"}, {State: "CANCELLED", Reason: "Query cancelled by user"}},
 			wantFailed: &athenaquery.QueryFailedError{Query: "uprn-to-ballots-first-letter", QueryExecutionID: "exec-1", State: "CANCELLED", Reason: "Query cancelled by user"},
 			wantSleeps: []time.Duration{200 * time.Millisecond},
 		},
 		{
 			name:       "failed without a reason",
-			states:     []execState{{State: "FAILED"}},
+			states:     []athenafake.Status{{State: "FAILED"}},
 			wantFailed: &athenaquery.QueryFailedError{Query: "uprn-to-ballots-first-letter", QueryExecutionID: "exec-1", State: "FAILED", Reason: "no reason given"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeAthena(t, 50, manyQueries(2, uprnQuery), map[string][]execState{rendered("C"): tt.states})
+			f := newFakeAthena(t, 50, manyQueries(2, uprnQuery), athenafake.Script{rendered("C"): tt.states})
 			h, clk := newHandler(f)
 			out, err := h.Handle(context.Background(), athenaquery.Input{QueryName: uprnQuery.Name, Context: athenaquery.Context{"first_letter": json.RawMessage(`"C"`)}, Blocking: true})
 			if tt.wantFailed != nil {
@@ -455,7 +456,7 @@ func ptr[T any](v T) *T { return &v }
 // TestTimeoutNearDeadline checks that polling stops before the Lambda
 // deadline and names the execution, so the state machine can poll later.
 func TestTimeoutNearDeadline(t *testing.T) {
-	f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT slow()": {{State: "RUNNING"}}})
+	f := newFakeAthena(t, 50, nil, athenafake.Script{"SELECT slow()": {{State: "RUNNING"}}})
 	h, clk := newHandler(f)
 	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(15*time.Second))
 	defer cancel()
@@ -497,8 +498,8 @@ func TestTimeoutNearDeadline(t *testing.T) {
 // TestResumeWaiting checks that {"queryExecutionId", "blocking": true} waits
 // for an earlier query instead of only reporting its state.
 func TestResumeWaiting(t *testing.T) {
-	f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT slow()": {{State: "RUNNING"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 7}}})
-	f.addExecution("exec-earlier", "SELECT slow()")
+	f := newFakeAthena(t, 50, nil, athenafake.Script{"SELECT slow()": {{State: "RUNNING"}, {State: "RUNNING"}, {State: "SUCCEEDED", Scanned: 7}}})
+	f.AddExecution("exec-earlier", "SELECT slow()", athenafake.Status{State: "RUNNING"}, athenafake.Status{State: "RUNNING"}, athenafake.Status{State: "SUCCEEDED", Scanned: 7})
 	h, clk := newHandler(f)
 	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(`{"queryExecutionId":"exec-earlier","blocking":true}`))
 	if err != nil {
@@ -510,13 +511,13 @@ func TestResumeWaiting(t *testing.T) {
 	if len(clk.sleeps) != 2 {
 		t.Errorf("sleeps = %v, want 2", clk.sleeps)
 	}
-	if n := len(f.startedRequests()); n != 0 {
+	if n := len(f.Started()); n != 0 {
 		t.Errorf("%d queries started, want none", n)
 	}
 }
 
 func TestTimeoutMarginConfigurable(t *testing.T) {
-	f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT slow()": {{State: "QUEUED"}}})
+	f := newFakeAthena(t, 50, nil, athenafake.Script{"SELECT slow()": {{State: "QUEUED"}}})
 	h, clk := newHandler(f)
 	h.SafetyMargin = time.Second
 	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(3500*time.Millisecond))
@@ -534,20 +535,20 @@ func TestTimeoutMarginConfigurable(t *testing.T) {
 
 func TestStatusMode(t *testing.T) {
 	tests := []struct {
-		state   execState
+		state   athenafake.Status
 		wantOut athenaquery.Output
 		wantErr string
 	}{
-		{state: execState{State: "QUEUED"}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "QUEUED", DataScannedBytes: ptr(int64(0))}},
-		{state: execState{State: "RUNNING", Scanned: 10}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "RUNNING", DataScannedBytes: ptr(int64(10))}},
-		{state: execState{State: "SUCCEEDED", Scanned: 5000}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "SUCCEEDED", DataScannedBytes: ptr(int64(5000))}},
-		{state: execState{State: "FAILED", Reason: "HIVE_BAD_DATA: bad row"}, wantErr: `athena query <QueryString> (execution q1) FAILED: HIVE_BAD_DATA: bad row`},
-		{state: execState{State: "CANCELLED", Reason: "cancelled"}, wantErr: `athena query <QueryString> (execution q1) CANCELLED: cancelled`},
+		{state: athenafake.Status{State: "QUEUED"}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "QUEUED", DataScannedBytes: ptr(int64(0))}},
+		{state: athenafake.Status{State: "RUNNING", Scanned: 10}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "RUNNING", DataScannedBytes: ptr(int64(10))}},
+		{state: athenafake.Status{State: "SUCCEEDED", Scanned: 5000}, wantOut: athenaquery.Output{QueryExecutionID: "q1", Status: "SUCCEEDED", DataScannedBytes: ptr(int64(5000))}},
+		{state: athenafake.Status{State: "FAILED", Reason: "HIVE_BAD_DATA: bad row"}, wantErr: `athena query <QueryString> (execution q1) FAILED: HIVE_BAD_DATA: bad row`},
+		{state: athenafake.Status{State: "CANCELLED", Reason: "cancelled"}, wantErr: `athena query <QueryString> (execution q1) CANCELLED: cancelled`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.state.State, func(t *testing.T) {
-			f := newFakeAthena(t, 50, nil, map[string][]execState{"SELECT 1": {tt.state}})
-			f.addExecution("q1", "SELECT 1")
+			f := newFakeAthena(t, 50, nil, athenafake.Script{"SELECT 1": {tt.state}})
+			f.AddExecution("q1", "SELECT 1", tt.state)
 			h, clk := newHandler(f)
 			out, err := h.Handle(context.Background(), athenaquery.Input{QueryExecutionID: "q1"})
 			if tt.wantErr != "" {

@@ -52,9 +52,20 @@ func seedOutputs(e *env) map[string]string {
 	return e.keys(abBucket, outcodePrefix)
 }
 
+// addressBaseCSV is the AddressBase source of every run.
+func addressBaseCSV(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/addressbase_cleaned.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{withExport: true})
+	e.seedAddressBase(addressBaseCSV(t))
 	seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
 	if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
@@ -67,9 +78,9 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	}
 	wantQueries := []string{
 		"uprn-to-ballots-first-letter/B", "uprn-to-ballots-first-letter/N", "msck",
-		"current-elections-gate-conflicting-duplicates", "current-elections-gate-one-source", "current-elections-gate-uprns",
+		"current-elections-gate-conflicting-duplicates", "current-elections-gate-one-source", "current-elections-gate-raw-uprns", "current-elections-gate-uprns",
 	}
-	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 2, 3)); diff != "" {
+	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 2, 4)); diff != "" {
 		t.Errorf("Athena queries (-want +got):\n%s", diff)
 	}
 	if _, ok := e.keys(abBucket, joinedPrefix)[joinedPrefix+"first_letter=B/leftover-from-last-run.parquet"]; ok {
@@ -101,11 +112,7 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 // putSource places the AddressBase fixture where the partition query reads.
 func (e *env) putSource() {
 	e.t.Helper()
-	src, err := os.ReadFile("testdata/addressbase_cleaned.csv")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.put(abBucket, cleanedPrefix+"part-0.csv", src)
+	e.put(abBucket, cleanedPrefix+"part-0.csv", addressBaseCSV(e.t))
 }
 
 // sortedTail sorts the parallel runs inside s: the first n (the Map's
@@ -249,8 +256,11 @@ func TestExecutionsStartedTogetherRunOnce(t *testing.T) {
 	e := newEnv(t, scenario{})
 	e.putSource()
 	prefix := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:"
-	a := e.start(addressbase.Flow(addressBaseParams()), abMachine, prefix+"b-second-by-arn", started)
-	b := e.start(addressbase.Flow(addressBaseParams()), abMachine, prefix+"a-first-by-arn", started)
+	second, first := prefix+"b-second-by-arn", prefix+"a-first-by-arn"
+	e.register(abMachine, second, started)
+	e.register(abMachine, first, started)
+	a := e.start(addressbase.Flow(addressBaseParams()), abMachine, second, started)
+	b := e.start(addressbase.Flow(addressBaseParams()), abMachine, first, started)
 	stopped, ran := a(), b()
 	if stopped.Status != "SUCCEEDED" || ran.Status != "SUCCEEDED" {
 		t.Fatalf("statuses %s (%s) and %s (%s)", stopped.Status, stopped.Cause, ran.Status, ran.Cause)
@@ -341,6 +351,7 @@ func assertFailedAndNotified(t *testing.T, e *env, r report, before map[string]s
 func TestFailingJoinIsCaughtAndNotified(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N"})
+	e.seedAddressBase(addressBaseCSV(t))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
@@ -353,11 +364,15 @@ func TestFailingJoinIsCaughtAndNotified(t *testing.T) {
 
 func TestGateMismatchFailsBeforePublishing(t *testing.T) {
 	t.Parallel()
-	// The join loses one UPRN: the UPRN gate must stop the run.
-	e := newEnv(t, scenario{withExport: true, dropFromJoin: "100004"})
+	// AddressBase gained an address after addressbase_partitioned was
+	// built: the joined table agrees with the partitioned one, so only the
+	// gate against the raw source can stop the run.
+	e := newEnv(t, scenario{withExport: true})
+	e.seedAddressBase(addressBaseCSV(t))
+	e.put(abBucket, cleanedPrefix+"part-1.csv", []byte("100006,6 UPPER STREET,N1 9GU,SRID=4326;POINT(-.1 51.54),D\r\n"))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "uprn gate failed: row count: source 7, target 6")
+	assertFailedAndNotified(t, e, r, before, "GENERIC_USER_ERROR: UPRN gate: addressbase_cleaned_raw rows=8 distinct=8")
 }
 
 // A UPRN under postcodes with two first letters is in two partitions, so no
@@ -365,7 +380,8 @@ func TestGateMismatchFailsBeforePublishing(t *testing.T) {
 // any outcode file is written.
 func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true, moveCopy: struct{ uprn, postcode string }{"100004", "BN15 9ZZ"}})
+	e := newEnv(t, scenario{withExport: true})
+	e.seedAddressBase(append(addressBaseCSV(t), "100004,\"4 UPPER STREET, LONDON\",BN15 9ZZ,SRID=4326;POINT(-0.1 51.45),D\r\n"...))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 100004")

@@ -44,15 +44,14 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
-// TestMain stops the shared Postgres that the ballots export uses.
+// TestMain stops the shared Postgres that the ballots export and the
+// Athena fake use.
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }
 
 // Deploy-time values, as a development stack would have them.
 const (
 	abBucket  = "pollingstations.private.data"
 	eeBucket  = "ee.data-cache.test"
-	database  = "dc_data_baker"
-	workgroup = "dc-data-baker"
 	topicArn  = "arn:aws:sns:eu-west-2:123456789012:dc-data-baker-failures"
 	fnPrefix  = "arn:aws:lambda:eu-west-2:123456789012:function:"
 	machineID = "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"
@@ -61,6 +60,13 @@ const (
 	// with the other.
 	abMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeAddressBasePartitioned"
 	ceMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeCurrentElectionsParquet"
+)
+
+// The Glue database and Athena workgroup, named as in production, as the
+// fake's named queries are rendered.
+var (
+	database  = layer.NamesFor("production").Database
+	workgroup = layer.NamesFor("production").Workgroup
 )
 
 // started is when e.run's execution started.
@@ -135,11 +141,6 @@ type scenario struct {
 	running []runningExecution
 	// failJoinLetter makes the join query FAIL for that letter.
 	failJoinLetter string
-	// dropFromJoin is a UPRN the join loses, so the UPRN gate fails.
-	dropFromJoin string
-	// moveCopy adds a copy of an address under another postcode: the same
-	// UPRN in two first-letter partitions, a conflicting duplicate.
-	moveCopy struct{ uprn, postcode string }
 	// throttleStarts is how many StartQueryExecution calls Athena refuses
 	// with ThrottlingException before accepting.
 	throttleStarts int
@@ -385,10 +386,7 @@ func (e *env) start(sm asl.StateMachine, machine, arn string, at time.Time) func
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &sfnExecution{machine: machine, arn: arn, start: at, status: "RUNNING"}
-	e.mu.Lock()
-	e.executions = append(e.executions, x)
-	e.mu.Unlock()
+	x := e.register(machine, arn, at)
 
 	type result struct {
 		r   report
@@ -421,6 +419,22 @@ func (e *env) start(sm asl.StateMachine, machine, arn string, at time.Time) func
 		}
 		return res.r
 	}
+}
+
+// register lists arn as a RUNNING execution of machine with the Step
+// Functions fake, unless it is listed already, and returns it. Register
+// executions that must see each other before starting any of them.
+func (e *env) register(machine, arn string, at time.Time) *sfnExecution {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.executions {
+		if x.arn == arn {
+			return x
+		}
+	}
+	x := &sfnExecution{machine: machine, arn: arn, start: at, status: "RUNNING"}
+	e.executions = append(e.executions, x)
+	return x
 }
 
 // events returns the log so far.

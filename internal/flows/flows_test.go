@@ -3,9 +3,7 @@ package flows_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,13 +12,12 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 const (
 	topicArn = "arn:aws:sns:eu-west-2:123456789012:dc-data-baker-failures"
@@ -91,20 +88,7 @@ func render(t *testing.T, sm asl.StateMachine) []byte {
 func TestDefinitionsMatchGolden(t *testing.T) {
 	for name, sm := range machines() {
 		t.Run(name, func(t *testing.T) {
-			got := render(t, sm)
-			golden := filepath.Join("testdata", name+".json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("definition differs from %s (-want +got):\n%s", golden, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".json"), render(t, sm))
 		})
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
+	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 )
 
@@ -87,11 +86,7 @@ func newFakeSFN(t *testing.T, pageSize int, execs []execution) *awsfake.Server {
 
 func payload(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "functions", "check_step_function_running", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return lambdatest.Payload(t, "check_step_function_running", name)
 }
 
 // finished returns n executions that are not running, to fill pages.

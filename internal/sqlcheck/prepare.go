@@ -30,18 +30,16 @@ var (
 	leadingNoise = regexp.MustCompile(`^(?:\s+|--[^\n]*(?:\n|$)|/\*(?s:.*?)\*/)*`)
 	unloadHead   = regexp.MustCompile(`(?i)^UNLOAD\s*\(`)
 	msckHead     = regexp.MustCompile(`(?i)^MSCK\s+REPAIR\s+TABLE\b`)
-	unloadTail   = regexp.MustCompile(`(?is)^\s*TO\s+'[^']*'\s+WITH\s*\(`)
+	unloadTail   = regexp.MustCompile(`(?is)^\s*TO\s+'([^']*)'\s+WITH\s*\(`)
 )
 
 // Prepare returns the statement to give the parser for one Athena query.
 func Prepare(name, query string) (Statement, error) {
-	start := len(leadingNoise.FindString(query))
-	body := query[start:]
 	switch {
-	case msckHead.MatchString(body):
+	case IsRepair(query):
 		return Statement{Name: name, Dialect: Hive, SQL: query}, nil
-	case unloadHead.MatchString(body):
-		sql, err := unloadAsCTAS(query, start)
+	case IsUnload(query):
+		sql, err := unloadAsCTAS(query)
 		if err != nil {
 			return Statement{}, fmt.Errorf("%s: %w", name, err)
 		}
@@ -50,36 +48,71 @@ func Prepare(name, query string) (Statement, error) {
 	return Statement{Name: name, Dialect: Trino, SQL: query}, nil
 }
 
-// unloadAsCTAS rewrites `UNLOAD (q) TO 'loc' WITH (props)` as
-// `CREATE TABLE unload_check WITH (props) AS q`, keeping q at its original
-// line numbers so that parser errors point at the template's lines.
-func unloadAsCTAS(query string, start int) (string, error) {
+// body returns where the statement starts, after comments and space.
+func body(query string) int { return len(leadingNoise.FindString(query)) }
+
+// IsRepair reports whether query is an MSCK REPAIR TABLE statement.
+func IsRepair(query string) bool { return msckHead.MatchString(query[body(query):]) }
+
+// IsUnload reports whether query is an UNLOAD statement.
+func IsUnload(query string) bool { return unloadHead.MatchString(query[body(query):]) }
+
+// Unload is an `UNLOAD (q) TO 'loc' WITH (props)` statement taken apart.
+// The offsets index the original query.
+type Unload struct {
+	Start      int    // where UNLOAD begins
+	Query      string // q
+	QueryAt    int    // q's offset
+	QueryClose int    // the offset of the parenthesis closing q
+	Location   string // loc, as written
+	Props      string // props, whitespace collapsed
+}
+
+// SplitUnload takes an UNLOAD statement apart. Anything after the WITH list
+// but a semicolon is an error.
+func SplitUnload(query string) (Unload, error) {
+	start := body(query)
+	if !unloadHead.MatchString(query[start:]) {
+		return Unload{}, errors.New("not an UNLOAD statement")
+	}
 	open := start + len(unloadHead.FindString(query[start:])) - 1
 	closeAt, err := matchParen(query, open)
 	if err != nil {
-		return "", fmt.Errorf("UNLOAD: %w", err)
+		return Unload{}, fmt.Errorf("UNLOAD: %w", err)
 	}
-	inner := query[open+1 : closeAt]
 	rest := query[closeAt+1:]
-	tail := unloadTail.FindString(rest)
-	if tail == "" {
-		return "", errors.New("UNLOAD (...) must be followed by TO '<location>' WITH (...)")
+	tail := unloadTail.FindStringSubmatch(rest)
+	if tail == nil {
+		return Unload{}, errors.New("UNLOAD (...) must be followed by TO '<location>' WITH (...)")
 	}
-	withOpen := closeAt + 1 + len(tail) - 1
+	withOpen := closeAt + 1 + len(tail[0]) - 1
 	withClose, err := matchParen(query, withOpen)
 	if err != nil {
-		return "", fmt.Errorf("UNLOAD WITH list: %w", err)
+		return Unload{}, fmt.Errorf("UNLOAD WITH list: %w", err)
 	}
 	after := strings.TrimSpace(stripComments(query[withClose+1:]))
 	if after != "" && after != ";" {
-		return "", fmt.Errorf("unexpected text after the UNLOAD WITH list: %q", after)
+		return Unload{}, fmt.Errorf("unexpected text after the UNLOAD WITH list: %q", after)
 	}
-	props := strings.Join(strings.Fields(query[withOpen+1:withClose]), " ")
+	return Unload{
+		Start: start, Query: query[open+1 : closeAt], QueryAt: open + 1, QueryClose: closeAt,
+		Location: tail[1], Props: strings.Join(strings.Fields(query[withOpen+1:withClose]), " "),
+	}, nil
+}
+
+// unloadAsCTAS rewrites `UNLOAD (q) TO 'loc' WITH (props)` as
+// `CREATE TABLE unload_check WITH (props) AS q`, keeping q at its original
+// line numbers so that parser errors point at the template's lines.
+func unloadAsCTAS(query string) (string, error) {
+	u, err := SplitUnload(query)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	b.WriteString(query[:start])
-	b.WriteString("CREATE TABLE unload_check WITH (" + props + ") AS ")
-	b.WriteString(inner)
-	b.WriteString(blank(query[closeAt:]))
+	b.WriteString(query[:u.Start])
+	b.WriteString("CREATE TABLE unload_check WITH (" + u.Props + ") AS ")
+	b.WriteString(u.Query)
+	b.WriteString(blank(query[u.QueryClose:]))
 	return b.String(), nil
 }
 

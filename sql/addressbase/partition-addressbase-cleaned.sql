@@ -3,18 +3,20 @@
 -- first. {addressbase_cleaned_raw_location} is the source table's location,
 -- read from Glue at run time, so every row records where it came from. A
 -- location that is not SRID=4326;POINT(lon lat) fails the query, naming the
--- UPRN, rather than becoming NULL coordinates and so "no elections".
+-- UPRN, rather than becoming NULL coordinates and so "no elections". The
+-- CAST wraps the CASE so that both branches are strings: fail() returns
+-- Trino's "unknown" type, which PostgreSQL (the tests' engine) lacks.
 UNLOAD (
     SELECT
         split_part(postcode, ' ', 1) AS outcode,
         uprn,
         address,
         postcode,
-        CASE
+        CAST(CASE
             WHEN regexp_like(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$')
-                THEN CAST(regexp_extract(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$', 1) AS double)
+                THEN regexp_extract(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$', 1)
             ELSE fail(format('addressbase: uprn %s has an unparsable location %s', uprn, location))
-        END AS longitude,
+        END AS double) AS longitude,
         CAST(regexp_extract(location, '^SRID=4326;POINT\(([^ ]+) ([^ )]+)\)$', 2) AS double) AS latitude,
         '{addressbase_cleaned_raw_location}' AS addressbase_source,
         substr(postcode, 1, 1) AS first_letter

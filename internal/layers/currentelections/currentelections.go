@@ -19,9 +19,12 @@ const StateMachineName = "MakeCurrentElectionsParquet"
 
 // The layer's named queries, as its state machine starts them.
 const (
-	QueryJoinLetter     = "uprn-to-ballots-first-letter"
-	QueryGateOneSource  = "current-elections-gate-one-source"
-	QueryGateUPRNs      = "current-elections-gate-uprns"
+	QueryJoinLetter    = "uprn-to-ballots-first-letter"
+	QueryGateOneSource = "current-elections-gate-one-source"
+	QueryGateUPRNs     = "current-elections-gate-uprns"
+	// QueryGateRawUPRNs compares the joined table with the raw AddressBase
+	// source, so a bad AddressBase run cannot reach the nightly publish.
+	QueryGateRawUPRNs   = "current-elections-gate-raw-uprns"
 	QueryGateConflicts  = "current-elections-gate-conflicting-duplicates"
 	ElectionsSetChanged = "elections_set_changed"
 )
@@ -78,8 +81,9 @@ func Output(b tables.Buckets) tables.Table {
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
 	ballots, addresses, joined, output := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b)
+	raw := addressbase.Raw(b) // read by the raw UPRN gate
 	prefix := map[string]string{}
-	for _, t := range []tables.Table{ballots, addresses, joined, output} {
+	for _, t := range []tables.Table{raw, ballots, addresses, joined, output} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, err
@@ -109,6 +113,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryJoinLetter, Template: "currentelections/uprn-to-ballots-first-letter", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
+			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
 			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name}},
 		},
 		Functions: []layer.Function{
@@ -166,13 +171,13 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Role: layer.DeleteStale, Sid: "DeleteOutcodes", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[output.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 			{
 				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
-				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
+				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
 			},
 			{Role: layer.Query, Sid: "RepairJoined", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(joined.Name)}},
 			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
-				Resources:      []layer.Resource{layer.Objects(ee, prefix[ballots.Name]), layer.Objects(ab, prefix[addresses.Name]), layer.Objects(ab, prefix[joined.Name])},
+				Resources:      []layer.Resource{layer.Objects(ee, prefix[ballots.Name]), layer.Objects(ab, prefix[raw.Name]), layer.Objects(ab, prefix[addresses.Name]), layer.Objects(ab, prefix[joined.Name])},
 				WildcardReason: layer.ObjectsUnderPrefix,
 			},
 			{

@@ -47,6 +47,7 @@ const (
 	StateGates         = "Joined quality gates"
 	StateGateOneSource = "Gate one addressbase_source"
 	StateGateUPRNs     = "Gate UPRN checksum"
+	StateGateRawUPRNs  = "Gate UPRN checksum against the raw source"
 	StateGateConflicts = "Gate no conflicting duplicates"
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
@@ -79,6 +80,10 @@ func Flow(p FlowParams) asl.StateMachine {
 	}, "$.repair", StateGates)
 	gateOne := query(StateGateOneSource, map[string]any{"QueryName": QueryGateOneSource}, "$.gate", "")
 	gateUPRNs := query(StateGateUPRNs, map[string]any{"QueryName": QueryGateUPRNs}, "$.gate", "")
+	// addressbase_partitioned can itself be wrong (an AddressBase run that
+	// failed half-way, or one against another release): compare with the
+	// raw source too, so such a run never reaches the nightly publish.
+	gateRaw := query(StateGateRawUPRNs, map[string]any{"QueryName": QueryGateRawUPRNs}, "$.gate", "")
 	// A UPRN under two first letters is invisible to each letter's split, so
 	// conflicts are checked across the whole table before publishing.
 	gateConflicts := query(StateGateConflicts, map[string]any{"QueryName": QueryGateConflicts}, "$.gate", "")
@@ -119,7 +124,7 @@ func Flow(p FlowParams) asl.StateMachine {
 			},
 			StateGates: asl.Parallel{
 				Comment:    "A failed gate query fails the run before anything is published.",
-				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateConflicts.Branch()},
+				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateRaw.Branch(), gateConflicts.Branch()},
 				ResultPath: asl.DiscardResult,
 				Next:       StateOutcodes,
 			},

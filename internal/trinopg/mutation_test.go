@@ -1,0 +1,55 @@
+package trinopg_test
+
+import (
+	"strings"
+	"testing"
+
+	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
+)
+
+// TestMutantsFail checks that the SQL can fail the tests: each mutant of a
+// template makes the fixture scenarios (TestTemplatesOnFixtures) fail.
+func TestMutantsFail(t *testing.T) {
+	t.Parallel()
+	for _, m := range []struct{ name, template, from, to string }{
+		{"partition column not last", "addressbase/partition-addressbase-cleaned",
+			"'{addressbase_cleaned_raw_location}' AS addressbase_source,\n        substr(postcode, 1, 1) AS first_letter",
+			"substr(postcode, 1, 1) AS first_letter,\n        '{addressbase_cleaned_raw_location}' AS addressbase_source"},
+		{"location regex reads the wrong group", "addressbase/partition-addressbase-cleaned", `\)$', 2) AS double) AS latitude`, `\)$', 1) AS double) AS latitude`},
+		{"location regex accepts anything", "addressbase/partition-addressbase-cleaned", `WHEN regexp_like(location, '^SRID=4326;POINT`, `WHEN regexp_like(location, '`},
+		{"first letter from the outcode's second character", "addressbase/partition-addressbase-cleaned", "substr(postcode, 1, 1)", "substr(postcode, 2, 1)"},
+		{"ST_Contains arguments swapped", "currentelections/uprn-to-ballots-first-letter", "ST_Contains(b.geom, ST_Point(p.longitude, p.latitude))", "ST_Contains(ST_Point(p.longitude, p.latitude), b.geom)"},
+		{"ST_Point coordinates swapped", "currentelections/uprn-to-ballots-first-letter", "ST_Point(p.longitude, p.latitude)", "ST_Point(p.latitude, p.longitude)"},
+		{"ballot list without DISTINCT", "currentelections/uprn-to-ballots-first-letter", "array_agg(DISTINCT b.election_id)", "array_agg(b.election_id)"},
+		{"division ballots dropped", "currentelections/uprn-to-ballots-first-letter", "WHERE source_table IN ('Organisation', 'Division')", "WHERE source_table IN ('Organisation')"},
+		{"inner join drops addresses without ballots", "currentelections/uprn-to-ballots-first-letter", "LEFT JOIN hits", "JOIN hits"},
+		{"NULL instead of [] without ballots", "currentelections/uprn-to-ballots-first-letter", "coalesce(h.ballot_ids, CAST(ARRAY[] AS array(varchar)))", "h.ballot_ids"},
+		{"wrong letter", "currentelections/uprn-to-ballots-first-letter", "WHERE first_letter = '{first_letter}'", "WHERE first_letter <> '{first_letter}'"},
+		{"one-source gate accepts two", "gates/gate-one-source", "count(DISTINCT addressbase_source) = 1", "count(DISTINCT addressbase_source) >= 1"},
+		{"UPRN gate ignores the checksum", "gates/gate-uprns", "source.c = target.c", "source.c = source.c"},
+		{"UPRN gate compares the wrong column", "gates/gate-uprns", "source.d = target.d AND source.c = target.c", "source.d = target.d AND source.n = target.n"},
+		{"conflicts gate ignores postcodes", "gates/gate-conflicting-duplicates", "coalesce(postcode, ''), ", ""},
+		{"conflicts gate counts rows, not distinct rows", "gates/gate-conflicting-duplicates", "HAVING count(DISTINCT concat_ws", "HAVING 0 * count(DISTINCT concat_ws"},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			src, err := dcsql.Source(m.template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Count(src, m.from) != 1 {
+				t.Fatalf("%s does not hold %q exactly once", m.template, m.from)
+			}
+			if err := runScenarios(t, map[string]string{m.template: strings.Replace(src, m.from, m.to, 1)}); err == nil {
+				t.Errorf("the mutant survived: every fixture scenario passed with %q in place of %q", m.to, m.from)
+			} else {
+				t.Logf("killed: %v", firstLine(err.Error()))
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
