@@ -33,6 +33,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer/layertest"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -53,7 +54,6 @@ const (
 	abBucket  = "pollingstations.private.data"
 	eeBucket  = "ee.data-cache.test"
 	topicArn  = "arn:aws:sns:eu-west-2:123456789012:dc-data-baker-failures"
-	fnPrefix  = "arn:aws:lambda:eu-west-2:123456789012:function:"
 	machineID = "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"
 	execID    = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
 	// The layers' machines, for the tests that run both; each conflicts
@@ -76,25 +76,9 @@ var vars = tables.Vars{Environment: "development", Release: "2026-03", BallotsPr
 
 var buckets = tables.Buckets{AddressBase: abBucket, EE: eeBucket}
 
-var lambdas = layer.Lambdas{
-	layer.Guard:         fnPrefix + "check_step_function_running",
-	layer.TableLocation: fnPrefix + "get_glue_table_location",
-	layer.EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
-	layer.Query:         fnPrefix + "run_athena_query",
-	layer.ExportBallots: fnPrefix + "export_current_ballots",
-	layer.OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
-	layer.DeleteStale:   fnPrefix + "delete_stale_outcodes",
-}
+var lambdas = layertest.Lambdas
 
-var roles = map[string]string{
-	lambdas[layer.Guard]:         "guard",
-	lambdas[layer.TableLocation]: "tableLocation",
-	lambdas[layer.EmptyPrefix]:   "emptyPrefix",
-	lambdas[layer.Query]:         "query",
-	lambdas[layer.ExportBallots]: "exportBallots",
-	lambdas[layer.OutcodeSplit]:  "outcodeSplit",
-	lambdas[layer.DeleteStale]:   "deleteStale",
-}
+var roles = layertest.Roles
 
 // prefix returns a table's key prefix for vars.
 func prefix(t testing.TB, tb tables.Table) string {
@@ -119,18 +103,16 @@ var (
 
 func addressBaseParams() addressbase.FlowParams {
 	return addressbase.FlowParams{
-		Lambdas: lambdas, FailureTopicArn: topicArn, Database: database,
-		TargetBucket: abBucket, TargetPrefix: partitionedPrefix,
-		Guard: flows.Guard{ConflictingStateMachineArns: []string{ceMachine}},
+		Frame:    flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{ceMachine}}},
+		Database: database, TargetBucket: abBucket, TargetPrefix: partitionedPrefix,
 	}
 }
 
 func currentElectionsParams() currentelections.FlowParams {
 	return currentelections.FlowParams{
-		Lambdas: lambdas, FailureTopicArn: topicArn, Database: database,
-		Bucket: abBucket, JoinedPrefix: joinedPrefix, OutcodePrefix: outcodePrefix,
+		Frame:    flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}}},
+		Database: database, Bucket: abBucket, JoinedPrefix: joinedPrefix, OutcodePrefix: outcodePrefix,
 		Letters: []string{"B", "N"}, MaxConcurrency: 2, OutcodeMaxConcurrency: 2,
-		Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}},
 	}
 }
 

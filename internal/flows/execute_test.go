@@ -13,7 +13,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
-	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer/layertest"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
@@ -39,15 +39,7 @@ type report = nodetool.SFNReport
 
 const executionID = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
 
-var roles = map[string]string{
-	lambdas[layer.Guard]:         "guard",
-	lambdas[layer.TableLocation]: "tableLocation",
-	lambdas[layer.EmptyPrefix]:   "emptyPrefix",
-	lambdas[layer.Query]:         "query",
-	lambdas[layer.ExportBallots]: "exportBallots",
-	lambdas[layer.OutcodeSplit]:  "outcodeSplit",
-	lambdas[layer.DeleteStale]:   "deleteStale",
-}
+var roles = layertest.Roles
 
 // execute runs sm with aws-local-stepfunctions under Node 22.
 func execute(t *testing.T, sm asl.StateMachine, sc scenario) report {

@@ -78,6 +78,37 @@ type Guard struct {
 	WaitSeconds int
 }
 
+// Frame is what every layer's machine is rendered with besides its own
+// steps: the functions' ARNs, the failure topic, the guard's conflicts and
+// the timing.
+type Frame struct {
+	Lambdas         layer.Lambdas
+	FailureTopicArn string
+	Guard           Guard
+	// PollSeconds is the wait between Athena status calls (default 5).
+	PollSeconds int
+	// TimeoutSeconds bounds the whole execution (default 3600).
+	TimeoutSeconds int
+}
+
+// FrameFor is the frame of a machine rendered for the stack.
+func FrameFor(rt layer.Runtime) Frame {
+	return Frame{
+		Lambdas: rt.Lambdas, FailureTopicArn: rt.FailureTopicArn,
+		Guard: Guard{ConflictingStateMachineArns: rt.ConflictingStateMachineArns},
+	}
+}
+
+// Query is an Athena query step of the machine, polled until it succeeds.
+func (f Frame) Query(name string, req map[string]any, resultPath, next string) AthenaQuery {
+	return AthenaQuery{Name: name, Lambda: f.Lambdas[layer.Query], Request: req, ResultPath: resultPath, PollSeconds: f.PollSeconds, Next: next}
+}
+
+// Machine wraps the layer's body in the guard and failure handling.
+func (f Frame) Machine(comment string, body asl.Branch) asl.StateMachine {
+	return Guarded(comment, f.Lambdas, f.FailureTopicArn, Or(f.TimeoutSeconds, DefaultTimeoutSeconds), f.Guard, body)
+}
+
 // Guarded wraps a layer's body in the guard and failure handling.
 func Guarded(comment string, l layer.Lambdas, topicArn string, timeout int, g Guard, body asl.Branch) asl.StateMachine {
 	conflicts := g.ConflictingStateMachineArns

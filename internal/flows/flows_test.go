@@ -14,6 +14,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer/layertest"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
@@ -21,18 +22,9 @@ import (
 
 const (
 	topicArn = "arn:aws:sns:eu-west-2:123456789012:dc-data-baker-failures"
-	fnPrefix = "arn:aws:lambda:eu-west-2:123456789012:function:"
 )
 
-var lambdas = layer.Lambdas{
-	layer.Guard:         fnPrefix + "check_step_function_running",
-	layer.TableLocation: fnPrefix + "get_glue_table_location",
-	layer.EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
-	layer.Query:         fnPrefix + "run_athena_query",
-	layer.ExportBallots: fnPrefix + "export_current_ballots",
-	layer.OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
-	layer.DeleteStale:   fnPrefix + "delete_stale_outcodes",
-}
+var lambdas = layertest.Lambdas
 
 // The layers' state machines; each conflicts with the other.
 const (
@@ -42,24 +34,20 @@ const (
 
 func addressBaseParams() addressbase.FlowParams {
 	return addressbase.FlowParams{
-		Lambdas:         lambdas,
-		FailureTopicArn: topicArn,
-		Guard:           flows.Guard{ConflictingStateMachineArns: []string{ceMachine}},
-		Database:        "dc_data_baker",
-		TargetBucket:    "pollingstations.private.data",
-		TargetPrefix:    "addressbase/development/addressbase_partitioned/",
+		Frame:        flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{ceMachine}}},
+		Database:     "dc_data_baker",
+		TargetBucket: "pollingstations.private.data",
+		TargetPrefix: "addressbase/development/addressbase_partitioned/",
 	}
 }
 
 func currentElectionsParams() currentelections.FlowParams {
 	return currentelections.FlowParams{
-		Lambdas:         lambdas,
-		FailureTopicArn: topicArn,
-		Guard:           flows.Guard{ConflictingStateMachineArns: []string{abMachine}},
-		Database:        "dc_data_baker",
-		Bucket:          "pollingstations.private.data",
-		JoinedPrefix:    "addressbase/development/current_ballots_joined_to_address_base/",
-		OutcodePrefix:   "addressbase/development/current_elections_parquet/",
+		Frame:         flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}}},
+		Database:      "dc_data_baker",
+		Bucket:        "pollingstations.private.data",
+		JoinedPrefix:  "addressbase/development/current_ballots_joined_to_address_base/",
+		OutcodePrefix: "addressbase/development/current_elections_parquet/",
 	}
 }
 

@@ -111,8 +111,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		},
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
-				Lambdas: rt.Lambdas, FailureTopicArn: rt.FailureTopicArn,
-				Guard: flows.Guard{ConflictingStateMachineArns: rt.ConflictingStateMachineArns}, Database: db,
+				Frame: flows.FrameFor(rt), Database: db,
 				SourceTable: raw.Name, TargetTable: partitioned.Name,
 				TargetBucket: bucket, TargetPrefix: targetPrefix,
 			})

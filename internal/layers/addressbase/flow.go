@@ -8,8 +8,7 @@ import (
 
 // FlowParams are the deploy-time values of MakeAddressBasePartitioned.
 type FlowParams struct {
-	Lambdas         layer.Lambdas
-	FailureTopicArn string
+	flows.Frame
 	// Database is the Glue database holding both tables.
 	Database string
 	// SourceTable is the AddressBase cleaned CSV table
@@ -22,12 +21,6 @@ type FlowParams struct {
 	// is emptied before the partition query writes it again.
 	TargetBucket string
 	TargetPrefix string
-	// PollSeconds is the wait between Athena status calls (default 5).
-	PollSeconds int
-	// TimeoutSeconds bounds the whole execution (default 3600).
-	TimeoutSeconds int
-	// Guard names the conflicting state machines.
-	Guard flows.Guard
 }
 
 // Step names of MakeAddressBasePartitioned, in order.
@@ -50,12 +43,7 @@ func Flow(p FlowParams) asl.StateMachine {
 	source := flows.Or(p.SourceTable, "addressbase_cleaned_raw")
 	target := flows.Or(p.TargetTable, "addressbase_partitioned")
 	locationKey := source + "_location"
-	poll := p.PollSeconds
-	l := p.Lambdas
-
-	query := func(name string, req map[string]any, resultPath, next string) flows.AthenaQuery {
-		return flows.AthenaQuery{Name: name, Lambda: l[layer.Query], Request: req, ResultPath: resultPath, PollSeconds: poll, Next: next}
-	}
+	l, query := p.Lambdas, p.Query
 	partition := query(StatePartition, map[string]any{
 		"QueryName": QueryPartition,
 		"context":   map[string]any{locationKey + ".$": "$.source.Payload." + locationKey},
@@ -85,6 +73,5 @@ func Flow(p FlowParams) asl.StateMachine {
 			},
 		}, partition.States(), repair.States()),
 	}
-	return flows.Guarded("MakeAddressBasePartitioned: AddressBase cleaned CSV to parquet partitioned by first letter of postcode.",
-		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), p.Guard, body)
+	return p.Machine("MakeAddressBasePartitioned: AddressBase cleaned CSV to parquet partitioned by first letter of postcode.", body)
 }

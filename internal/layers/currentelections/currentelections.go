@@ -189,8 +189,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		},
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
-				Lambdas: rt.Lambdas, FailureTopicArn: rt.FailureTopicArn,
-				Guard: flows.Guard{ConflictingStateMachineArns: rt.ConflictingStateMachineArns}, Database: db, JoinedTable: joined.Name,
+				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,
 				Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},

@@ -8,8 +8,7 @@ import (
 
 // FlowParams are the deploy-time values of MakeCurrentElectionsParquet.
 type FlowParams struct {
-	Lambdas         layer.Lambdas
-	FailureTopicArn string
+	flows.Frame
 	// Database is the Glue database holding JoinedTable.
 	Database string
 	// JoinedTable is the per-letter join's table
@@ -28,12 +27,6 @@ type FlowParams struct {
 	MaxConcurrency int
 	// OutcodeMaxConcurrency bounds the parallel outcode Lambdas (default 4).
 	OutcodeMaxConcurrency int
-	// PollSeconds is the wait between Athena status calls (default 5).
-	PollSeconds int
-	// TimeoutSeconds bounds the whole execution (default 3600).
-	TimeoutSeconds int
-	// Guard names the conflicting state machines.
-	Guard flows.Guard
 }
 
 // Step names of MakeCurrentElectionsParquet, in order.
@@ -65,11 +58,7 @@ func Flow(p FlowParams) asl.StateMachine {
 	if len(letters) == 0 {
 		letters = flows.DefaultLetters()
 	}
-	poll := p.PollSeconds
-	l := p.Lambdas
-	query := func(name string, req map[string]any, resultPath, next string) flows.AthenaQuery {
-		return flows.AthenaQuery{Name: name, Lambda: l[layer.Query], Request: req, ResultPath: resultPath, PollSeconds: poll, Next: next}
-	}
+	l, query := p.Lambdas, p.Query
 
 	joinLetter := query(StateJoinLetter, map[string]any{
 		"QueryName": QueryJoinLetter,
@@ -146,6 +135,5 @@ func Flow(p FlowParams) asl.StateMachine {
 			}, "$.stale", ""),
 		}, repair.States()),
 	}
-	return flows.Guarded("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.",
-		l, p.FailureTopicArn, flows.Or(p.TimeoutSeconds, flows.DefaultTimeoutSeconds), p.Guard, body)
+	return p.Machine("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.", body)
 }
