@@ -182,7 +182,11 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	if j.Logger == nil {
 		j.Logger = slog.New(slog.NewJSONHandler(j.prog.w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	for flag, path := range j.Inputs {
+	j.Inputs = make(map[string]string, len(opts.Inputs))
+	for flag, path := range opts.Inputs {
+		if path == "" {
+			continue
+		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
 			return j.Summary, fmt.Errorf("--%s: %w", flag, err)
