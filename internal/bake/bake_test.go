@@ -315,3 +315,40 @@ func TestBakeOutHasTheUsualMode(t *testing.T) {
 		t.Errorf("--out mode %v, want %v", got, os.FileMode(0o755))
 	}
 }
+
+// A layer runs only when it is given an input: a missing required one is
+// an error naming its flag, and a layer whose optional inputs are all
+// missing is skipped, as --boundary-reviews will be.
+func TestLayersRunByTheirInputs(t *testing.T) {
+	var ran []string
+	layer := func(name string, required bool) bake.Layer {
+		return bake.Layer{
+			Name:    name,
+			Inputs:  []bake.Input{{Flag: name, Required: required}},
+			Folders: []string{name},
+			Bake: func(_ context.Context, j *bake.Job) error {
+				ran = append(ran, name+"="+filepath.Base(j.Input(name)))
+				return os.MkdirAll(filepath.Join(j.Staging, name), 0o755)
+			},
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	layers := []bake.Layer{layer("first", true), layer("optional", false), layer("last", true)}
+	if _, err := bake.Run(context.Background(), bake.Options{Inputs: map[string]string{"first": "a.csv", "last": "c.csv"}, Out: out}, layers); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"first=a.csv", "last=c.csv"}, ran); diff != "" {
+		t.Errorf("layers run (-want +got):\n%s", diff)
+	}
+	ran = nil
+	if _, err := bake.Run(context.Background(), bake.Options{Inputs: map[string]string{"first": "a.csv", "optional": "b.csv", "last": "c.csv"}, Out: out}, layers); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"first=a.csv", "optional=b.csv", "last=c.csv"}, ran); diff != "" {
+		t.Errorf("layers run with the optional input (-want +got):\n%s", diff)
+	}
+	_, err := bake.Run(context.Background(), bake.Options{Inputs: map[string]string{"first": "a.csv"}, Out: out}, layers)
+	if err == nil || err.Error() != "bake: the last needs --last" {
+		t.Errorf("err = %v, want the missing flag named", err)
+	}
+}
