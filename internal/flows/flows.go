@@ -106,11 +106,11 @@ func (f Frame) Query(name string, req map[string]any, resultPath, next string) A
 
 // Machine wraps the layer's body in the guard and failure handling.
 func (f Frame) Machine(comment string, body asl.Branch) asl.StateMachine {
-	return Guarded(comment, f.Lambdas, f.FailureTopicArn, Or(f.TimeoutSeconds, DefaultTimeoutSeconds), f.Guard, body)
+	return guarded(comment, f.Lambdas, f.FailureTopicArn, Or(f.TimeoutSeconds, DefaultTimeoutSeconds), f.Guard, body)
 }
 
-// Guarded wraps a layer's body in the guard and failure handling.
-func Guarded(comment string, l layer.Lambdas, topicArn string, timeout int, g Guard, body asl.Branch) asl.StateMachine {
+// guarded wraps a layer's body in the guard and failure handling.
+func guarded(comment string, l layer.Lambdas, topicArn string, timeout int, g Guard, body asl.Branch) asl.StateMachine {
 	conflicts := g.ConflictingStateMachineArns
 	if conflicts == nil {
 		conflicts = []string{}
