@@ -1025,3 +1025,23 @@ func TestProgramLinksNoTestOrLambdaCode(t *testing.T) {
 		}
 	}
 }
+
+// A layer's grants on Core's shared functions belong to the layer: they are
+// children of its component, so they come and go with it.
+func TestLayerGrantsAreChildrenOfTheLayer(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		n := 0
+		for _, r := range m.byType("aws:iam/rolePolicy:RolePolicy") {
+			if !strings.HasSuffix(r.Name, "-grant") {
+				continue
+			}
+			n++
+			if !strings.HasPrefix(r.ParentType, "dc-data-baker:layers:") || !strings.HasPrefix(r.Name, r.ParentName+"-") {
+				t.Errorf("grant %s is a child of %s %s, want its layer's component", r.Name, r.ParentType, r.ParentName)
+			}
+		}
+		if n < 5 {
+			t.Fatalf("only %d grants seen", n)
+		}
+	})
+}
