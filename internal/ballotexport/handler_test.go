@@ -19,6 +19,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
 )
 
 const bucket = "ee.data-cache.test"
@@ -62,11 +63,7 @@ func newFixtureFor(t *testing.T, db eetest.DB, params map[string]string, wrapS3 
 }
 
 // s3Client is what ballotexport.New accepts for S3.
-type s3Client interface {
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
-	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
-}
+type s3Client = eeexport.S3API
 
 func (f fixture) get(t *testing.T, key string) string {
 	t.Helper()
