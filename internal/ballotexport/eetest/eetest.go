@@ -1,6 +1,7 @@
-// Package eetest provides test fixtures for the ballots export: a scratch
-// Postgres database shaped like Every Election's, an SSM fake speaking the
-// JSON protocol, and an in-process S3 (gofakes3).
+// Package eetest provides test fixtures for the EE exports (ballots and
+// boundary reviews): a scratch Postgres database shaped like Every
+// Election's, an SSM fake speaking the JSON protocol, and an in-process S3
+// (gofakes3).
 package eetest
 
 import (
@@ -137,8 +138,9 @@ func (db DB) SSMParams() map[string]string {
 	}
 }
 
-// Env returns a getenv for ballotexport.ConfigFromEnv pointing at db.
-func (db DB) Env(bucket string) func(string) string {
+// Env returns a getenv for an export's ConfigFromEnv pointing at db, with
+// extra variables given as name, value pairs.
+func (db DB) Env(bucket string, extra ...string) func(string) string {
 	env := map[string]string{
 		"BUCKET":            bucket,
 		"DB_HOST_PARAM":     HostParam,
@@ -147,6 +149,9 @@ func (db DB) Env(bucket string) func(string) string {
 		"DB_PASSWORD_PARAM": PasswordParam,
 		"DB_PORT":           strconv.Itoa(db.Server.Port),
 		"DB_SSLMODE":        "disable",
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
 	}
 	return func(k string) string { return env[k] }
 }
