@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
 )
 
 // Header is the CSV header row fixed by the data contract. The Glue table
@@ -163,14 +165,8 @@ func checkPiece(id *int64, wkt *string, srid *int32) error {
 		return errors.New("geography_id is NULL")
 	case wkt == nil || *wkt == "":
 		return errors.New("geography is NULL or empty")
-	case srid == nil || *srid != 4326:
-		got := "NULL"
-		if srid != nil {
-			got = strconv.Itoa(int(*srid))
-		}
-		return fmt.Errorf("geography has SRID %s, want 4326 (lon lat)", got)
 	}
-	return nil
+	return eeexport.CheckSRID(srid)
 }
 
 func idString(id *int64) string {

@@ -121,3 +121,16 @@ func Today(now time.Time) time.Time {
 	u := now.UTC()
 	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
 }
+
+// CheckSRID refuses a geometry that is not in EPSG:4326 (lon lat), the
+// only reference system the exported CSVs may hold.
+func CheckSRID(srid *int32) error {
+	if srid == nil || *srid != 4326 {
+		got := "NULL"
+		if srid != nil {
+			got = strconv.Itoa(int(*srid))
+		}
+		return fmt.Errorf("geography has SRID %s, want 4326 (lon lat)", got)
+	}
+	return nil
+}

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -126,6 +128,26 @@ func (db DB) Exec(t testing.TB, sql string) {
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("exec in %s: %v", db.Name, err)
 	}
+}
+
+// ConnectAsEE logs in to db as EE's read-only export user; the connection
+// closes when the test ends.
+func (db DB) ConnectAsEE(t testing.TB) *pgx.Conn {
+	t.Helper()
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(DBUser, DBPassword),
+		Host:     net.JoinHostPort(db.Server.Host, strconv.Itoa(db.Server.Port)),
+		Path:     "/" + db.Name,
+		RawQuery: "sslmode=disable",
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatalf("connect as %s: %v", DBUser, err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return conn
 }
 
 // SSMParams are the parameter values an SSM fake should hold for db.
