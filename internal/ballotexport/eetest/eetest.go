@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -176,6 +177,26 @@ func (db DB) Env(bucket string, extra ...string) func(string) string {
 		env[extra[i]] = extra[i+1]
 	}
 	return func(k string) string { return env[k] }
+}
+
+// CheckLogs asserts that an export logged something, that every log line
+// is JSON, and that neither DBPassword nor any of secrets appears.
+func CheckLogs(t testing.TB, logs string, secrets ...string) {
+	t.Helper()
+	if logs == "" {
+		t.Error("handler logged nothing")
+	}
+	for _, s := range append(secrets, DBPassword) {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain the password %q:\n%s", s, logs)
+		}
+	}
+	for i, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line %d is not JSON: %q", i+1, line)
+		}
+	}
 }
 
 // SSMCall is one GetParameters request the fake received.
