@@ -2,7 +2,6 @@ package ballotexport
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -113,10 +112,9 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, since time.Time) (Sta
 	}
 	defer rows.Close()
 
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(Header); err != nil {
-		return st, fmt.Errorf("write csv header: %w", err)
+	cw, err := eeexport.NewCSV(w, Header)
+	if err != nil {
+		return st, err
 	}
 	var (
 		electionID, source string
@@ -149,14 +147,7 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, since time.Time) (Sta
 			last = electionID
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("read current ballots after %d rows: %w", st.Rows, err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return st, fmt.Errorf("write csv: %w", err)
-	}
-	return st, nil
+	return st, eeexport.FinishCSV(cw, rows, "current ballots", st.Rows)
 }
 
 func checkPiece(id *int64, wkt *string, srid *int32) error {

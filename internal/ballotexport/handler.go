@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,36 +26,22 @@ type Out struct {
 
 // Handler runs the export. Build it with New.
 type Handler struct {
+	eeexport.Runner
 	cfg Config
-	exp *eeexport.Exporter
-	log *slog.Logger
-	now func() time.Time
 }
 
 // Option customises a Handler.
-type Option func(*Handler)
+type Option = eeexport.Option
 
 // WithClock sets the clock that defines "today" for the look-back window.
-func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+func WithClock(now func() time.Time) Option { return eeexport.WithClock(now) }
 
 // WithTempDir sets where the CSV is staged before upload (default os.TempDir()).
-func WithTempDir(dir string) Option { return func(h *Handler) { h.exp.TempDir = dir } }
+func WithTempDir(dir string) Option { return eeexport.WithTempDir(dir) }
 
 // New returns a Handler. s3c and ssmc are usually *s3.Client and *ssm.Client.
 func New(cfg Config, s3c eeexport.S3API, ssmc eeexport.SSMAPI, logger *slog.Logger, opts ...Option) *Handler {
-	if logger == nil {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	h := &Handler{
-		cfg: cfg,
-		exp: eeexport.NewExporter(cfg.Config, "dc-data-baker-export-current-ballots", s3c, ssmc),
-		log: logger,
-		now: time.Now,
-	}
-	for _, o := range opts {
-		o(h)
-	}
-	return h
+	return &Handler{Runner: eeexport.NewRunner(cfg.Config, "dc-data-baker-export-current-ballots", s3c, ssmc, logger, opts...), cfg: cfg}
 }
 
 // Handle exports the current ballots and publishes the CSV. It never
@@ -68,17 +53,17 @@ func (h *Handler) Handle(ctx context.Context, in In) (Out, error) {
 	}
 	if days < 0 || days > MaxLookbackDays {
 		err := fmt.Errorf("event field lookback_days = %d: must be from 0 to %d", days, MaxLookbackDays)
-		h.log.Error("invalid event", "error", err.Error())
+		h.Log.Error("invalid event", "error", err.Error())
 		return Out{}, err
 	}
-	now := h.now()
+	now := h.Now()
 	since := eeexport.Today(now).AddDate(0, 0, -days)
 	runID := eeexport.RunID(ctx, now)
-	log := h.log.With("bucket", h.cfg.Bucket, "key", h.cfg.Key, "run_id", runID,
+	log := h.Log.With("bucket", h.cfg.Bucket, "key", h.cfg.Key, "run_id", runID,
 		"since", since.Format(time.DateOnly), "lookback_days", days)
 
 	var st Stats
-	size, err := h.exp.Run(ctx, log, runID, func(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
+	size, err := h.Exp.Run(ctx, log, runID, func(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
 		var err error
 		st, err = WriteCSV(ctx, conn, w, since)
 		return err

@@ -6,7 +6,6 @@ package boundaryexport
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
@@ -182,10 +181,9 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, sel Selection) (Stats
 	}
 	defer rows.Close()
 
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(Header); err != nil {
-		return st, fmt.Errorf("write csv header: %w", err)
+	cw, err := eeexport.NewCSV(w, Header)
+	if err != nil {
+		return st, err
 	}
 	var (
 		reviewID, lastReview   int64
@@ -233,14 +231,7 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, sel Selection) (Stats
 			lastReview = reviewID
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("read boundary reviews after %d rows: %w", st.Rows, err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return st, fmt.Errorf("write csv: %w", err)
-	}
-	return st, nil
+	return st, eeexport.FinishCSV(cw, rows, "boundary reviews", st.Rows)
 }
 
 // isEmptyWKT reports an empty geometry as PostGIS writes it, e.g.

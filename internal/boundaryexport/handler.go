@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,54 +25,40 @@ type Out struct {
 
 // Handler runs the export. Build it with New.
 type Handler struct {
+	eeexport.Runner
 	cfg Config
-	exp *eeexport.Exporter
-	log *slog.Logger
-	now func() time.Time
 }
 
 // Option customises a Handler.
-type Option func(*Handler)
+type Option = eeexport.Option
 
-// WithClock sets the clock that defines "today".
-func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+// WithClock sets the clock that defines "today" for the reviews and division sets in force.
+func WithClock(now func() time.Time) Option { return eeexport.WithClock(now) }
 
 // WithTempDir sets where the CSV is staged before upload (default os.TempDir()).
-func WithTempDir(dir string) Option { return func(h *Handler) { h.exp.TempDir = dir } }
+func WithTempDir(dir string) Option { return eeexport.WithTempDir(dir) }
 
 // New returns a Handler. s3c and ssmc are usually *s3.Client and *ssm.Client.
 func New(cfg Config, s3c eeexport.S3API, ssmc eeexport.SSMAPI, logger *slog.Logger, opts ...Option) *Handler {
-	if logger == nil {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	h := &Handler{
-		cfg: cfg,
-		exp: eeexport.NewExporter(cfg.Config, "dc-data-baker-export-boundary-reviews", s3c, ssmc),
-		log: logger,
-		now: time.Now,
-	}
-	for _, o := range opts {
-		o(h)
-	}
-	return h
+	return &Handler{Runner: eeexport.NewRunner(cfg.Config, "dc-data-baker-export-boundary-reviews", s3c, ssmc, logger, opts...), cfg: cfg}
 }
 
 // Handle exports the selected boundary reviews and publishes the CSV. It
 // never replaces the published file unless the whole export succeeded.
 func (h *Handler) Handle(ctx context.Context, _ In) (Out, error) {
-	now := h.now()
+	now := h.Now()
 	sel := Selection{
 		Today:                 eeexport.Today(now),
 		CompletedLookbackDays: h.cfg.CompletedLookbackDays,
 		MapOnly:               h.cfg.MapOnly,
 	}
 	runID := eeexport.RunID(ctx, now)
-	log := h.log.With("bucket", h.cfg.Bucket, "key", h.cfg.Key, "run_id", runID,
+	log := h.Log.With("bucket", h.cfg.Bucket, "key", h.cfg.Key, "run_id", runID,
 		"today", sel.Today.Format(time.DateOnly), "completed_lookback_days", sel.CompletedLookbackDays,
 		"map_only", sel.MapOnly)
 
 	var st Stats
-	size, err := h.exp.Run(ctx, log, runID, func(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
+	size, err := h.Exp.Run(ctx, log, runID, func(ctx context.Context, conn *pgx.Conn, w io.Writer) error {
 		var err error
 		st, err = WriteCSV(ctx, conn, w, sel)
 		return err
