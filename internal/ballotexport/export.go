@@ -2,7 +2,6 @@ package ballotexport
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
 )
 
 // Header is the CSV header row fixed by the data contract. The Glue table
@@ -111,10 +112,9 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, since time.Time) (Sta
 	}
 	defer rows.Close()
 
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(Header); err != nil {
-		return st, fmt.Errorf("write csv header: %w", err)
+	cw, err := eeexport.NewCSV(w, Header)
+	if err != nil {
+		return st, err
 	}
 	var (
 		electionID, source string
@@ -147,14 +147,7 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, since time.Time) (Sta
 			last = electionID
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("read current ballots after %d rows: %w", st.Rows, err)
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return st, fmt.Errorf("write csv: %w", err)
-	}
-	return st, nil
+	return st, eeexport.FinishCSV(cw, rows, "current ballots", st.Rows)
 }
 
 func checkPiece(id *int64, wkt *string, srid *int32) error {
@@ -163,14 +156,8 @@ func checkPiece(id *int64, wkt *string, srid *int32) error {
 		return errors.New("geography_id is NULL")
 	case wkt == nil || *wkt == "":
 		return errors.New("geography is NULL or empty")
-	case srid == nil || *srid != 4326:
-		got := "NULL"
-		if srid != nil {
-			got = strconv.Itoa(int(*srid))
-		}
-		return fmt.Errorf("geography has SRID %s, want 4326 (lon lat)", got)
 	}
-	return nil
+	return eeexport.CheckSRID(srid)
 }
 
 func idString(id *int64) string {

@@ -3,10 +3,7 @@ package ballotexport_test
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,23 +19,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m)) }
 
 // connectAsEE logs in to db as EE's read-only export user.
-func connectAsEE(t testing.TB, db eetest.DB) *pgx.Conn {
-	t.Helper()
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(eetest.DBUser, eetest.DBPassword),
-		Host:     net.JoinHostPort(db.Server.Host, strconv.Itoa(db.Server.Port)),
-		Path:     "/" + db.Name,
-		RawQuery: "sslmode=disable",
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		t.Fatalf("connect as %s: %v", eetest.DBUser, err)
-	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	return conn
-}
+func connectAsEE(t testing.TB, db eetest.DB) *pgx.Conn { return db.ConnectAsEE(t) }
 
 func readGolden(t *testing.T) string {
 	t.Helper()

@@ -3,22 +3,20 @@ package ballotexport_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 )
 
 const bucket = "ee.data-cache.test"
@@ -62,67 +60,18 @@ func newFixtureFor(t *testing.T, db eetest.DB, params map[string]string, wrapS3 
 }
 
 // s3Client is what ballotexport.New accepts for S3.
-type s3Client interface {
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
-	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
-}
+type s3Client = eeexport.S3API
 
-func (f fixture) get(t *testing.T, key string) string {
-	t.Helper()
-	out, err := f.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("get %s: %v", key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
+func (f fixture) get(t *testing.T, key string) string { return s3test.Get(t, f.s3, bucket, key) }
 
-func (f fixture) put(t *testing.T, key, body string) {
-	t.Helper()
-	if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),
-	}); err != nil {
-		t.Fatalf("put %s: %v", key, err)
-	}
-}
+func (f fixture) put(t *testing.T, key, body string) { s3test.Put(t, f.s3, bucket, key, body) }
 
-func (f fixture) keys(t *testing.T) []string {
-	t.Helper()
-	out, err := f.s3.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	if err != nil {
-		t.Fatalf("list: %v", err)
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key))
-	}
-	sort.Strings(keys)
-	return keys
-}
+func (f fixture) keys(t *testing.T) []string { return s3test.Keys(t, f.s3, bucket) }
 
 // checkLogs asserts that every log line is JSON and that no secret leaks.
 func (f fixture) checkLogs(t *testing.T, secrets ...string) {
 	t.Helper()
-	text := f.logs.String()
-	if text == "" {
-		t.Error("handler logged nothing")
-	}
-	for _, s := range append(secrets, eetest.DBPassword) {
-		if strings.Contains(text, s) {
-			t.Errorf("logs contain the password %q:\n%s", s, text)
-		}
-	}
-	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("log line %d is not JSON: %q", i+1, line)
-		}
-	}
+	eetest.CheckLogs(t, f.logs.String(), secrets...)
 }
 
 func (f fixture) checkTempDirEmpty(t *testing.T) {

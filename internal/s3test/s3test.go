@@ -3,8 +3,11 @@
 package s3test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -95,4 +98,44 @@ func New(t testing.TB, buckets ...string) *Server {
 		HTTPClient:   &http.Client{Transport: counter},
 	})
 	return &Server{Client: client, Count: counter, Backend: backend}
+}
+
+// Get returns the object's body as a string, failing the test on error.
+func Get(t testing.TB, c *s3.Client, bucket, key string) string {
+	t.Helper()
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("get s3://%s/%s: %v", bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatalf("read s3://%s/%s: %v", bucket, key, err)
+	}
+	return string(b)
+}
+
+// Put stores body at bucket/key, failing the test on error.
+func Put(t testing.TB, c *s3.Client, bucket, key, body string) {
+	t.Helper()
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),
+	}); err != nil {
+		t.Fatalf("put s3://%s/%s: %v", bucket, key, err)
+	}
+}
+
+// Keys lists the bucket's keys (up to 1,000), sorted.
+func Keys(t testing.TB, c *s3.Client, bucket string) []string {
+	t.Helper()
+	out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatalf("list s3://%s: %v", bucket, err)
+	}
+	keys := []string{}
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,6 +1,7 @@
-// Package eetest provides test fixtures for the ballots export: a scratch
-// Postgres database shaped like Every Election's, an SSM fake speaking the
-// JSON protocol, and an in-process S3 (gofakes3).
+// Package eetest provides test fixtures for the EE exports (ballots and
+// boundary reviews): a scratch Postgres database shaped like Every
+// Election's, an SSM fake speaking the JSON protocol, and an in-process S3
+// (gofakes3).
 package eetest
 
 import (
@@ -11,9 +12,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -127,6 +131,26 @@ func (db DB) Exec(t testing.TB, sql string) {
 	}
 }
 
+// ConnectAsEE logs in to db as EE's read-only export user; the connection
+// closes when the test ends.
+func (db DB) ConnectAsEE(t testing.TB) *pgx.Conn {
+	t.Helper()
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(DBUser, DBPassword),
+		Host:     net.JoinHostPort(db.Server.Host, strconv.Itoa(db.Server.Port)),
+		Path:     "/" + db.Name,
+		RawQuery: "sslmode=disable",
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatalf("connect as %s: %v", DBUser, err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return conn
+}
+
 // SSMParams are the parameter values an SSM fake should hold for db.
 func (db DB) SSMParams() map[string]string {
 	return map[string]string{
@@ -137,8 +161,9 @@ func (db DB) SSMParams() map[string]string {
 	}
 }
 
-// Env returns a getenv for ballotexport.ConfigFromEnv pointing at db.
-func (db DB) Env(bucket string) func(string) string {
+// Env returns a getenv for an export's ConfigFromEnv pointing at db, with
+// extra variables given as name, value pairs.
+func (db DB) Env(bucket string, extra ...string) func(string) string {
 	env := map[string]string{
 		"BUCKET":            bucket,
 		"DB_HOST_PARAM":     HostParam,
@@ -148,7 +173,30 @@ func (db DB) Env(bucket string) func(string) string {
 		"DB_PORT":           strconv.Itoa(db.Server.Port),
 		"DB_SSLMODE":        "disable",
 	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
 	return func(k string) string { return env[k] }
+}
+
+// CheckLogs asserts that an export logged something, that every log line
+// is JSON, and that neither DBPassword nor any of secrets appears.
+func CheckLogs(t testing.TB, logs string, secrets ...string) {
+	t.Helper()
+	if logs == "" {
+		t.Error("handler logged nothing")
+	}
+	for _, s := range append(secrets, DBPassword) {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain the password %q:\n%s", s, logs)
+		}
+	}
+	for i, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line %d is not JSON: %q", i+1, line)
+		}
+	}
 }
 
 // SSMCall is one GetParameters request the fake received.

@@ -1,4 +1,4 @@
-package ballotexport
+package eeexport
 
 import (
 	"context"
@@ -12,21 +12,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// s3API is the part of the S3 client the export uses.
-type s3API interface {
+// S3API is the part of the S3 client an export uses.
+type S3API interface {
 	PutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	CopyObject(ctx context.Context, params *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 	DeleteObject(ctx context.Context, params *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 }
 
-var _ s3API = (*s3.Client)(nil)
+var _ S3API = (*s3.Client)(nil)
 
 // publish uploads body to bucket/key without ever exposing a partial
 // object: PutObject to a temporary key, CopyObject over key (S3 replaces
 // an object atomically), then delete the temporary key. If any step fails
 // the previous object at key is untouched, and the temporary key is
 // removed where possible.
-func publish(ctx context.Context, api s3API, bucket, key, tmpKey string, body io.ReadSeeker, size int64) error {
+func publish(ctx context.Context, api S3API, bucket, key, tmpKey string, body io.ReadSeeker, size int64) error {
 	if _, err := api.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(bucket),
 		Key:           aws.String(tmpKey),
@@ -53,7 +53,7 @@ func publish(ctx context.Context, api s3API, bucket, key, tmpKey string, body io
 	return deleteKey(ctx, api, bucket, tmpKey)
 }
 
-func deleteKey(ctx context.Context, api s3API, bucket, key string) error {
+func deleteKey(ctx context.Context, api S3API, bucket, key string) error {
 	if _, err := api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
 		return fmt.Errorf("delete temporary s3://%s/%s: %w", bucket, key, err)
 	}

@@ -1,4 +1,4 @@
-package ballotexport
+package eeexport
 
 import (
 	"context"
@@ -15,12 +15,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ssmAPI is the part of the SSM client the export uses.
-type ssmAPI interface {
+// SSMAPI is the part of the SSM client an export uses.
+type SSMAPI interface {
 	GetParameters(ctx context.Context, params *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
 }
 
-var _ ssmAPI = (*ssm.Client)(nil)
+var _ SSMAPI = (*ssm.Client)(nil)
 
 // DBParams are the database connection details read from SSM. Its String
 // and LogValue methods leave out the password, so it is safe to log.
@@ -48,7 +48,7 @@ func (p DBParams) LogValue() slog.Value {
 // loadDBParams reads the four connection parameters in one GetParameters
 // call (WithDecryption, for the SecureString password). A missing or empty
 // parameter is an error that names it; values never appear in errors.
-func loadDBParams(ctx context.Context, api ssmAPI, c Config) (DBParams, error) {
+func loadDBParams(ctx context.Context, api SSMAPI, c DB) (DBParams, error) {
 	names := []string{c.HostParam, c.UserParam, c.NameParam, c.PasswordParam}
 	out, err := api.GetParameters(ctx, &ssm.GetParametersInput{
 		Names:          uniq(names),
@@ -99,13 +99,13 @@ const connectTimeout = 30 * time.Second
 // connConfig builds the pgx config. The password is set on the parsed
 // config, never put into a connection string, so no DSN that could be
 // logged or wrapped into an error ever contains it.
-func connConfig(p DBParams, port int, sslmode string) (*pgx.ConnConfig, error) {
+func connConfig(p DBParams, port int, sslmode, appName string) (*pgx.ConnConfig, error) {
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.User(p.User),
 		Host:     net.JoinHostPort(p.Host, strconv.Itoa(port)),
 		Path:     "/" + p.Name,
-		RawQuery: url.Values{"sslmode": {sslmode}, "application_name": {"dc-data-baker-export-current-ballots"}}.Encode(),
+		RawQuery: url.Values{"sslmode": {sslmode}, "application_name": {appName}}.Encode(),
 	}
 	cfg, err := pgx.ParseConfig(u.String())
 	if err != nil {

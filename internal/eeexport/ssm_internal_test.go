@@ -1,4 +1,4 @@
-package ballotexport
+package eeexport
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 
 func TestConnConfigKeepsPasswordOutOfTheDSN(t *testing.T) {
 	p := DBParams{Host: "ee-db.example.internal", User: "every@election", Name: "every_election", Password: "p@ss word/with:odd&chars"}
-	cfg, err := connConfig(p, 6432, "require")
+	cfg, err := connConfig(p, 6432, "require", "dc-data-baker-export-current-ballots")
 	if err != nil {
 		t.Fatalf("connConfig: %v", err)
 	}
