@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 
@@ -137,12 +139,12 @@ func TestInvokeWritesFiles(t *testing.T) {
 				},
 			}
 			for oc, want := range wantRows {
-				rc, err := st.Open(ctx, tt.out+oc+".parquet")
+				obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(tt.out + oc + ".parquet")})
 				if err != nil {
 					t.Fatal(err)
 				}
-				data, err := io.ReadAll(rc)
-				rc.Close()
+				data, err := io.ReadAll(obj.Body)
+				obj.Body.Close()
 				if err != nil {
 					t.Fatal(err)
 				}
