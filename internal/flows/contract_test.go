@@ -305,8 +305,11 @@ func (s *flowSim) split(b []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := requireFields(map[string]string{"bucket": in.Bucket, "source_prefix": in.SourcePrefix, "dest_prefix": in.DestPrefix, "first_letter": in.FirstLetter}); err != nil {
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "source_prefix": in.SourcePrefix, "dest_prefix": in.DestPrefix, "first_letter": in.FirstLetter, "list_column": in.ListColumn}); err != nil {
 		return nil, err
+	}
+	if err := outcodes.CheckListColumn(in.ListColumn); err != nil {
+		return nil, fmt.Errorf("field list_column: %w", err)
 	}
 	if len(in.FirstLetter) != 1 || in.FirstLetter[0] < 'A' || in.FirstLetter[0] > 'Z' {
 		return nil, fmt.Errorf("field first_letter: %q is not one letter A-Z", in.FirstLetter)
@@ -814,6 +817,12 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 		{"missing required field", "current_elections", func(d map[string]any) {
 			delete(payload(d, currentelections.StateDeleteStale), "dest_prefix")
 		}, []string{currentelections.StateDeleteStale, "dest_prefix"}},
+		{"split without its list column", "current_elections", func(d map[string]any) {
+			delete(payload(d, currentelections.StateOutcodeLetter), "list_column")
+		}, []string{currentelections.StateOutcodeLetter, "list_column"}},
+		{"split with a malformed list column", "current_elections", func(d map[string]any) {
+			payload(d, currentelections.StateOutcodeLetter)["list_column"] = "ballot-ids"
+		}, []string{currentelections.StateOutcodeLetter, "list_column", "plain lower-case identifier"}},
 		{"delete gets the wrong list", "current_elections", func(d map[string]any) {
 			payload(d, currentelections.StateDeleteStale)["letters.$"] = "$.config.letters"
 		}, []string{currentelections.StateDeleteStale, "outcodes.Result"}},

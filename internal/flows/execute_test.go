@@ -178,7 +178,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.OutcodePrefix, "first_letter": c.Payload["first_letter"]}
+		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.OutcodePrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}

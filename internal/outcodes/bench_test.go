@@ -159,7 +159,7 @@ func BenchmarkSplit(b *testing.B) {
 		cpu0 := cpuTime()
 		h, tot := peakMemory(func() {
 			res, err = outcodes.Split(context.Background(), outcodes.SplitInput{
-				Src: src, SrcPrefix: srcPrefix, Dst: dst, DstPrefix: dstPrefix, Letter: "S", Logger: quietLogger(),
+				Src: src, SrcPrefix: srcPrefix, Dst: dst, DstPrefix: dstPrefix, Letter: "S", ListColumn: "ballot_ids", Logger: quietLogger(),
 			})
 		})
 		if err != nil {

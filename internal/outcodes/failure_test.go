@@ -35,7 +35,7 @@ func TestSplitReportsUploadFailure(t *testing.T) {
 	putInput(t, st, srcPrefix, letterM(t))
 	_, err := outcodes.Split(context.Background(), outcodes.SplitInput{
 		Src: st, SrcPrefix: srcPrefix, Dst: failingPut{Store: st, key: dstPrefix + "ME1.parquet"}, DstPrefix: dstPrefix,
-		Letter: "M", Logger: quietLogger(), Concurrency: 1,
+		Letter: "M", ListColumn: "ballot_ids", Logger: quietLogger(), Concurrency: 1,
 	})
 	if err == nil || !strings.Contains(err.Error(), "split letter M") || !strings.Contains(err.Error(), "ME1.parquet: injected failure") {
 		t.Errorf("error = %v, want the failed upload named", err)
@@ -47,7 +47,7 @@ func TestSplitHonoursCancel(t *testing.T) {
 	putInput(t, st, srcPrefix, letterM(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := outcodes.Split(ctx, outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", Logger: quietLogger()})
+	_, err := outcodes.Split(ctx, outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", ListColumn: "ballot_ids", Logger: quietLogger()})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error = %v, want context.Canceled", err)
 	}
@@ -102,7 +102,7 @@ func TestSplitLetterWrittenTwice(t *testing.T) {
 		putInput(t, twice, srcPrefix, map[string][]byte{"again_" + name: data})
 	}
 	split := func(st blob.Store) outcodes.Result {
-		res, err := outcodes.Split(ctx, outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", Logger: quietLogger()})
+		res, err := outcodes.Split(ctx, outcodes.SplitInput{Src: st, SrcPrefix: srcPrefix, Dst: st, DstPrefix: dstPrefix, Letter: "M", ListColumn: "ballot_ids", Logger: quietLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,12 @@ type SplitEvent struct {
 	// "addressbase/development/current_elections_parquet/".
 	DestPrefix  string `json:"dest_prefix"`
 	FirstLetter string `json:"first_letter"`
+	// ListColumn is the joined table's list<string> column, kept under the
+	// same name in the files: "ballot_ids" (CurrentElections) or
+	// "boundary_reviews" (BoundaryReviews). Required: the layer's flow
+	// names it, so a flow for the wrong table fails rather than reading or
+	// writing another layer's column.
+	ListColumn string `json:"list_column"`
 }
 
 // SplitHandler runs Split for one letter in one bucket.
@@ -39,12 +45,13 @@ func (h SplitHandler) Handle(ctx context.Context, ev SplitEvent) (Result, error)
 	}
 	store := blob.NewS3(h.S3, ev.Bucket)
 	return Split(ctx, SplitInput{
-		Src:       store,
-		SrcPrefix: dirPrefix(ev.SourcePrefix) + "first_letter=" + ev.FirstLetter + "/",
-		Dst:       store,
-		DstPrefix: dirPrefix(ev.DestPrefix),
-		Letter:    ev.FirstLetter,
-		Logger:    h.Logger,
+		Src:        store,
+		SrcPrefix:  dirPrefix(ev.SourcePrefix) + "first_letter=" + ev.FirstLetter + "/",
+		Dst:        store,
+		DstPrefix:  dirPrefix(ev.DestPrefix),
+		Letter:     ev.FirstLetter,
+		ListColumn: ev.ListColumn,
+		Logger:     h.Logger,
 	})
 }
 
@@ -60,6 +67,9 @@ func (ev SplitEvent) validate() error {
 		return fmt.Errorf("field first_letter: %q is not one upper-case letter A-Z", ev.FirstLetter)
 	case dirPrefix(ev.SourcePrefix) == dirPrefix(ev.DestPrefix):
 		return fmt.Errorf("fields source_prefix and dest_prefix: both are %q", ev.SourcePrefix)
+	}
+	if err := CheckListColumn(ev.ListColumn); err != nil {
+		return fmt.Errorf("field list_column: %w", err)
 	}
 	return nil
 }

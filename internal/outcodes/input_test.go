@@ -3,6 +3,7 @@ package outcodes_test
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -13,59 +14,65 @@ import (
 // in is one input row, written the way Athena's UNLOAD would.
 type in struct {
 	UPRN, Address, Postcode, Source string
-	Ballots                         []string
-	NullBallots                     bool // a null list rather than []
+	List                            []string
+	NullList                        bool // a null list rather than []
 	NullAddress                     bool
 }
 
 const src = "s3://pollingstations.private.data/addressbase/2026-11/addressbase_cleaned/"
 
-// Input schemas as other writers produce them. Split must read all three.
-var (
-	// hiveSchema is what Trino writes: every column optional, a standard
-	// 3-level LIST with an optional element. parquet.Group orders fields by
-	// name, so the columns are also out of the contract's order.
-	// Repetitive columns are dictionary-encoded, as Trino does.
-	hiveSchema = parquet.NewSchema("hive_schema", parquet.Group{
+// Input schemas as other writers produce them, with CurrentElections's
+// list column. Split must read all four.
+var hiveSchema, bagSchema, orderedSchema, legacySchema = inputSchemas("ballot_ids")
+
+// inputSchemas returns the input schemas with list column col:
+//   - hive is what Trino writes: every column optional, a standard 3-level
+//     LIST with an optional element. parquet.Group orders fields by name, so
+//     the columns are also out of the contract's order. Repetitive columns
+//     are dictionary-encoded, as Trino does.
+//   - bag names the list levels as Hive's older writer does
+//     (bag/array_element) and carries no LIST annotation: Split reads the
+//     levels, not the names.
+//   - ordered keeps the contract's column order, with an optional list of
+//     required elements.
+//   - legacy uses a bare repeated field (2-level list), as some old writers
+//     do.
+func inputSchemas(col string) (hive, bag, ordered, legacy *parquet.Schema) {
+	hive = parquet.NewSchema("hive_schema", parquet.Group{
 		"uprn":               parquet.Optional(parquet.String()),
 		"address":            parquet.Optional(parquet.String()),
 		"postcode":           parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)),
 		"addressbase_source": parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)),
-		"ballot_ids":         parquet.Optional(parquet.List(parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)))),
+		col:                  parquet.Optional(parquet.List(parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)))),
 	})
-	// bagSchema names the list levels as Hive's older writer does
-	// (bag/array_element) and carries no LIST annotation: Split reads the
-	// levels, not the names.
-	bagSchema = parquet.NewSchema("hive_schema", parquet.Group{
+	bag = parquet.NewSchema("hive_schema", parquet.Group{
 		"uprn":               parquet.Optional(parquet.String()),
 		"address":            parquet.Optional(parquet.String()),
 		"postcode":           parquet.Optional(parquet.String()),
 		"addressbase_source": parquet.Optional(parquet.String()),
-		"ballot_ids":         parquet.Optional(parquet.Group{"bag": parquet.Repeated(parquet.Group{"array_element": parquet.Optional(parquet.String())})}),
+		col:                  parquet.Optional(parquet.Group{"bag": parquet.Repeated(parquet.Group{"array_element": parquet.Optional(parquet.String())})}),
 	})
-	// orderedSchema keeps the contract's column order, with an optional
-	// list of required elements.
-	orderedSchema = parquet.SchemaOf(struct {
+	ordered = parquet.SchemaOf(struct {
 		UPRN              string   `parquet:"uprn,optional"`
 		Address           string   `parquet:"address,optional"`
 		Postcode          string   `parquet:"postcode,optional"`
 		AddressbaseSource string   `parquet:"addressbase_source,optional"`
-		BallotIDs         []string `parquet:"ballot_ids,optional,list"`
-	}{})
-	// legacySchema uses a bare repeated field (2-level list), as some old
-	// writers do.
-	legacySchema = parquet.SchemaOf(struct {
+		List              []string `parquet:"list,optional,list"`
+	}{}, parquet.StructTag(reflect.StructTag(`parquet:"`+col+`,optional,list"`), "List"))
+	legacy = parquet.SchemaOf(struct {
 		UPRN              string   `parquet:"uprn"`
 		Address           string   `parquet:"address"`
 		Postcode          string   `parquet:"postcode"`
 		AddressbaseSource string   `parquet:"addressbase_source"`
-		BallotIDs         []string `parquet:"ballot_ids"`
-	}{})
-)
+		List              []string `parquet:"list"`
+	}{}, parquet.StructTag(reflect.StructTag(`parquet:"`+col+`"`), "List"))
+	return hive, bag, ordered, legacy
+}
 
 // encodeInput writes rows with schema through the low-level row API, so
 // definition levels (null list, empty list, null element) are exactly
-// those a nullable writer produces.
+// those a nullable writer produces. The list column is schema's repeated
+// one, whatever its name.
 func encodeInput(t testing.TB, schema *parquet.Schema, rows []in) []byte {
 	t.Helper()
 	leaf := func(path ...string) parquet.LeafColumn {
@@ -75,13 +82,13 @@ func encodeInput(t testing.TB, schema *parquet.Schema, rows []in) []byte {
 		}
 		return l
 	}
-	var ballotPath []string
+	var listPath []string
 	for _, p := range schema.Columns() {
-		if p[0] == "ballot_ids" {
-			ballotPath = p
+		if l := leaf(p...); l.MaxRepetitionLevel > 0 {
+			listPath = p
 		}
 	}
-	bl := leaf(ballotPath...)
+	bl := leaf(listPath...)
 	scalar := func(path string, v string, null bool) parquet.Value {
 		l := leaf(path)
 		if null {
@@ -102,12 +109,12 @@ func encodeInput(t testing.TB, schema *parquet.Schema, rows []in) []byte {
 			scalar("addressbase_source", r.Source, false),
 		}
 		switch {
-		case r.NullBallots:
+		case r.NullList:
 			row = append(row, parquet.NullValue().Level(0, 0, bl.ColumnIndex))
-		case len(r.Ballots) == 0:
+		case len(r.List) == 0:
 			row = append(row, parquet.NullValue().Level(0, bl.MaxDefinitionLevel-listElementOptional(bl)-1, bl.ColumnIndex))
 		default:
-			for i, id := range r.Ballots {
+			for i, id := range r.List {
 				rep := 0
 				if i > 0 {
 					rep = 1

@@ -1,23 +1,30 @@
-// Package outcodes splits one first-letter partition of
-// current_ballots_joined_to_address_base into one parquet file per outcode
-// (<OUTCODE>.parquet), the layout API projects read, and deletes files of
-// outcodes that no longer exist. The Lambdas and the local engine share it.
+// Package outcodes splits one first-letter partition of a layer's joined
+// table (uprn, address, postcode, addressbase_source and one list<string>
+// column: ballot_ids for CurrentElections, boundary_reviews for
+// BoundaryReviews) into one parquet file per outcode (<OUTCODE>.parquet),
+// the layout API projects read, and deletes files of outcodes that no
+// longer exist. The Lambdas and the local engine share it; the list
+// column's name is the only thing that differs between layers.
 package outcodes
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/parquet-go/parquet-go"
 )
 
 // Row is one address of current_ballots_joined_to_address_base (the
 // contract's column names). Split reads columns by name, so it also accepts
-// files whose columns are optional or whose LIST uses other inner names.
+// files whose columns are optional or whose LIST uses other inner names,
+// and, with SplitInput.ListColumn, other layers' list columns.
 type Row struct {
 	UPRN              string   `parquet:"uprn"`
 	Address           string   `parquet:"address"`
@@ -27,14 +34,41 @@ type Row struct {
 }
 
 // OutRow is one row of <OUTCODE>.parquet: the contract's output schema,
-// columns in this order.
+// columns in this order. List is written (EncodeRows) and read
+// (DecodeRows) under the layer's list column name, e.g. ballot_ids; its
+// tag's "list" is only a placeholder that ListColumnOption replaces.
 type OutRow struct {
 	UPRN              string   `parquet:"uprn"`
 	Address           string   `parquet:"address"`
 	Postcode          string   `parquet:"postcode,dict"`
 	AddressbaseSource string   `parquet:"addressbase_source,dict"`
-	BallotIDs         []string `parquet:"ballot_ids,list"`
+	List              []string `parquet:"list,list"`
 	Outcode           string   `parquet:"outcode,dict"`
+}
+
+// listColumnRE is a plain lower-case identifier: the same name in Glue
+// (which lower-cases column names), in parquet and in polars.
+var listColumnRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// CheckListColumn reports whether name can be a layer's list column: a
+// plain lower-case identifier that is not one of the other output columns.
+func CheckListColumn(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("list column: empty")
+	case !listColumnRE.MatchString(name):
+		return fmt.Errorf("list column %q: want a plain lower-case identifier ([a-z_][a-z0-9_]*)", name)
+	case slices.Contains([]string{"uprn", "address", "postcode", "addressbase_source", "outcode"}, name):
+		return fmt.Errorf("list column %q: clashes with another column of the same name", name)
+	}
+	return nil
+}
+
+// ListColumnOption names OutRow's List column for parquet-go's generic
+// readers and writers (the option's path is the Go field's name). name
+// must pass CheckListColumn.
+func ListColumnOption(name string) *parquet.StructTagOption {
+	return &parquet.StructTagOption{ColumnPath: []string{"List"}, StructTag: reflect.StructTag(`parquet:"` + name + `,list"`)}
 }
 
 // SplitInput says where one letter's rows are and where its files go.
@@ -44,6 +78,9 @@ type SplitInput struct {
 	Dst       blob.Store
 	DstPrefix string // e.g. ".../current_elections_parquet/"; files are DstPrefix+OUTCODE+".parquet"
 	Letter    string // the first letter of every postcode in the partition
+	// ListColumn is the joined table's list<string> column, written under
+	// the same name: "ballot_ids" or "boundary_reviews". Required.
+	ListColumn string
 	// Logger receives progress and the duplicate report; nil uses slog.Default().
 	Logger *slog.Logger
 	// Concurrency bounds parallel uploads; 0 means 8.
@@ -59,7 +96,7 @@ type Result struct {
 	Outcodes          []string `json:"outcodes"`  // every outcode of the letter, sorted
 	Written           int      `json:"written"`   // files uploaded because they changed
 	Unchanged         int      `json:"unchanged"` // files already holding identical bytes
-	Empty             int      `json:"empty"`     // 0-row files (no ballot anywhere in the outcode)
+	Empty             int      `json:"empty"`     // 0-row files (every list in the outcode empty)
 	// AddressbaseSource is the partition's single addressbase_source.
 	AddressbaseSource string `json:"addressbase_source"`
 	// Input summarises the UPRNs read, duplicates included, for comparison

@@ -55,16 +55,16 @@ func readerAt(rc io.ReadCloser) (ra io.ReaderAt, size int64, cleanup func(), err
 // column locates one input column among a file's leaf columns.
 type column struct {
 	index int
-	// For ballot_ids: the definition level at which the repeated node is
+	// For the list column: the definition level at which the repeated node is
 	// present (below it the list is null or empty) and the maximum level
 	// (a present element).
 	repDef, maxDef int
 }
 
-// columnsOf finds the input columns by name. ballot_ids may be a standard
-// 3-level LIST with any inner names (list/element, bag/array_element) or a
-// legacy 2-level repeated field.
-func columnsOf(schema *parquet.Schema) (cols [5]column, err error) {
+// columnsOf finds the input columns by name. The list column (listColumn,
+// e.g. ballot_ids) may be a standard 3-level LIST with any inner names
+// (list/element, bag/array_element) or a legacy 2-level repeated field.
+func columnsOf(schema *parquet.Schema, listColumn string) (cols [5]column, err error) {
 	names := [4]string{"uprn", "address", "postcode", "addressbase_source"}
 	for i, name := range names {
 		leaf, ok := schema.Lookup(name)
@@ -81,16 +81,16 @@ func columnsOf(schema *parquet.Schema) (cols [5]column, err error) {
 	}
 	var paths [][]string
 	for _, p := range schema.Columns() {
-		if len(p) > 0 && p[0] == "ballot_ids" {
+		if len(p) > 0 && p[0] == listColumn {
 			paths = append(paths, p)
 		}
 	}
 	if len(paths) != 1 {
-		return cols, fmt.Errorf("column \"ballot_ids\": want one list<string> leaf, found %d leaves", len(paths))
+		return cols, fmt.Errorf("column %q: want one list<string> leaf, found %d leaves", listColumn, len(paths))
 	}
 	leaf, _ := schema.Lookup(paths[0]...)
 	if leaf.Node.Type().Kind() != parquet.ByteArray || leaf.MaxRepetitionLevel != 1 {
-		return cols, fmt.Errorf("column \"ballot_ids\": want list<string>, found %s at %s", leaf.Node.Type(), strings.Join(paths[0], "."))
+		return cols, fmt.Errorf("column %q: want list<string>, found %s at %s", listColumn, leaf.Node.Type(), strings.Join(paths[0], "."))
 	}
 	c := column{index: leaf.ColumnIndex, maxDef: leaf.MaxDefinitionLevel}
 	var node parquet.Node = schema
@@ -110,7 +110,8 @@ func columnsOf(schema *parquet.Schema) (cols [5]column, err error) {
 }
 
 // readObject appends every row of one parquet object to t, checking each.
-func readObject(ctx context.Context, src blob.Store, key, letter string, t *table) error {
+// listColumn names the list<string> column read as each row's list.
+func readObject(ctx context.Context, src blob.Store, key, letter, listColumn string, t *table) error {
 	rc, err := src.Open(ctx, key)
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 	if err != nil {
 		return fmt.Errorf("open parquet %s: %w", key, err)
 	}
-	cols, err := columnsOf(f.Schema())
+	cols, err := columnsOf(f.Schema(), listColumn)
 	if err != nil {
 		return fmt.Errorf("%s: %w", key, err)
 	}
@@ -142,7 +143,7 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 	var (
 		fieldVals [4][]byte
 		fieldNull [4]bool
-		ids       [][]byte
+		items     [][]byte
 		row       int64 // 1-based row number in the file, for errors
 	)
 	for _, rg := range f.RowGroups() {
@@ -153,7 +154,7 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 				row++
 				fieldNull = [4]bool{true, true, true, true}
 				fieldVals = [4][]byte{}
-				ids = ids[:0]
+				items = items[:0]
 				for _, v := range r {
 					pos := byIndex[v.Column()]
 					if pos < 0 {
@@ -166,10 +167,10 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 					}
 					switch d := v.DefinitionLevel(); {
 					case d == bl.maxDef:
-						ids = append(ids, v.ByteArray())
+						items = append(items, v.ByteArray())
 					case d >= bl.repDef:
 						rows.Close()
-						return fmt.Errorf("%s row %d field ballot_ids: null ballot id in list", key, row)
+						return fmt.Errorf("%s row %d field %s: null element in list", key, row, listColumn)
 					}
 					// Below repDef: a null or empty list, read as [].
 				}
@@ -177,9 +178,9 @@ func readObject(ctx context.Context, src blob.Store, key, letter string, t *tabl
 					rows.Close()
 					return fmt.Errorf("%s row %d %w", key, row, err)
 				}
-				slices.SortFunc(ids, bytes.Compare)
-				ids = slices.CompactFunc(ids, bytes.Equal)
-				t.add(fieldVals[0], fieldVals[1], fieldVals[2], ids, fieldVals[3])
+				slices.SortFunc(items, bytes.Compare)
+				items = slices.CompactFunc(items, bytes.Equal)
+				t.add(fieldVals[0], fieldVals[1], fieldVals[2], items, fieldVals[3])
 			}
 			if errors.Is(err, io.EOF) {
 				break

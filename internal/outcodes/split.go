@@ -3,7 +3,9 @@ package outcodes
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -32,6 +34,9 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	if in.Letter == "" {
 		return res, fmt.Errorf("split: empty letter")
 	}
+	if err := CheckListColumn(in.ListColumn); err != nil {
+		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+	}
 	if in.DstPrefix != "" && !strings.HasSuffix(in.DstPrefix, "/") {
 		return res, fmt.Errorf("split letter %s: destination prefix %q must end with /", in.Letter, in.DstPrefix)
 	}
@@ -48,7 +53,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 			continue
 		}
 		files++
-		if err := readObject(ctx, in.Src, o.Key, in.Letter, t); err != nil {
+		if err := readObject(ctx, in.Src, o.Key, in.Letter, in.ListColumn, t); err != nil {
 			return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
 		}
 	}
@@ -90,7 +95,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		conc = 8
 	}
 	up := newUploader(ctx, in.Dst, conc)
-	enc := newEncoder(t)
+	enc := newEncoder(t, in.ListColumn)
 	for lo := 0; lo < len(runs); {
 		oc := outcodeOf(runs[lo].postcode)
 		hi := lo + 1
@@ -181,24 +186,26 @@ func writerOptions() []parquet.WriterOption {
 
 // encoder turns one outcode's rows into parquet bytes, reusing buffers.
 type encoder struct {
-	t    *table
-	rows []OutRow
+	t          *table
+	listColumn string
+	rows       []OutRow
 }
 
-func newEncoder(t *table) *encoder { return &encoder{t: t} }
+func newEncoder(t *table, listColumn string) *encoder { return &encoder{t: t, listColumn: listColumn} }
 
-// encode returns the outcode's file. If no row has a ballot, the file is
-// empty (0 rows, full schema): consumers read that as "no elections here".
+// encode returns the outcode's file. If every row's list is empty, the
+// file is empty (0 rows, full schema): consumers read that as "nothing
+// here", e.g. no elections.
 func (e *encoder) encode(idx []uint32, outcode, source string) ([]byte, bool, error) {
-	hasBallot := false
+	hasItems := false
 	for _, i := range idx {
-		if e.t.ballots[i] != 0 {
-			hasBallot = true
+		if e.t.lists[i] != 0 {
+			hasItems = true
 			break
 		}
 	}
 	e.rows = e.rows[:0]
-	if hasBallot {
+	if hasItems {
 		for _, i := range idx {
 			u, a := e.t.fields(i)
 			e.rows = append(e.rows, OutRow{
@@ -206,24 +213,28 @@ func (e *encoder) encode(idx []uint32, outcode, source string) ([]byte, bool, er
 				Address:           string(a),
 				Postcode:          e.t.postcodes[e.t.pcIDs[i]],
 				AddressbaseSource: source,
-				BallotIDs:         e.t.sets[e.t.ballots[i]],
+				List:              e.t.sets[e.t.lists[i]],
 				Outcode:           outcode,
 			})
 		}
 	}
-	data, err := EncodeRows(e.rows)
-	return data, !hasBallot, err
+	data, err := EncodeRows(e.listColumn, e.rows)
+	return data, !hasItems, err
 }
 
 // EncodeRows writes rows as one <OUTCODE>.parquet file with the contract's
-// schema and fixed writer options (zstd, fixed created_by), so the same
-// rows always give the same bytes. Nil ballot lists are written as [].
-func EncodeRows(rows []OutRow) ([]byte, error) {
+// schema, the list column named listColumn, and fixed writer options
+// (zstd, fixed created_by), so the same rows always give the same bytes.
+// Nil lists are written as [].
+func EncodeRows(listColumn string, rows []OutRow) ([]byte, error) {
+	if err := CheckListColumn(listColumn); err != nil {
+		return nil, fmt.Errorf("encode rows: %w", err)
+	}
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[OutRow](&buf, writerOptions()...)
+	w := parquet.NewGenericWriter[OutRow](&buf, append(writerOptions(), ListColumnOption(listColumn))...)
 	for i := range rows {
-		if rows[i].BallotIDs == nil {
-			rows[i].BallotIDs = []string{}
+		if rows[i].List == nil {
+			rows[i].List = []string{}
 		}
 	}
 	if _, err := w.Write(rows); err != nil {
@@ -233,6 +244,33 @@ func EncodeRows(rows []OutRow) ([]byte, error) {
 		return nil, fmt.Errorf("close parquet writer: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// DecodeRows reads an <OUTCODE>.parquet file written with listColumn as
+// its list column. A file without that column is an error, not a file of
+// empty lists.
+func DecodeRows(listColumn string, data []byte) ([]OutRow, error) {
+	if err := CheckListColumn(listColumn); err != nil {
+		return nil, fmt.Errorf("decode rows: %w", err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("open parquet: %w", err)
+	}
+	if _, ok := f.Schema().Lookup(listColumn, "list", "element"); !ok {
+		return nil, fmt.Errorf("decode rows: no list column %q", listColumn)
+	}
+	r := parquet.NewGenericReader[OutRow](f, ListColumnOption(listColumn))
+	defer r.Close()
+	rows := make([]OutRow, f.NumRows())
+	n, err := r.Read(rows)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read rows: %w", err)
+	}
+	if n != len(rows) {
+		return nil, fmt.Errorf("read %d of %d rows", n, len(rows))
+	}
+	return rows, nil
 }
 
 // uploader puts files with bounded concurrency and stops at the first error.

@@ -13,22 +13,23 @@ import (
 // fits a 1 GB Lambda:
 //   - each row's uprn and address are packed into a chunked byte arena
 //     (length-prefixed, no per-row string headers);
-//   - postcodes (~15 addresses each) and ballot-id lists (a letter has few
-//     distinct combinations) are interned, and rows hold 32-bit ids;
+//   - postcodes (~15 addresses each) and lists (ballot ids or boundary
+//     reviews: a letter has few distinct combinations) are interned, and
+//     rows hold 32-bit ids;
 //   - addressbase_source is not stored per row: the gate requires a single
 //     value, so only the counts per value are kept.
 //
 // That is ~16 bytes of index plus the uprn and address bytes per row.
 type table struct {
-	chunks  [][]byte
-	refs    []uint64 // chunk index << 32 | offset of the row's record
-	pcIDs   []uint32 // interned postcode per row
-	ballots []uint32 // interned ballot set per row
+	chunks [][]byte
+	refs   []uint64 // chunk index << 32 | offset of the row's record
+	pcIDs  []uint32 // interned postcode per row
+	lists  []uint32 // interned list per row
 
 	postcodes []string          // interned postcodes
 	pcIndex   map[string]uint32 // postcode -> index in postcodes
-	sets      [][]string        // interned ballot sets; sets[0] is the empty set
-	setIndex  map[string]uint32 // "\x00"-joined ids -> index in sets
+	sets      [][]string        // interned lists; sets[0] is the empty list
+	setIndex  map[string]uint32 // setKey of a list -> index in sets
 	sources   map[string]int64  // addressbase_source -> rows
 
 	checksum int64 // sum of crc32(uprn) over all rows, as in gates.UPRNStats
@@ -51,8 +52,8 @@ func newTable() *table {
 
 func (t *table) len() int { return len(t.refs) }
 
-// add appends one row. ids must already be sorted and distinct.
-func (t *table) add(uprn, address, postcode []byte, ids [][]byte, source []byte) {
+// add appends one row. items must already be sorted and distinct.
+func (t *table) add(uprn, address, postcode []byte, items [][]byte, source []byte) {
 	need := 2*binary.MaxVarintLen32 + len(uprn) + len(address)
 	if len(t.chunks) == 0 || cap(t.chunks[len(t.chunks)-1])-len(t.chunks[len(t.chunks)-1]) < need {
 		t.chunks = append(t.chunks, make([]byte, 0, max(chunkSize, need)))
@@ -74,7 +75,7 @@ func (t *table) add(uprn, address, postcode []byte, ids [][]byte, source []byte)
 		t.pcIndex[t.postcodes[pc]] = pc
 	}
 	t.pcIDs = append(t.pcIDs, pc)
-	t.ballots = append(t.ballots, t.intern(ids))
+	t.lists = append(t.lists, t.intern(items))
 	t.checksum += int64(crc32.ChecksumIEEE(uprn))
 	if n, ok := t.sources[string(source)]; ok {
 		t.sources[string(source)] = n + 1
@@ -83,20 +84,21 @@ func (t *table) add(uprn, address, postcode []byte, ids [][]byte, source []byte)
 	}
 }
 
-func (t *table) intern(ids [][]byte) uint32 {
+// intern returns the id of the list items. The key length-prefixes each
+// item, so no two lists share one: not [] and [""], and not ["a\x00b"]
+// and ["a", "b"] (items may be any string, e.g. JSON).
+func (t *table) intern(items [][]byte) uint32 {
 	t.key = t.key[:0]
-	for i, id := range ids {
-		if i > 0 {
-			t.key = append(t.key, 0)
-		}
-		t.key = append(t.key, id...)
+	for _, it := range items {
+		t.key = binary.AppendUvarint(t.key, uint64(len(it)))
+		t.key = append(t.key, it...)
 	}
 	if i, ok := t.setIndex[string(t.key)]; ok {
 		return i
 	}
-	set := make([]string, len(ids))
-	for i, id := range ids {
-		set[i] = string(id)
+	set := make([]string, len(items))
+	for i, it := range items {
+		set[i] = string(it)
 	}
 	i := uint32(len(t.sets))
 	t.sets = append(t.sets, set)
@@ -138,7 +140,7 @@ func (t *table) compareUPRN(a, b uint32) int { return bytes.Compare(t.uprn(a), t
 // sameRow reports whether rows a and b hold identical data (the source is
 // the same for every row once the gate passed).
 func (t *table) sameRow(a, b uint32) bool {
-	return t.pcIDs[a] == t.pcIDs[b] && t.ballots[a] == t.ballots[b] && bytes.Equal(t.record(a), t.record(b))
+	return t.pcIDs[a] == t.pcIDs[b] && t.lists[a] == t.lists[b] && bytes.Equal(t.record(a), t.record(b))
 }
 
 // duplicateCandidates returns the rows whose uprn hash occurs more than

@@ -126,7 +126,7 @@ func agree(t *testing.T, addressbaseCSV, ballotsCSV string) {
 		done[letter] = true
 		if _, err := outcodes.Split(ctx, outcodes.SplitInput{
 			Src: l.ab, SrcPrefix: keyPrefix(joined) + "first_letter=" + letter + "/", Dst: files, Letter: letter,
-			Logger: slog.New(slog.DiscardHandler),
+			ListColumn: currentelections.ListColumn, Logger: slog.New(slog.DiscardHandler),
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ var Bake = bake.Layer{
 	Folders: []string{JoinedName, OutputFolder},
 	Bake:    bakeLayer,
 	Product: &bake.OutcodeFiles{
-		Dir: OutputFolder, Column: "ballot_ids", Heading: "BALLOT IDS", None: "no elections",
+		Dir: OutputFolder, Column: ListColumn, Heading: "BALLOT IDS", None: "no elections",
 		Output: OutputLocation, Required: true,
 	},
 }
@@ -274,12 +274,13 @@ func splitLayer(ctx context.Context, j *bake.Job) (gates.UPRNStats, error) {
 	)
 	err := j.ForEachLetter(ctx, func(l string) error {
 		res, err := outcodes.Split(ctx, outcodes.SplitInput{
-			Src:       store,
-			SrcPrefix: JoinedName + "/first_letter=" + l + "/",
-			Dst:       store,
-			DstPrefix: OutputFolder + "/",
-			Letter:    l,
-			Logger:    j.Logger,
+			Src:        store,
+			SrcPrefix:  JoinedName + "/first_letter=" + l + "/",
+			Dst:        store,
+			DstPrefix:  OutputFolder + "/",
+			Letter:     l,
+			ListColumn: ListColumn,
+			Logger:     j.Logger,
 		})
 		if err != nil {
 			return fmt.Errorf("split letter %s: %w", l, err)

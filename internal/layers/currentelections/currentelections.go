@@ -29,6 +29,10 @@ const (
 	ElectionsSetChanged = "elections_set_changed"
 )
 
+// ListColumn is the joined table's list<string> column, kept under the
+// same name in the per-outcode files.
+const ListColumn = "ballot_ids"
+
 // OutputFolder is the folder of the per-outcode files, beside the tables,
 // and OutputLocation the stack output that names it.
 const (
@@ -64,7 +68,7 @@ func Joined(b tables.Buckets) tables.Table {
 		Format:      tables.Parquet,
 		Columns: []tables.Column{
 			tables.String("uprn"), tables.String("address"), tables.String("postcode"), tables.String("addressbase_source"),
-			{Name: "ballot_ids", Type: "array<string>", Comment: "sorted, distinct, [] when none"},
+			{Name: ListColumn, Type: "array<string>", Comment: "sorted, distinct, [] when none"},
 		},
 		PartitionKeys: tables.FirstLetter,
 		Query:         QueryJoinLetter,

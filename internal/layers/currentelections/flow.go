@@ -82,6 +82,7 @@ func Flow(p FlowParams) asl.StateMachine {
 		"source_prefix":  p.JoinedPrefix,
 		"dest_prefix":    p.OutcodePrefix,
 		"first_letter.$": "$.first_letter",
+		"list_column":    ListColumn,
 	})
 	// Each iteration's output is the Lambda's response, so the Map's result
 	// is the list delete_stale_outcodes expects.
