@@ -24,8 +24,10 @@ const (
 	EmptyPrefix   Role = "empty-prefix"   // empty_s3_bucket_by_prefix
 	Query         Role = "query"          // run_athena_query
 	ExportBallots Role = "export-ballots" // export_current_ballots
-	OutcodeSplit  Role = "outcodes"       // first_letter_to_outcode_parquet
-	DeleteStale   Role = "delete-stale"   // delete_stale_outcodes
+	// ExportBoundaryReviews is export_boundary_reviews.
+	ExportBoundaryReviews Role = "export-boundary-reviews"
+	OutcodeSplit          Role = "outcodes"     // first_letter_to_outcode_parquet
+	DeleteStale           Role = "delete-stale" // delete_stale_outcodes
 )
 
 // SharedRoles are Core's functions, which every layer may call.

@@ -16,6 +16,8 @@
 //     partitions, an unpartitioned one every object under its location.
 //   - CAST(x AS array(varchar)) becomes CAST(x AS varchar[]).
 //   - CAST(x AS double) becomes CAST(x AS double precision).
+//   - CAST(x AS JSON) becomes to_json(x): Trino's cast makes a varchar a
+//     JSON string (quoted and escaped), PostgreSQL's would parse it.
 //   - format('...%d...', ...) becomes format('...%s...', ...): PostgreSQL's
 //     format has no %d, and %s prints an integer the same way.
 //   - "db"."table" is unchanged: Warehouse keeps each Glue table in a
@@ -23,7 +25,7 @@
 //
 // Trino functions PostgreSQL lacks are defined, with Trino's semantics, in
 // functions.sql (fail, to_utf8, crc32, regexp_like, regexp_extract,
-// array_sort, array_join, slice, ST_GeometryFromText). A function call that
+// array_sort, array_join, slice, json_format, ST_GeometryFromText). A function call that
 // is neither one of those nor on the list of PostgreSQL built-ins checked
 // to behave as Trino's (Functions) is refused, as is any syntax the
 // translation does not know: it fails loudly rather than guess. String

@@ -112,3 +112,12 @@ $$;
 -- like ST_Point's.
 CREATE OR REPLACE FUNCTION ST_GeometryFromText(wkt text) RETURNS geometry
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT ST_GeomFromText(wkt) $$;
+
+-- json_format(j): the JSON text of j, compact, as Trino's json_format.
+-- PostgreSQL's to_json (what trinopg makes of CAST(x AS JSON)) escapes a
+-- string as Trino (Jackson) does: \" \\ \b \f \n \r \t, other control
+-- characters as \u00XX (hex digits in lower case here; Jackson may write
+-- upper case: none of the templates' inputs holds such a character), and
+-- everything else (non-ASCII included) as is.
+CREATE OR REPLACE FUNCTION json_format(j json) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT j::text $$;

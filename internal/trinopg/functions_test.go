@@ -30,6 +30,10 @@ func TestFunctionsHaveTrinoSemantics(t *testing.T) {
 		{"SELECT regexp_extract('SRID=4326;POINT(.5 51.3)', '^SRID=4326;POINT\\(([^ ]+) ([^ )]+)\\)$', 1)", ".5"},
 		{"SELECT regexp_extract('nothing', '(x)', 1)", nil},
 		{"SELECT format('%d of %s', 3, 'x')", "3 of x"},
+		// Trino: json_format(CAST('a"b' AS JSON)) = '"a\"b"' (a JSON
+		// string, escaped as Jackson escapes it); a NULL stays NULL.
+		{`SELECT json_format(CAST(nullif('Ynys Môn "x" \ y' || chr(10) || chr(1), '') AS JSON))`, `"Ynys Môn \"x\" \\ y\n\u0001"`},
+		{"SELECT json_format(CAST(nullif('', '') AS JSON))", nil},
 		{"SELECT ST_Contains(ST_GeometryFromText('POLYGON((0 0,1 0,1 1,0 1,0 0))'), ST_Point(1, 0.5))", false},
 	} {
 		res, err := l.w.Exec(context.Background(), tc.sql)

@@ -17,6 +17,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
@@ -40,6 +41,10 @@ var (
 	parts   = addressbase.Partitioned(buckets)
 	ballots = currentelections.Ballots(buckets)
 	joined  = currentelections.Joined(buckets)
+	// The BoundaryReviews layer's tables (not yet in layers.All).
+	reviews  = boundaryreviews.Reviews(buckets)
+	changes  = boundaryreviews.Changes(buckets)
+	brJoined = boundaryreviews.Joined(buckets)
 )
 
 var template struct {
@@ -87,11 +92,11 @@ func newLake(t testing.TB, dsn string) *lake {
 	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee")), source: location(raw)}
 	w, err := trinopg.Open(context.Background(), dsn, trinopg.Catalog{
 		Database: database,
-		Tables:   []tables.Table{raw, parts, ballots, joined},
+		Tables:   []tables.Table{raw, parts, ballots, joined, reviews, changes, brJoined},
 		Vars:     vars,
 		Stores:   map[string]blob.Store{buckets.AddressBase: l.ab, buckets.EE: l.ee},
 		// The join reads current_ballots.geometry as WKT.
-		SpatialIndexes: map[string]string{ballots.Name: "geometry"},
+		SpatialIndexes: map[string]string{ballots.Name: "geometry", reviews.Name: "geometry"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -130,10 +135,16 @@ func (l *lake) put(t tables.Table, name string, data []byte) error {
 // run renders the named query as the components deploy it, fills its
 // run-time values as run_athena_query does, and executes it.
 func (l *lake) run(name string, runtime map[string]string) (trinopg.Result, error) {
-	specs, err := layers.Specs(layer.Settings{Names: names, Vars: vars, Buckets: buckets, Schedule: "rate(1 day)"})
+	settings := layer.Settings{Names: names, Vars: vars, Buckets: buckets, Schedule: "rate(1 day)"}
+	specs, err := layers.Specs(settings)
 	if err != nil {
 		return trinopg.Result{}, err
 	}
+	br, err := boundaryreviews.Spec(settings)
+	if err != nil {
+		return trinopg.Result{}, err
+	}
+	specs = append(specs, br)
 	var queries []layer.NamedQuery
 	for _, s := range specs {
 		queries = append(queries, s.Queries...)
@@ -211,6 +222,13 @@ func (l *lake) addressBaseLayer() error {
 // joinLetters runs the per-letter join for every letter of
 // addressbase_partitioned, then the repair.
 func (l *lake) joinLetters() error {
+	return l.perLetter(currentelections.QueryJoinLetter, joined)
+}
+
+// perLetter runs the named query for every letter of
+// addressbase_partitioned, as a state machine's letters Map does, then
+// repairs t.
+func (l *lake) perLetter(query string, t tables.Table) error {
 	objs, err := l.ab.List(context.Background(), keyPrefix(parts))
 	if err != nil {
 		return err
@@ -223,11 +241,11 @@ func (l *lake) joinLetters() error {
 			continue
 		}
 		seen[letter] = true
-		if _, err := l.run(currentelections.QueryJoinLetter, map[string]string{"first_letter": letter}); err != nil {
+		if _, err := l.run(query, map[string]string{"first_letter": letter}); err != nil {
 			return err
 		}
 	}
-	return l.repair(joined)
+	return l.repair(t)
 }
 
 // joinedGates are the CurrentElections gates, in the Parallel's order.

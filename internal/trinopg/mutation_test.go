@@ -25,6 +25,18 @@ func TestMutantsFail(t *testing.T) {
 		{"inner join drops addresses without ballots", "currentelections/uprn-to-ballots-first-letter", "LEFT JOIN hits", "JOIN hits"},
 		{"NULL instead of [] without ballots", "currentelections/uprn-to-ballots-first-letter", "coalesce(h.ballot_ids, CAST(ARRAY[] AS array(varchar)))", "h.ballot_ids"},
 		{"wrong letter", "currentelections/uprn-to-ballots-first-letter", "WHERE first_letter = '{first_letter}'", "WHERE first_letter <> '{first_letter}'"},
+		{"review join: ST_Contains arguments swapped", brChanges, "ST_Contains(d.geom, ST_Point(p.longitude, p.latitude))", "ST_Contains(ST_Point(p.longitude, p.latitude), d.geom)"},
+		{"review join: NO_CHANGE ignores the UPRN sets", brChanges, "n.division_slug AND os.uprns = ns.uprns THEN 'NO_CHANGE'", "n.division_slug THEN 'NO_CHANGE'"},
+		{"review join: NAME_CHANGED without comparing the sets", brChanges, "WHEN os.uprns = ns.uprns THEN 'NAME_CHANGED'", "WHEN o.division_type = n.division_type THEN 'NAME_CHANGED'"},
+		{"review join: old and new divisions of different types paired", brChanges, "AND n.boundary_review_id = o.boundary_review_id AND n.division_type = o.division_type", "AND n.boundary_review_id = o.boundary_review_id"},
+		{"review join: the old division's set read from the new set", brChanges, "ON os.generation = 'old'", "ON os.generation = 'new'"},
+		{"review join: organisation-only reviews dropped", brChanges, "WHERE generation = 'organisation'", "WHERE generation = 'none'"},
+		{"aggregate: elements sorted as strings", brAggregate, "ORDER BY boundary_review_id, element", "ORDER BY element"},
+		{"aggregate: changes sorted backwards", brAggregate, "ORDER BY division_type, change", "ORDER BY division_type DESC, change"},
+		{"aggregate: an empty field becomes \"\", not null", brAggregate, "nullif(effective_date, '')", "effective_date"},
+		{"aggregate: inner join drops addresses without reviews", brAggregate, "LEFT JOIN hits", "JOIN hits"},
+		{"aggregate: NULL instead of [] without reviews", brAggregate, "coalesce(h.boundary_reviews, CAST(ARRAY[] AS array(varchar)))", "h.boundary_reviews"},
+		{"aggregate: wrong letter", brAggregate, "WHERE first_letter = '{first_letter}'\n        ),\n        quoted", "WHERE first_letter <> '{first_letter}'\n        ),\n        quoted"},
 		{"one-source gate accepts two", "gates/gate-one-source", "count(DISTINCT addressbase_source) = 1", "count(DISTINCT addressbase_source) >= 1"},
 		{"UPRN gate ignores the checksum", "gates/gate-uprns", "source.c = target.c", "source.c = source.c"},
 		{"UPRN gate compares the wrong column", "gates/gate-uprns", "source.d = target.d AND source.c = target.c", "source.d = target.d AND source.n = target.n"},
@@ -48,6 +60,12 @@ func TestMutantsFail(t *testing.T) {
 		})
 	}
 }
+
+// The BoundaryReviews layer's templates.
+const (
+	brChanges   = "boundaryreviews/boundary-review-address-changes"
+	brAggregate = "boundaryreviews/uprn-to-boundary-reviews-first-letter"
+)
 
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")

@@ -40,9 +40,9 @@ var Functions = []string{
 	"and", "as", "from", "in", "join", "not", "on", "or", "select", "where", "with",
 	// built-ins with Trino's semantics
 	"array_agg", "cast", "chr", "coalesce", "concat_ws", "count", "format",
-	"split_part", "st_contains", "st_point", "substr", "sum",
+	"nullif", "split_part", "st_contains", "st_point", "substr", "sum",
 	// defined in functions.sql
-	"array_join", "array_sort", "crc32", "fail", "regexp_extract", "regexp_like",
+	"array_join", "array_sort", "crc32", "fail", "json_format", "regexp_extract", "regexp_like",
 	"slice", "st_geometryfromtext", "to_utf8",
 }
 
@@ -52,6 +52,8 @@ var (
 	arrayType = regexp.MustCompile(`(?i)\bAS\s+array\s*\(\s*varchar\s*\)`)
 	double    = regexp.MustCompile(`(?i)\bAS\s+double\b(\s+precision\b)?`)
 	formatLit = regexp.MustCompile(`(?i)\bformat\s*\(\s*'`)
+	castOpen  = regexp.MustCompile(`(?i)\bCAST\s*\(`)
+	asJSON    = regexp.MustCompile(`(?i)\s+AS\s+JSON\s*$`)
 	prop      = regexp.MustCompile(`^\s*(\w+)\s*=\s*(?:'([^']*)'|ARRAY\s*\[([^\]]*)\])\s*(?:,|$)`)
 	quotedArg = regexp.MustCompile(`^\s*'([^']*)'\s*$`)
 	trinoOnly = regexp.MustCompile(`->|\bTRY\b|\bUNNEST\b|\bLAMBDA\b|\bINTERVAL\b|\bTIMESTAMP\b|::`)
@@ -156,11 +158,40 @@ func translateQuery(q string) (string, error) {
 		end := m[1] + strings.IndexByte(q[m[1]:], '\'')
 		edits = append(edits, edit{m[1], end, strings.ReplaceAll(q[m[1]:end], "%d", "%s")})
 	}
+	// CAST(x AS JSON) makes a varchar a JSON string and a number a JSON
+	// number in Trino; PostgreSQL's cast would parse the text as JSON
+	// instead, and its to_json(x) is Trino's cast.
+	for _, m := range castOpen.FindAllStringIndex(code, -1) {
+		end := closingParen(code, m[1])
+		if end < 0 {
+			return "", fmt.Errorf("trinopg: unbalanced CAST( at %q", q[m[0]:])
+		}
+		if as := asJSON.FindStringIndex(code[m[1]:end]); as != nil {
+			edits = append(edits, edit{m[0], m[1], "to_json("}, edit{m[1] + as[0], end, ""})
+		}
+	}
 	slices.SortFunc(edits, func(a, b edit) int { return b.at - a.at })
 	for _, e := range edits {
 		q = q[:e.at] + e.with + q[e.end:]
 	}
 	return q, nil
+}
+
+// closingParen returns the offset of the parenthesis that closes the one
+// open before from in masked code, or -1.
+func closingParen(code string, from int) int {
+	depth := 1
+	for i := from; i < len(code); i++ {
+		switch code[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // mask returns q with string literals, quoted identifiers and comments

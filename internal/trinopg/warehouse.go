@@ -375,7 +375,7 @@ func readAll(ctx context.Context, s blob.Store, key string) ([]byte, error) {
 }
 
 // pgTypes maps the Glue column types the tables use to PostgreSQL's.
-var pgTypes = map[string]string{"string": "text", "double": "double precision", "array<string>": "text[]"}
+var pgTypes = map[string]string{"string": "text", "double": "double precision", "bigint": "bigint", "array<string>": "text[]"}
 
 // columnDefs returns a table's column names (partition keys last) and
 // their PostgreSQL definitions.

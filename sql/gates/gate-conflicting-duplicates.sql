@@ -1,6 +1,6 @@
 -- Quality gate: no UPRN has two different rows in {{.table}}. Identical
 -- duplicates pass (the outcode Lambda drops and reports them); a UPRN with
--- two postcodes, addresses or ballot lists fails the run before anything is
+-- two postcodes, addresses or {{.list_column}} lists fails the run before anything is
 -- published, even when the rows fall under different first letters.
 WITH
     conflicts AS (
@@ -9,7 +9,7 @@ WITH
         GROUP BY uprn
         HAVING count(DISTINCT concat_ws(chr(31),
                    coalesce(postcode, ''), coalesce(address, ''),
-                   array_join(ballot_ids, ','), coalesce(addressbase_source, ''))) > 1
+                   array_join({{.list_column}}, chr(30)), coalesce(addressbase_source, ''))) > 1
     )
 SELECT
     CASE

@@ -14,8 +14,10 @@ var Lambdas = layer.Lambdas{
 	layer.EmptyPrefix:   fnPrefix + "empty_s3_bucket_by_prefix",
 	layer.Query:         fnPrefix + "run_athena_query",
 	layer.ExportBallots: fnPrefix + "export_current_ballots",
-	layer.OutcodeSplit:  fnPrefix + "first_letter_to_outcode_parquet",
-	layer.DeleteStale:   fnPrefix + "delete_stale_outcodes",
+	// Rendered only: no local handler runs it yet, so Roles has none.
+	layer.ExportBoundaryReviews: fnPrefix + "export_boundary_reviews",
+	layer.OutcodeSplit:          fnPrefix + "first_letter_to_outcode_parquet",
+	layer.DeleteStale:           fnPrefix + "delete_stale_outcodes",
 }
 
 // Roles names the handler of each ARN in Lambdas.

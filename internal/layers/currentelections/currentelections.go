@@ -118,9 +118,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
-			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name}},
+			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name, "list_column": ListColumn}},
 		},
-		Functions: []layer.Function{
+		Functions: append([]layer.Function{
 			{
 				Role: layer.ExportBallots, Source: "export_current_ballots",
 				Description: "Exports EveryElection's current ballots with their WKT to the ballots CSV",
@@ -131,22 +131,12 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 					"DB_SSLMODE": "require",
 				},
 			},
-			{
-				Role: layer.OutcodeSplit, Source: "first_letter_to_outcode_parquet",
-				Description: "Splits one first-letter partition into per-outcode parquet files",
-				Timeout:     900, MemorySize: 1024, ExternalObjects: true,
-			},
-			{
-				Role: layer.DeleteStale, Source: "delete_stale_outcodes",
-				Description: "Deletes outcode files whose outcode is no longer in AddressBase",
-				Timeout:     120,
-			},
-		},
+		}, layer.OutcodeFunctions()...),
 		Calls: []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
-		Grants: []layer.Grant{
+		Grants: append([]layer.Grant{
 			{
 				// SecureStrings under the AWS-managed aws/ssm key decrypt
 				// through SSM without a kms statement.
@@ -164,15 +154,6 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.ExportBallots, Sid: "StageBallotsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ee, tempBallots)}, WildcardReason: tempKeys,
 			},
-			{Role: layer.OutcodeSplit, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
-			{Role: layer.OutcodeSplit, Sid: "ReadJoined", Actions: []string{"s3:GetObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-			{
-				// GetObject also covers HeadObject, used to skip unchanged files.
-				Role: layer.OutcodeSplit, Sid: "WriteOutcodes", Actions: []string{"s3:GetObject", "s3:PutObject"},
-				Resources: []layer.Resource{layer.Objects(ab, prefix[output.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
-			},
-			{Role: layer.DeleteStale, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
-			{Role: layer.DeleteStale, Sid: "DeleteOutcodes", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[output.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 			{
 				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
@@ -190,7 +171,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-		},
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])...),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,

@@ -67,29 +67,6 @@ func Flow(p FlowParams) asl.StateMachine {
 	repair := query(StateRepair, map[string]any{
 		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, joined),
 	}, "$.repair", StateGates)
-	gateOne := query(StateGateOneSource, map[string]any{"QueryName": QueryGateOneSource}, "$.gate", "")
-	gateUPRNs := query(StateGateUPRNs, map[string]any{"QueryName": QueryGateUPRNs}, "$.gate", "")
-	// addressbase_partitioned can itself be wrong (an AddressBase run that
-	// failed half-way, or one against another release): compare with the
-	// raw source too, so such a run never reaches the nightly publish.
-	gateRaw := query(StateGateRawUPRNs, map[string]any{"QueryName": QueryGateRawUPRNs}, "$.gate", "")
-	// A UPRN under two first letters is invisible to each letter's split, so
-	// conflicts are checked across the whole table before publishing.
-	gateConflicts := query(StateGateConflicts, map[string]any{"QueryName": QueryGateConflicts}, "$.gate", "")
-
-	outcodes := asl.LambdaTask(l[layer.OutcodeSplit], map[string]any{
-		"bucket":         p.Bucket,
-		"source_prefix":  p.JoinedPrefix,
-		"dest_prefix":    p.OutcodePrefix,
-		"first_letter.$": "$.first_letter",
-		"list_column":    ListColumn,
-	})
-	// Each iteration's output is the Lambda's response, so the Map's result
-	// is the list delete_stale_outcodes expects.
-	outcodes.OutputPath = "$.Payload"
-	outcodes.End = true
-
-	letterItem := map[string]any{"first_letter.$": "$$.Map.Item.Value"}
 	body := asl.Branch{
 		StartAt: StateSetLetters,
 		States: flows.Merge(map[string]asl.State{
@@ -106,35 +83,28 @@ func Flow(p FlowParams) asl.StateMachine {
 			StateJoinLetters: asl.Map{
 				Comment:        "One Athena join per letter, bounded to respect the concurrent-query quota.",
 				ItemsPath:      "$.config.letters",
-				ItemSelector:   letterItem,
+				ItemSelector:   flows.LetterItem,
 				MaxConcurrency: flows.Or(p.MaxConcurrency, flows.DefaultMaxConcurrency),
 				ItemProcessor:  asl.ItemProcessor{StartAt: joinLetter.Name, States: joinLetter.States()},
 				ResultPath:     asl.DiscardResult,
 				Next:           StateRepair,
 			},
-			StateGates: asl.Parallel{
-				Comment:    "A failed gate query fails the run before anything is published.",
-				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch(), gateRaw.Branch(), gateConflicts.Branch()},
-				ResultPath: asl.DiscardResult,
-				Next:       StateOutcodes,
-			},
-			StateOutcodes: asl.Map{
-				ItemsPath:      "$.config.letters",
-				ItemSelector:   letterItem,
-				MaxConcurrency: flows.Or(p.OutcodeMaxConcurrency, flows.DefaultMaxConcurrency),
-				ItemProcessor: asl.ItemProcessor{
-					StartAt: StateOutcodeLetter,
-					States:  map[string]asl.State{StateOutcodeLetter: outcodes},
-				},
-				ResultPath: "$.letters",
-				Next:       StateDeleteStale,
-			},
-			StateDeleteStale: flows.LambdaStep(l[layer.DeleteStale], map[string]any{
-				"bucket":      p.Bucket,
-				"dest_prefix": p.OutcodePrefix,
-				"letters.$":   "$.letters",
-			}, "$.stale", ""),
-		}, repair.States()),
+			// addressbase_partitioned can itself be wrong (an AddressBase run
+			// that failed half-way, or one against another release): the raw
+			// gate compares with the raw source too, so such a run never
+			// reaches the nightly publish. A UPRN under two first letters is
+			// invisible to each letter's split, so conflicts are checked
+			// across the whole table before publishing.
+			StateGates: p.Gates(StateOutcodes,
+				flows.Gate{State: StateGateOneSource, Query: QueryGateOneSource},
+				flows.Gate{State: StateGateUPRNs, Query: QueryGateUPRNs},
+				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
+				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
+		}, repair.States(), p.OutcodeStates(flows.Outcodes{
+			Map: StateOutcodes, Letter: StateOutcodeLetter, Delete: StateDeleteStale,
+			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, OutcodePrefix: p.OutcodePrefix,
+			ListColumn: ListColumn, MaxConcurrency: p.OutcodeMaxConcurrency,
+		})),
 	}
 	return p.Machine("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.", body)
 }

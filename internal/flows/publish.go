@@ -1,0 +1,73 @@
+package flows
+
+import (
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+)
+
+// Gate is one quality gate: the state that runs it and its named query.
+type Gate struct{ State, Query string }
+
+// Gates runs the gate queries in parallel; a failed gate query fails the
+// run before anything is published.
+func (f Frame) Gates(next string, gates ...Gate) asl.Parallel {
+	branches := make([]asl.Branch, len(gates))
+	for i, g := range gates {
+		branches[i] = f.Query(g.State, map[string]any{"QueryName": g.Query}, "$.gate", "").Branch()
+	}
+	return asl.Parallel{
+		Comment:    "A failed gate query fails the run before anything is published.",
+		Branches:   branches,
+		ResultPath: asl.DiscardResult,
+		Next:       next,
+	}
+}
+
+// Outcodes are a layer's per-outcode publish: the joined table's letters
+// split into <OUTCODE>.parquet files, then the stale files deleted.
+type Outcodes struct {
+	// Map and Letter name the bounded Map and its one step, Delete the
+	// stale deletion that ends the branch.
+	Map, Letter, Delete string
+	// Bucket holds both the joined parquet and the outcode files.
+	Bucket, JoinedPrefix, OutcodePrefix string
+	// ListColumn is the joined table's list<string> column.
+	ListColumn string
+	// MaxConcurrency bounds the parallel outcode Lambdas (default 4).
+	MaxConcurrency int
+}
+
+// LetterItem is a letters Map's item: {"first_letter": <letter>}.
+var LetterItem = map[string]any{"first_letter.$": "$$.Map.Item.Value"}
+
+// OutcodeStates write each of $.config.letters' outcode files in a bounded
+// Map and then delete outcode files that no letter produced, passing the
+// Map's results.
+func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
+	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], map[string]any{
+		"bucket":         o.Bucket,
+		"source_prefix":  o.JoinedPrefix,
+		"dest_prefix":    o.OutcodePrefix,
+		"first_letter.$": "$.first_letter",
+		"list_column":    o.ListColumn,
+	})
+	// Each iteration's output is the Lambda's response, so the Map's result
+	// is the list delete_stale_outcodes expects.
+	split.OutputPath = "$.Payload"
+	split.End = true
+	return map[string]asl.State{
+		o.Map: asl.Map{
+			ItemsPath:      "$.config.letters",
+			ItemSelector:   LetterItem,
+			MaxConcurrency: Or(o.MaxConcurrency, DefaultMaxConcurrency),
+			ItemProcessor:  asl.ItemProcessor{StartAt: o.Letter, States: map[string]asl.State{o.Letter: split}},
+			ResultPath:     "$.letters",
+			Next:           o.Delete,
+		},
+		o.Delete: LambdaStep(f.Lambdas[layer.DeleteStale], map[string]any{
+			"bucket":      o.Bucket,
+			"dest_prefix": o.OutcodePrefix,
+			"letters.$":   "$.letters",
+		}, "$.stale", ""),
+	}
+}

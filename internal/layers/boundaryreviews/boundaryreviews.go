@@ -1,0 +1,251 @@
+// Package boundaryreviews is the BoundaryReviews layer: every address with
+// the boundary reviews that affect it and how (docs/data-contract.md,
+// "Boundary reviews"), published as one parquet file per outcode.
+//
+// It is declared for the cloud here but is not yet in layers.All: its
+// local engine comes later, and the list is what deploys and bakes.
+package boundaryreviews
+
+import (
+	"fmt"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/asl"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+)
+
+// StateMachineName is the layer's state machine, before layer.Names adds
+// the environment.
+const StateMachineName = "MakeBoundaryReviewsParquet"
+
+// The layer's named queries, as its state machine starts them.
+const (
+	QueryChanges             = "boundary-review-address-changes"
+	QueryJoinLetter          = "uprn-to-boundary-reviews-first-letter"
+	QueryGateOneSource       = "boundary-reviews-gate-one-source"
+	QueryGateUPRNs           = "boundary-reviews-gate-uprns"
+	QueryGateRawUPRNs        = "boundary-reviews-gate-raw-uprns"
+	QueryGateConflicts       = "boundary-reviews-gate-conflicting-duplicates"
+	BoundaryChangeSetChanged = "boundary_change_set_changed"
+)
+
+// The layer's tables and folders.
+const (
+	ReviewsName = "current_boundary_reviews"
+	// ReviewsFile is the export's object under the reviews table's prefix.
+	ReviewsFile = "current_boundary_reviews.csv"
+	ChangesName = "boundary_review_address_changes"
+	JoinedName  = "current_boundary_reviews_joined_to_address_base"
+	// ListColumn is the joined table's list<string> column, kept under the
+	// same name in the per-outcode files.
+	ListColumn     = "boundary_reviews"
+	OutputFolder   = "current_boundary_reviews_parquet"
+	OutputLocation = "boundaryReviewsOutputLocation"
+)
+
+// Reviews is the export of EveryElection's boundary reviews, one row per
+// geometry piece, with a header row (boundaryexport.Header).
+//
+// Every environment, production included, has its own folder: the project
+// writes this file itself (EveryElection publishes none), so no stack can
+// overwrite another's, and none needs a configurable prefix.
+func Reviews(b tables.Buckets) tables.Table {
+	cols := []tables.Column{}
+	for _, c := range []string{
+		"boundary_review_id", "slug", "status", "latest_event", "consultation_url",
+		"legislation_title", "effective_date", "organisation_name",
+		"organisation_official_name", "organisation_gss",
+	} {
+		cols = append(cols, tables.String(c))
+	}
+	cols = append(cols,
+		tables.Column{Name: "divisionset_generation", Type: "string", Comment: "old, new or organisation"},
+		tables.String("divisionset_id"), tables.String("divisionset_pmtiles_url"),
+		tables.String("division_type"), tables.String("division_slug"),
+		tables.String("division_name"), tables.String("division_official_identifier"),
+		tables.Column{Name: "geometry", Type: "string", Comment: "WKT (EPSG:4326), no SRID"},
+	)
+	return tables.Table{
+		Name:        ReviewsName,
+		Description: "Current boundary reviews with their old and new division (or organisation) geometries as WKT, from EveryElection",
+		Bucket:      b.EE,
+		Prefix:      "boundary-reviews-{environment}/",
+		Format:      tables.CSV,
+		Columns:     cols,
+		SkipHeader:  true,
+	}
+}
+
+// Changes is the join per review, division type and address: the
+// address's old and new division and the change between them, or the
+// review alone (division columns NULL) inside an organisation's area.
+func Changes(b tables.Buckets) tables.Table {
+	cols := []tables.Column{
+		tables.String("uprn"), {Name: "longitude", Type: "double"}, {Name: "latitude", Type: "double"},
+		{Name: "boundary_review_id", Type: "bigint"},
+	}
+	for _, c := range []string{
+		"slug", "status", "consultation_url", "legislation_title", "effective_date",
+		"organisation_name", "organisation_official_name", "organisation_gss", "division_type",
+		"old_division_slug", "old_division_name", "old_division_official_identifier", "old_divisionset_pmtiles_url",
+		"new_division_slug", "new_division_name", "new_division_official_identifier", "new_divisionset_pmtiles_url",
+	} {
+		cols = append(cols, tables.String(c))
+	}
+	cols = append(cols, tables.Column{Name: "change_scenario", Type: "string", Comment: "NO_CHANGE, NAME_CHANGED, BOUNDARY_CHANGED or BOTH_CHANGED; NULL for an organisation-only review"})
+	return tables.Table{
+		Name:          ChangesName,
+		Description:   "Every address inside a boundary review's divisions or area: one row per review, division type and address",
+		Bucket:        b.AddressBase,
+		Prefix:        "addressbase/{environment}/" + ChangesName + "/",
+		Format:        tables.Parquet,
+		Columns:       cols,
+		PartitionKeys: tables.FirstLetter,
+		Query:         QueryChanges,
+	}
+}
+
+// Joined is every address with its boundary reviews as JSON strings.
+func Joined(b tables.Buckets) tables.Table {
+	return tables.Table{
+		Name:        JoinedName,
+		Description: "Every address with its boundary reviews, one compact JSON string per review",
+		Bucket:      b.AddressBase,
+		Prefix:      "addressbase/{environment}/" + JoinedName + "/",
+		Format:      tables.Parquet,
+		Columns: []tables.Column{
+			tables.String("uprn"), tables.String("address"), tables.String("postcode"), tables.String("addressbase_source"),
+			{Name: ListColumn, Type: "array<string>", Comment: "sorted by boundary_review_id, [] when none"},
+		},
+		PartitionKeys: tables.FirstLetter,
+		Query:         QueryJoinLetter,
+	}
+}
+
+// Output is where the per-outcode parquet files go: not a Glue table, but
+// located like one.
+func Output(b tables.Buckets) tables.Table {
+	return tables.Table{Name: OutputFolder, Bucket: b.AddressBase, Prefix: "addressbase/{environment}/" + OutputFolder + "/"}
+}
+
+// Spec declares the layer for a stack.
+func Spec(s layer.Settings) (layer.Spec, error) {
+	b := s.Buckets
+	reviews, changes, joined, output := Reviews(b), Changes(b), Joined(b), Output(b)
+	addresses, raw := addressbase.Partitioned(b), addressbase.Raw(b)
+	prefix := map[string]string{}
+	location := map[string]string{}
+	for _, t := range []tables.Table{raw, reviews, addresses, changes, joined, output} {
+		p, err := t.KeyPrefix(s.Vars)
+		if err != nil {
+			return layer.Spec{}, fmt.Errorf("boundary reviews layer: %w", err)
+		}
+		prefix[t.Name], location[t.Name] = p, "s3://"+t.Bucket+"/"+p
+	}
+	if s.Schedule == "" {
+		return layer.Spec{}, fmt.Errorf("boundary reviews layer: a nightly schedule is required")
+	}
+	db, ab, ee := s.Names.Database, b.AddressBase, b.EE
+	reviewsKey := prefix[reviews.Name] + ReviewsFile
+	tempReviews := tables.HiddenKey(reviewsKey, "")
+	const tempKeys = "temporary keys end in the run's request ID"
+	dbp := s.EEDatabase
+	gate := func(name, template string, values map[string]string) layer.NamedQuery {
+		values["database"] = db
+		return layer.NamedQuery{Name: name, Template: "gates/" + template, Values: values}
+	}
+	return layer.Spec{
+		Name:         "boundary-reviews",
+		Type:         "BoundaryReviews",
+		Output:       "boundaryReviews",
+		StateMachine: s.Names.StateMachine(StateMachineName),
+		Vars:         s.Vars,
+		Tables:       []tables.Table{reviews, changes, joined},
+		Queries: []layer.NamedQuery{
+			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: map[string]string{
+				"database": db, "reviews_table": reviews.Name, "addressbase_table": addresses.Name, "target_location": location[changes.Name],
+			}},
+			{Name: QueryJoinLetter, Template: "boundaryreviews/uprn-to-boundary-reviews-first-letter", Values: map[string]string{
+				"database": db, "changes_table": changes.Name, "addressbase_table": addresses.Name, "target_location": location[joined.Name],
+			}},
+			gate(QueryGateOneSource, "gate-one-source", map[string]string{"table": joined.Name}),
+			gate(QueryGateUPRNs, "gate-uprns", map[string]string{"source_table": addresses.Name, "target_table": joined.Name}),
+			gate(QueryGateRawUPRNs, "gate-uprns", map[string]string{"source_table": raw.Name, "target_table": joined.Name}),
+			gate(QueryGateConflicts, "gate-conflicting-duplicates", map[string]string{"table": joined.Name, "list_column": ListColumn}),
+		},
+		Functions: append([]layer.Function{
+			{
+				Role: layer.ExportBoundaryReviews, Source: "export_boundary_reviews",
+				Description: "Exports EveryElection's current boundary reviews with their division geometries to the reviews CSV",
+				Timeout:     300, MemorySize: 512, ExternalObjects: true,
+				Env: map[string]string{
+					"BUCKET": ee, "KEY": reviewsKey,
+					"DB_HOST_PARAM": dbp.Host, "DB_USER_PARAM": dbp.User, "DB_NAME_PARAM": dbp.Name, "DB_PASSWORD_PARAM": dbp.Password,
+					"DB_SSLMODE": "require",
+				},
+			},
+		}, layer.OutcodeFunctions()...),
+		Calls: []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.DeleteStale},
+		// This layer reads addressbase_partitioned, which AddressBase
+		// empties and rewrites: their runs must not overlap.
+		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
+		Grants: append([]layer.Grant{
+			{
+				// SecureStrings under the AWS-managed aws/ssm key decrypt
+				// through SSM without a kms statement.
+				Role: layer.ExportBoundaryReviews, Sid: "ReadDatabaseParameters", Actions: []string{"ssm:GetParameters"},
+				Resources: []layer.Resource{layer.Parameter(dbp.Host), layer.Parameter(dbp.User), layer.Parameter(dbp.Name), layer.Parameter(dbp.Password)},
+			},
+			{
+				// The export stages its file under a hidden temporary key
+				// (tables.HiddenKey) and copies it over the real one.
+				Role: layer.ExportBoundaryReviews, Sid: "PublishReviewsCSV", Actions: []string{"s3:PutObject"},
+				Resources:      []layer.Resource{layer.Object(ee, reviewsKey), layer.Objects(ee, tempReviews)},
+				WildcardReason: tempKeys,
+			},
+			{
+				Role: layer.ExportBoundaryReviews, Sid: "StageReviewsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
+				Resources: []layer.Resource{layer.Objects(ee, tempReviews)}, WildcardReason: tempKeys,
+			},
+			{
+				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
+				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name), layer.Table(changes.Name), layer.Table(joined.Name)},
+			},
+			{Role: layer.Query, Sid: "RepairLayerTables", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(changes.Name), layer.Table(joined.Name)}},
+			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			{
+				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
+				Resources: []layer.Resource{
+					layer.Objects(ee, prefix[reviews.Name]), layer.Objects(ab, prefix[raw.Name]), layer.Objects(ab, prefix[addresses.Name]),
+					layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name]),
+				},
+				WildcardReason: layer.ObjectsUnderPrefix,
+			},
+			{
+				Role: layer.Query, Sid: "WriteLayerTables", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
+			},
+			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			{
+				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
+				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
+			},
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])...),
+		Flow: func(rt layer.Runtime) asl.StateMachine {
+			return Flow(FlowParams{
+				Frame: flows.FrameFor(rt), Database: db, ChangesTable: changes.Name, JoinedTable: joined.Name,
+				Bucket: ab, ChangesPrefix: prefix[changes.Name], JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+			})
+		},
+		Triggers: &layer.Triggers{
+			Schedule:     s.Schedule,
+			Events:       []string{BoundaryChangeSetChanged, currentelections.ElectionsSetChanged},
+			DelaySeconds: s.TriggerDelaySeconds,
+			Message:      `{"rebuild":"boundary-reviews"}`,
+		},
+		Locations: []layer.Location{{Name: OutputLocation, Bucket: ab, Prefix: prefix[output.Name]}},
+	}, nil
+}
