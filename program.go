@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/DemocracyClub/dc-data-baker/components/core"
+	"github.com/DemocracyClub/dc-data-baker/components/failures"
 	"github.com/DemocracyClub/dc-data-baker/components/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	layerlist "github.com/DemocracyClub/dc-data-baker/internal/layers"
@@ -71,6 +72,7 @@ func program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	machines, alarms := pulumi.StringArray{}, pulumi.StringArray{}
 	for _, spec := range specs {
 		l, err := layers.New(ctx, spec, c)
 		if err != nil {
@@ -79,6 +81,15 @@ func program(ctx *pulumi.Context) error {
 		for _, name := range slices.Sorted(maps.Keys(l.Outputs)) {
 			ctx.Export(name, l.Outputs[name])
 		}
+		machines = append(machines, l.StateMachineArn)
+		alarms = append(alarms, l.AlarmArns...)
+	}
+	// Every layer's machine, however it was started, and every layer's
+	// alarm reach the failure topic.
+	if _, err := failures.NewRouting(ctx, "failures", &failures.RoutingArgs{
+		AccountID: c.AccountID, TopicArn: c.FailureTopicArn, StateMachineArns: machines, AlarmArns: alarms,
+	}); err != nil {
+		return fmt.Errorf("failure routing: %w", err)
 	}
 	return nil
 }

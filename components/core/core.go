@@ -58,6 +58,9 @@ type Core struct {
 	WorkgroupArn      pulumi.StringOutput
 	DatabaseName      pulumi.StringOutput
 	FailureTopicArn   pulumi.StringOutput
+	// FailureTopicKeyArn is the KMS key that encrypts the failure topic;
+	// whoever publishes to the topic needs FailureKeyUse on it.
+	FailureTopicKeyArn pulumi.StringOutput
 
 	// Names are the stack's chosen resource names.
 	Names layer.Names
@@ -155,14 +158,9 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 	}
 	c.DatabaseName, c.DatabaseArn = c.Database.Name, c.Database.Arn
 
-	topic, err := sns.NewTopic(ctx, name+"-failures", &sns.TopicArgs{
-		DisplayName: pulumi.Sprintf("dc-data-baker %s failures", args.Environment),
-		// The AWS-managed key lets services in this account (Step
-		// Functions) publish without a key policy of our own.
-		KmsMasterKeyId: pulumi.String("alias/aws/sns"),
-	}, parent)
+	topic, err := c.newFailureTopic(ctx, name, args.Environment, parent)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("core %s: %w", name, err)
 	}
 	c.FailureTopicArn = topic.Arn
 	if args.FailureEmail != "" {

@@ -38,10 +38,15 @@ type PolicyStatement struct {
 	Principal *Principal `json:"Principal,omitempty"`
 	Action    StringList `json:"Action"`
 	Resource  StringList `json:"Resource,omitempty"`
+	// Condition is operator -> key -> values, e.g.
+	// {"ArnEquals": {"aws:SourceArn": [...]}}.
+	Condition map[string]map[string]StringList `json:"Condition,omitempty"`
 }
 
-// Principal is the principal of a trust-policy statement.
+// Principal is the principal of a trust-policy or resource-policy
+// statement: services, or AWS accounts and roles.
 type Principal struct {
+	AWS     StringList `json:"AWS,omitempty"`
 	Service StringList `json:"Service,omitempty"`
 }
 

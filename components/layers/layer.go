@@ -23,8 +23,10 @@ type Layer struct {
 	StateMachineArn pulumi.StringOutput
 	// Outputs are the layer's stack outputs by name:
 	// <Output>StateMachineArn, each location, and <Output>TriggerQueueUrl
-	// when it has triggers.
+	// and <Output>DeadLetterQueueUrl when it has triggers.
 	Outputs map[string]pulumi.StringOutput
+	// AlarmArns are the layer's alarms, which notify the failure topic.
+	AlarmArns pulumi.StringArray
 }
 
 // functions are the Lambdas a layer calls, by role.
@@ -110,11 +112,13 @@ func New(ctx *pulumi.Context, spec layer.Spec, co *core.Core, opts ...pulumi.Res
 		c.Outputs[l.Name] = pulumi.String(l.URI()).ToStringOutput()
 	}
 	if spec.Triggers != nil {
-		queue, err := newTriggers(ctx, name, spec.StateMachine, sm, *spec.Triggers, parent)
+		tr, err := newTriggers(ctx, name, spec.StateMachine, sm, *spec.Triggers, co.FailureTopicArn, parent)
 		if err != nil {
 			return nil, err
 		}
-		c.Outputs[spec.Output+layer.TriggerQueueURLSuffix] = queue.Url
+		c.Outputs[spec.Output+layer.TriggerQueueURLSuffix] = tr.queue.Url
+		c.Outputs[spec.Output+layer.DeadLetterQueueURLSuffix] = tr.deadLetters.Url
+		c.AlarmArns = append(c.AlarmArns, tr.alarm.Arn)
 	}
 	outputs := pulumi.Map{}
 	for k, v := range c.Outputs {

@@ -61,14 +61,19 @@ func newStateMachine(ctx *pulumi.Context, spec layer.Spec, fns functions, co *co
 	if err != nil {
 		return nil, err
 	}
-	policy := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+	// The policy's inputs are the definition's, then the topic's key.
+	policy := pulumi.All(append(inputs, co.FailureTopicKeyArn)...).ApplyT(func(v []any) (string, error) {
 		var fnArns gofunction.StringList
-		for _, a := range v[:len(v)-1] {
+		for _, a := range v[:len(v)-2] {
 			fnArns = append(fnArns, a.(string))
 		}
+		topic, key := v[len(v)-2].(string), v[len(v)-1].(string)
 		b, err := json.Marshal(gofunction.PolicyDocument{Version: "2012-10-17", Statement: []gofunction.PolicyStatement{
 			{Sid: "InvokeLayerFunctions", Effect: "Allow", Action: gofunction.StringList{"lambda:InvokeFunction"}, Resource: fnArns},
-			{Sid: "NotifyFailure", Effect: "Allow", Action: gofunction.StringList{"sns:Publish"}, Resource: gofunction.StringList{v[len(v)-1].(string)}},
+			{Sid: "NotifyFailure", Effect: "Allow", Action: gofunction.StringList{"sns:Publish"}, Resource: gofunction.StringList{topic}},
+			// The topic is encrypted with its own key, which SNS uses
+			// with the publisher's credentials.
+			{Sid: "EncryptFailureNotification", Effect: "Allow", Action: core.FailureKeyUse, Resource: gofunction.StringList{key}},
 		}})
 		return string(b), err
 	}).(pulumi.StringOutput)

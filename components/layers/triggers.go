@@ -15,11 +15,45 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
+// Dead-letter settings of a trigger queue.
+const (
+	// MaxReceiveCount is how often the Pipe may fail to start the machine
+	// with a request (it returns to the queue each time) before the
+	// request moves to the dead-letter queue.
+	MaxReceiveCount = 5
+	// DeadLetterRetentionSeconds keeps dead letters as long as SQS allows,
+	// 14 days, so they can be read and redriven after a holiday.
+	DeadLetterRetentionSeconds = 14 * 24 * 3600
+)
+
+// triggers are the queues that feed a layer's state machine and the alarm
+// on the requests it could not take.
+type triggers struct {
+	queue, deadLetters *sqs.Queue
+	alarm              *cloudwatch.MetricAlarm
+}
+
 // newTriggers starts the state machine on its schedule and on each of its
 // EventBridge events, all through a FIFO queue that deduplicates and delays
 // requests (the message is constant, so a burst becomes one request), and
-// an EventBridge Pipe that starts the machine.
-func newTriggers(ctx *pulumi.Context, name, machine string, sm *sfn.StateMachine, args layer.Triggers, parent pulumi.ResourceOption) (*sqs.Queue, error) {
+// an EventBridge Pipe that starts the machine. A request the Pipe cannot
+// start the machine with (e.g. throttled or denied) moves after
+// MaxReceiveCount tries to a dead-letter queue, whose alarm notifies
+// topicArn: a lost rebuild is never silent.
+func newTriggers(ctx *pulumi.Context, name, machine string, sm *sfn.StateMachine, args layer.Triggers, topicArn pulumi.StringInput, parent pulumi.ResourceOption) (*triggers, error) {
+	deadLetters, err := sqs.NewQueue(ctx, name+"-rebuilds-dlq", &sqs.QueueArgs{
+		NamePrefix:              pulumi.String(name + "-rebuilds-dlq-"),
+		FifoQueue:               pulumi.Bool(true),
+		SqsManagedSseEnabled:    pulumi.Bool(true),
+		MessageRetentionSeconds: pulumi.Int(DeadLetterRetentionSeconds),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	redrive := deadLetters.Arn.ApplyT(func(arn string) (string, error) {
+		b, err := json.Marshal(map[string]any{"deadLetterTargetArn": arn, "maxReceiveCount": MaxReceiveCount})
+		return string(b), err
+	}).(pulumi.StringOutput)
 	queue, err := sqs.NewQueue(ctx, name+"-rebuilds", &sqs.QueueArgs{
 		NamePrefix:                pulumi.String(name + "-rebuilds-"),
 		FifoQueue:                 pulumi.Bool(true),
@@ -27,6 +61,37 @@ func newTriggers(ctx *pulumi.Context, name, machine string, sm *sfn.StateMachine
 		DelaySeconds:              pulumi.Int(args.DelaySeconds),
 		SqsManagedSseEnabled:      pulumi.Bool(true),
 		MessageRetentionSeconds:   pulumi.Int(86400),
+		RedrivePolicy:             redrive,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Only this queue may send its dead letters there.
+	allow := queue.Arn.ApplyT(func(arn string) (string, error) {
+		b, err := json.Marshal(map[string]any{"redrivePermission": "byQueue", "sourceQueueArns": []string{arn}})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	if _, err := sqs.NewRedriveAllowPolicy(ctx, name+"-rebuilds-dlq-allow", &sqs.RedriveAllowPolicyArgs{
+		QueueUrl: deadLetters.Url, RedriveAllowPolicy: allow,
+	}, parent); err != nil {
+		return nil, err
+	}
+	alarm, err := cloudwatch.NewMetricAlarm(ctx, name+"-rebuilds-dlq-alarm", &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.Sprintf("Rebuild requests for %s could not start it and are in the dead-letter queue; "+
+			"see the README's runbook (Failure notifications) to read and redrive them.", machine),
+		Namespace:          pulumi.String("AWS/SQS"),
+		MetricName:         pulumi.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions:         pulumi.StringMap{"QueueName": deadLetters.Name},
+		Statistic:          pulumi.String("Maximum"),
+		Period:             pulumi.Int(300),
+		EvaluationPeriods:  pulumi.Int(1),
+		ComparisonOperator: pulumi.String("GreaterThanThreshold"),
+		Threshold:          pulumi.Float64(0),
+		// SQS sends no data points for an idle queue: no data is no dead
+		// letter.
+		TreatMissingData: pulumi.String("notBreaching"),
+		AlarmActions:     pulumi.Array{topicArn},
+		OkActions:        pulumi.Array{topicArn},
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -136,5 +201,5 @@ func newTriggers(ctx *pulumi.Context, name, machine string, sm *sfn.StateMachine
 	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy})); err != nil {
 		return nil, err
 	}
-	return queue, nil
+	return &triggers{queue: queue, deadLetters: deadLetters, alarm: alarm}, nil
 }

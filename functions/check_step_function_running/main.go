@@ -1,5 +1,5 @@
 // Command check_step_function_running is the Lambda that keeps a layer's state
-// machine a singleton: it says whether another execution is already running.
+// machine to one working run and one waiting follow-up (internal/sfnguard).
 package main
 
 import (

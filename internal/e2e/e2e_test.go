@@ -149,10 +149,13 @@ func TestAddressBasePartitions(t *testing.T) {
 	}
 }
 
-func TestOlderRunningExecutionStopsTheRun(t *testing.T) {
+// With an older run working and its follow-up waiting, a third run has
+// nothing to add: it stops at once, touching nothing.
+func TestTwoOlderRunningExecutionsStopTheRun(t *testing.T) {
 	t.Parallel()
-	older := runningExecution{arn: "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-0", started: started.Add(-5 * time.Minute)}
-	e := newEnv(t, scenario{running: []runningExecution{older}})
+	working := runningExecution{arn: "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-0", started: started.Add(-5 * time.Minute)}
+	followUp := runningExecution{arn: "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-00", started: started.Add(-time.Minute)}
+	e := newEnv(t, scenario{running: []runningExecution{working, followUp}})
 	before := seedOutputs(e)
 	e.s3.Count.Reset()
 	r := e.run(currentelections.Flow(currentElectionsParams()))
@@ -195,16 +198,7 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	e.eventually("the partition query runs", func() bool { return slices.Contains(e.athena.started(), "partition-addressbase-cleaned") })
 
 	ceDone := e.start(currentelections.Flow(currentElectionsParams()), ceMachine, ceArn, now)
-	waits := func() int {
-		n := 0
-		for _, ev := range e.events() {
-			if ev.execution == ceArn && ev.decision == sfnguard.Wait {
-				n++
-			}
-		}
-		return n
-	}
-	e.eventually("CurrentElections has been told to wait twice", func() bool { return waits() >= 2 })
+	e.eventually("CurrentElections has been told to wait twice", func() bool { return e.count(ceArn, sfnguard.Wait) >= 2 })
 	if diff := cmp.Diff([]string{"partition-addressbase-cleaned"}, e.athena.started()); diff != "" {
 		t.Errorf("Athena queries while CurrentElections waits (-want +got):\n%s", diff)
 	}
@@ -223,21 +217,12 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	if firstStep < 0 || ce.Calls[firstStep].State != currentelections.StateEmptyJoined {
 		t.Fatalf("CurrentElections' first step %d, want %q\ncalls:\n%s", firstStep, currentelections.StateEmptyJoined, fmtCalls(ce))
 	}
-	var decisions []string
-	for i, ev := range e.events() {
-		if ev.execution == ceArn {
-			decisions = append(decisions, ev.decision)
-			if ev.decision == sfnguard.Proceed && i < abEnded {
-				t.Errorf("CurrentElections was told to proceed (event %d) before AddressBase ended (event %d)", i, abEnded)
-			}
-		}
+	e.assertWaitedFor(ceArn, abArn)
+	for i, ev := range e.events()[:abEnded] {
 		// The roles only CurrentElections calls.
-		if i < abEnded && slices.Contains([]string{"exportBallots", "outcodeSplit", "deleteStale"}, ev.role) {
+		if slices.Contains([]string{"exportBallots", "outcodeSplit", "deleteStale"}, ev.role) {
 			t.Errorf("CurrentElections ran %s (event %d) before AddressBase ended (event %d)", ev.role, i, abEnded)
 		}
-	}
-	if len(decisions) < 3 || decisions[len(decisions)-1] != sfnguard.Proceed || slices.Contains(decisions[:len(decisions)-1], sfnguard.Proceed) {
-		t.Errorf("CurrentElections' guard decisions %q, want waits then one proceed", decisions)
 	}
 	want := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateGuardWait}
 	if !slices.Equal(ce.Entered[:4], want) || ce.Entered[len(ce.Entered)-1] != flows.StateSucceeded {
@@ -248,34 +233,91 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	}
 }
 
-// Two executions of one machine started together both see each other;
-// exactly one, the first in (start time, ARN) order, runs.
-func TestExecutionsStartedTogetherRunOnce(t *testing.T) {
+// Two executions of one machine started together both see each other:
+// the first in (start time, ARN) order runs, the second waits for it to end
+// and then runs, never overlapping.
+func TestExecutionsStartedTogetherRunOneAfterTheOther(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{})
 	e.putSource()
 	prefix := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:"
 	second, first := prefix+"b-second-by-arn", prefix+"a-first-by-arn"
-	e.register(abMachine, second, started)
-	e.register(abMachine, first, started)
-	a := e.start(addressbase.Flow(addressBaseParams()), abMachine, second, started)
-	b := e.start(addressbase.Flow(addressBaseParams()), abMachine, first, started)
-	stopped, ran := a(), b()
-	if stopped.Status != "SUCCEEDED" || ran.Status != "SUCCEEDED" {
-		t.Fatalf("statuses %s (%s) and %s (%s)", stopped.Status, stopped.Cause, ran.Status, ran.Cause)
+	// Near the real clock: the guard gives up waiting half the machine's
+	// timeout after the start.
+	now := time.Now()
+	e.register(abMachine, second, now)
+	e.register(abMachine, first, now)
+	b := e.start(addressbase.Flow(addressBaseParams()), abMachine, second, now)
+	a := e.start(addressbase.Flow(addressBaseParams()), abMachine, first, now)
+	ran, followed := a(), b()
+	for name, r := range map[string]report{"first": ran, "second": followed} {
+		if r.Status != "SUCCEEDED" || r.Entered[len(r.Entered)-1] != flows.StateSucceeded || !slices.Contains(r.Entered, flows.StateRun) {
+			t.Fatalf("the %s ARN: %s (%s), states %q, want it to run", name, r.Status, r.Cause, r.Entered)
+		}
 	}
-	if got := stopped.Entered[len(stopped.Entered)-1]; got != flows.StateAlreadyRunning {
-		t.Errorf("the later ARN ended in %q, want %q", got, flows.StateAlreadyRunning)
+	if d := e.decisions(first); !slices.Equal(d, []string{sfnguard.Proceed}) {
+		t.Errorf("the first ARN's guard decisions %q, want one proceed", d)
 	}
-	if len(stopped.Calls) != 1 {
-		t.Errorf("the stopped execution made %d calls, want only the guard:\n%s", len(stopped.Calls), fmtCalls(stopped))
+	e.assertWaitedFor(second, first)
+	want := []string{"partition-addressbase-cleaned", "msck", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	if diff := cmp.Diff(append(want, want...), twoRuns(e.athena.started())); diff != "" {
+		t.Errorf("Athena queries, want two runs' one after the other (-want +got):\n%s", diff)
 	}
-	if got := ran.Entered[len(ran.Entered)-1]; got != flows.StateSucceeded || !slices.Contains(ran.Entered, flows.StateRun) {
-		t.Errorf("the earlier ARN entered %q, want it to run", ran.Entered)
+}
+
+// twoRuns sorts the parallel gates of each of two AddressBase runs' four
+// queries, leaving the runs in order.
+func twoRuns(s []string) []string {
+	if len(s) != 8 {
+		return s
+	}
+	return append(sortedTail(s[:4], 0, 2), sortedTail(s[4:], 0, 2)...)
+}
+
+// A trigger that arrives mid-run is not lost: of the runs started while one
+// works, the first waits and runs right after it, and any later one stops
+// (the waiting run covers it). Exactly one follow-up run.
+func TestRunsStartedMidRunGiveOneFollowUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{hold: []string{"partition-addressbase-cleaned"}})
+	e.putSource()
+	prefix := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:"
+	working, followUp, extra := prefix+"release", prefix+"elections-set-changed-1", prefix+"elections-set-changed-2"
+	partitions := func() int {
+		return len(slices.DeleteFunc(e.athena.started(), func(q string) bool { return q != "partition-addressbase-cleaned" }))
+	}
+	now := time.Now()
+	workingDone := e.start(addressbase.Flow(addressBaseParams()), abMachine, working, now.Add(-time.Minute))
+	e.eventually("the first run's partition query runs", func() bool { return partitions() == 1 })
+
+	followUpDone := e.start(addressbase.Flow(addressBaseParams()), abMachine, followUp, now)
+	e.eventually("the second run has been told to wait", func() bool { return e.count(followUp, sfnguard.Wait) >= 1 })
+	stopped := e.start(addressbase.Flow(addressBaseParams()), abMachine, extra, now.Add(time.Second))()
+	if stopped.Status != "SUCCEEDED" || stopped.Entered[len(stopped.Entered)-1] != flows.StateAlreadyRunning || len(stopped.Calls) != 1 {
+		t.Errorf("the third run: %s, states %q, calls:\n%s; want it to stop after the guard", stopped.Status, stopped.Entered, fmtCalls(stopped))
+	}
+	e.eventually("the second run has waited twice", func() bool { return e.count(followUp, sfnguard.Wait) >= 2 })
+	if n := partitions(); n != 1 {
+		t.Errorf("%d partition queries while the first run works, want 1", n)
+	}
+
+	e.athena.release("partition-addressbase-cleaned")
+	first := workingDone()
+	e.eventually("the follow-up's partition query runs", func() bool { return partitions() == 2 })
+	e.athena.release("partition-addressbase-cleaned")
+	second := followUpDone()
+	for name, r := range map[string]report{"first": first, "follow-up": second} {
+		if r.Status != "SUCCEEDED" || r.Entered[len(r.Entered)-1] != flows.StateSucceeded {
+			t.Fatalf("the %s run %s %s: %s\ncalls:\n%s", name, r.Status, r.Error, r.Cause, fmtCalls(r))
+		}
+	}
+	e.assertWaitedFor(followUp, working)
+	if d := e.decisions(extra); !slices.Equal(d, []string{sfnguard.Stop}) {
+		t.Errorf("the third run's guard decisions %q, want one stop", d)
 	}
 	want := []string{"partition-addressbase-cleaned", "msck", "addressbase-gate-one-source", "addressbase-gate-uprns"}
-	if diff := cmp.Diff(want, sortedTail(e.athena.started(), 0, 2)); diff != "" {
-		t.Errorf("Athena queries, want one run's (-want +got):\n%s", diff)
+	if diff := cmp.Diff(append(want, want...), twoRuns(e.athena.started())); diff != "" {
+		t.Errorf("Athena queries, want two runs' one after the other (-want +got):\n%s", diff)
 	}
 }
 

@@ -426,6 +426,48 @@ func (e *env) events() []event {
 	return slices.Clone(e.log)
 }
 
+// decisions returns the guard's decisions for arn so far, in order.
+func (e *env) decisions(arn string) []string {
+	var out []string
+	for _, ev := range e.events() {
+		if ev.execution == arn {
+			out = append(out, ev.decision)
+		}
+	}
+	return out
+}
+
+// count returns how often the guard told arn decision so far.
+func (e *env) count(arn, decision string) int {
+	n := 0
+	for _, d := range e.decisions(arn) {
+		if d == decision {
+			n++
+		}
+	}
+	return n
+}
+
+// assertWaitedFor checks that the guard told waiter to wait until blocker
+// had ended, and then to proceed, once.
+func (e *env) assertWaitedFor(waiter, blocker string) {
+	e.t.Helper()
+	evs := e.events()
+	ended := slices.IndexFunc(evs, func(ev event) bool { return ev.ended == blocker })
+	if ended < 0 {
+		e.t.Fatalf("%s has not ended", blocker)
+	}
+	for i, ev := range evs {
+		if ev.execution == waiter && ev.decision == sfnguard.Proceed && i < ended {
+			e.t.Errorf("%s was told to proceed (event %d) before %s ended (event %d)", waiter, i, blocker, ended)
+		}
+	}
+	d := e.decisions(waiter)
+	if len(d) < 2 || d[len(d)-1] != sfnguard.Proceed || slices.ContainsFunc(d[:len(d)-1], func(x string) bool { return x != sfnguard.Wait }) {
+		e.t.Errorf("%s's guard decisions %q, want waits then one proceed", waiter, d)
+	}
+}
+
 // eventually polls cond until it holds, failing the test after a minute.
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()

@@ -6,10 +6,13 @@
 // Every machine shares one frame: the input is wrapped in an object (an
 // EventBridge Pipe delivers an array), then a guard (internal/sfnguard)
 // orders the running executions of this machine and of the machines it
-// conflicts with by start time and ARN: a younger execution of the same
-// machine stops at once in the AlreadyRunning Succeed state, which is not a
-// failure and does not notify; while an older execution of a conflicting
-// machine runs, the execution waits and asks again. The layer's body runs
+// conflicts with by start time and ARN. The second oldest execution of the
+// same machine is its follow-up: it waits and asks again until the oldest
+// has ended, so a change that arrives mid-run is rebuilt right after it. Any
+// younger one stops at once in the AlreadyRunning Succeed state, which is
+// not a failure and does not notify: the waiting follow-up covers it. While
+// an older execution of a conflicting machine runs, the execution waits and
+// asks again too. The layer's body runs
 // inside a one-branch Parallel whose Catch stops the Athena queries the run
 // started, publishes the failure to the SNS topic and ends in a Fail state.
 package flows
@@ -25,7 +28,7 @@ const (
 	StateStart          = "Wrap input"
 	StateGuard          = "Check singleton"
 	StateGuardChoice    = "Already running?"
-	StateGuardWait      = "Wait for conflicting run"
+	StateGuardWait      = "Wait for older run"
 	StateAlreadyRunning = "AlreadyRunning"
 	StateRun            = "Run"
 	StateSucceeded      = "Succeeded"
@@ -40,7 +43,8 @@ const (
 	DefaultTimeoutSeconds = 3600
 	DefaultMaxConcurrency = 4
 	// DefaultGuardWaitSeconds is the pause before asking the guard again
-	// while a conflicting run is running.
+	// while an older run of this machine or of a conflicting one is
+	// running.
 	DefaultGuardWaitSeconds = 30
 )
 
@@ -73,8 +77,8 @@ type Guard struct {
 	// ConflictingStateMachineArns are the machines whose runs must not
 	// overlap with this machine's: one reads what the other writes.
 	ConflictingStateMachineArns []string
-	// WaitSeconds is the pause between guard calls while an older
-	// conflicting run is running (default 30).
+	// WaitSeconds is the pause between guard calls while an older run of
+	// this machine or of a conflicting one is running (default 30).
 	WaitSeconds int
 }
 
@@ -125,7 +129,7 @@ func guarded(comment string, l layer.Lambdas, topicArn string, timeout int, g Gu
 		// fails it (notified) instead.
 		"maxWaitSeconds": timeout / 2,
 	})
-	guard.Comment = "Stop if an older execution of this state machine is running; wait while an older execution of a conflicting one is."
+	guard.Comment = "Wait while one older execution of this state machine, or an older one of a conflicting state machine, is running; stop if two older executions of this one are (the younger of them follows up)."
 	guard.ResultPath = "$.guard"
 	guard.Next = StateGuardChoice
 	guard.Catch = catchAll()
@@ -183,11 +187,11 @@ func guarded(comment string, l layer.Lambdas, topicArn string, timeout int, g Gu
 				Default: StateAlreadyRunning,
 			},
 			StateGuardWait: asl.Wait{
-				Comment: "An older run of a conflicting state machine is running; ask again after a pause.",
+				Comment: "An older run of this state machine or of a conflicting one is running; ask again after a pause.",
 				Seconds: Or(g.WaitSeconds, DefaultGuardWaitSeconds),
 				Next:    StateGuard,
 			},
-			StateAlreadyRunning: asl.Succeed{Comment: "An older execution is running; this one is not needed."},
+			StateAlreadyRunning: asl.Succeed{Comment: "An older execution is running and another waits to follow it; this one is not needed."},
 			StateRun: asl.Parallel{
 				Comment:    "The layer's steps; any failure is caught once, here.",
 				Branches:   []asl.Branch{body},

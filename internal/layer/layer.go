@@ -163,6 +163,9 @@ const (
 	StateMachineArnSuffix = "StateMachineArn"
 	LocationSuffix        = "Location"
 	TriggerQueueURLSuffix = "TriggerQueueUrl"
+	// DeadLetterQueueURLSuffix ends the URL of the queue that holds the
+	// rebuild requests that could not start the machine.
+	DeadLetterQueueURLSuffix = "DeadLetterQueueUrl"
 )
 
 // Location is one published dataset: the stack output <Name> (which ends in

@@ -1,12 +1,17 @@
 // Package sfnguard decides whether a state machine execution may start its
-// work. A layer's machine runs as a singleton, and it does not overlap with
-// the machines it conflicts with (one reads what the other writes).
+// work. A layer's machine runs one execution at a time, keeps at most one
+// follow-up queued behind it, and does not overlap with the machines it
+// conflicts with (one reads what the other writes).
 //
 // All running executions of the machine and of its conflicting machines
 // are put in one total order: by start time, then by execution ARN. An
 // execution
-//   - stops when an older execution of its own machine is running (that one
-//     does the work);
+//   - stops when two or more older executions of its own machine are
+//     running: the second of them, still waiting, will do the work and
+//     will see whatever this one was started for;
+//   - waits when exactly one older execution of its own machine is running:
+//     it is the follow-up, and runs once that one has ended, so a change
+//     that arrives mid-run is not lost;
 //   - otherwise waits while an older execution of a conflicting machine is
 //     running;
 //   - otherwise proceeds.
@@ -16,7 +21,8 @@
 // oldest running execution never waits (nothing is older), so it proceeds
 // and ends, at the latest at its machine's timeout; then the next oldest is
 // the oldest, and so on. Two executions started together both see each
-// other, and because the order is total exactly one of them is the younger.
+// other, and because the order is total exactly one of them is the younger,
+// which waits for the other.
 package sfnguard
 
 import (
@@ -55,7 +61,8 @@ type Input struct {
 	// overlap with this one's.
 	ConflictingStateMachineArns []string `json:"conflictingStateMachineArns,omitempty"`
 	// MaxWaitSeconds bounds how long after its start an execution may still
-	// be told to wait; past it the guard fails with a *WaitTimeoutError, so
+	// be told to wait, for its own machine's older run or a conflicting
+	// one; past it the guard fails with a *WaitTimeoutError, so
 	// the run is notified rather than left too little time to finish. 0
 	// means no bound (the machine's own timeout still applies).
 	MaxWaitSeconds int `json:"maxWaitSeconds,omitempty"`
@@ -64,8 +71,8 @@ type Input struct {
 // Decisions.
 const (
 	Proceed = "proceed" // no older run of this or a conflicting machine
-	Wait    = "wait"    // an older run of a conflicting machine is running
-	Stop    = "stop"    // an older run of this machine is running
+	Wait    = "wait"    // one older run of this machine, or an older run of a conflicting one, is running
+	Stop    = "stop"    // two or more older runs of this machine are running: the younger of them follows up
 )
 
 // Output tells the execution what to do.
@@ -75,15 +82,15 @@ type Output struct {
 }
 
 // WaitTimeoutError reports that the execution waited MaxWaitSeconds for
-// a conflicting run and must give up. Its type name is the Lambda errorType.
+// an older run and must give up. Its type name is the Lambda errorType.
 type WaitTimeoutError struct {
 	Execution string
 	Waited    time.Duration
-	Blockers  string // the older conflicting executions
+	Blockers  string // the older executions it waited for
 }
 
 func (e *WaitTimeoutError) Error() string {
-	return fmt.Sprintf("%s gave up after waiting %s for conflicting execution(s) to end: %s",
+	return fmt.Sprintf("%s gave up after waiting %s for older execution(s) to end: %s",
 		e.Execution, e.Waited.Round(time.Second), e.Blockers)
 }
 
@@ -143,10 +150,14 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	}
 	log := h.Logger.With("stateMachineArn", in.StateMachineArn, "currentExecutionArn", self.arn)
 
-	if older := olderThan(self, own); len(older) > 0 {
-		msg := fmt.Sprintf("%s is already running in older execution(s) %s; %s stops", in.StateMachineArn, join(older), self)
-		log.InfoContext(ctx, "stop: an older execution of this state machine is running", "older", join(older))
+	switch older := olderThan(self, own); {
+	case len(older) >= 2:
+		msg := fmt.Sprintf("%s is already running in %s, and %s will run after it; %s stops",
+			in.StateMachineArn, older[0], join(older[1:]), self)
+		log.InfoContext(ctx, "stop: a follow-up execution of this state machine is already waiting", "older", join(older))
 		return Output{Decision: Stop, Message: msg}, nil
+	case len(older) == 1:
+		return h.wait(ctx, log, in, self, older, "the older execution of its own state machine")
 	}
 	var blockers []run
 	for _, sm := range in.ConflictingStateMachineArns {
@@ -160,16 +171,21 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 		blockers = append(blockers, olderThan(self, runs)...)
 	}
 	if len(blockers) > 0 {
-		waited := h.Now().Sub(self.start)
-		if in.MaxWaitSeconds > 0 && waited >= time.Duration(in.MaxWaitSeconds)*time.Second {
-			return Output{}, &WaitTimeoutError{Execution: self.arn, Waited: waited, Blockers: join(blockers)}
-		}
-		msg := fmt.Sprintf("%s waits for older conflicting execution(s) %s", self, join(blockers))
-		log.InfoContext(ctx, "wait: an older conflicting execution is running", "older", join(blockers))
-		return Output{Decision: Wait, Message: msg}, nil
+		return h.wait(ctx, log, in, self, blockers, "older conflicting execution(s)")
 	}
 	log.InfoContext(ctx, "proceed")
 	return Output{Decision: Proceed, Message: fmt.Sprintf("%s is the oldest running execution of %s and its conflicting state machines", self, in.StateMachineArn)}, nil
+}
+
+// wait tells self to wait for blockers (what they are), or fails it with a
+// *WaitTimeoutError once it has waited in.MaxWaitSeconds.
+func (h *Handler) wait(ctx context.Context, log *slog.Logger, in Input, self run, blockers []run, what string) (Output, error) {
+	waited := h.Now().Sub(self.start)
+	if in.MaxWaitSeconds > 0 && waited >= time.Duration(in.MaxWaitSeconds)*time.Second {
+		return Output{}, &WaitTimeoutError{Execution: self.arn, Waited: waited, Blockers: join(blockers)}
+	}
+	log.InfoContext(ctx, "wait", "for", what, "older", join(blockers))
+	return Output{Decision: Wait, Message: fmt.Sprintf("%s waits for %s %s", self, what, join(blockers))}, nil
 }
 
 // running lists the RUNNING executions of a state machine, all pages.

@@ -138,7 +138,7 @@ func TestInvokeJSON(t *testing.T) {
 			wantLists: map[string]int{smArn: 1, otherSM: 1},
 		},
 		{
-			name:     "an older one of the same machine on page 2 stops it",
+			name:     "one older run of the same machine on page 2: it follows up, so it waits",
 			payload:  "current_execution.json",
 			pageSize: 1,
 			execs: []execution{
@@ -146,10 +146,25 @@ func TestInvokeJSON(t *testing.T) {
 				exec(otherSM, "abc", "RUNNING", 1.7e9),
 				exec(smArn, "elections-set-changed-42", "RUNNING", started-100),
 			},
-			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in older execution(s) " +
-				execPrefix + "elections-set-changed-42 (started 2025-11-25T19:45:00.5Z); " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
-			// Stopping needs no look at the conflicting machine.
+			want: sfnguard.Output{Decision: sfnguard.Wait, Message: currentArn + " (started 2025-11-25T19:46:40.5Z) waits for the older execution of its own state machine " +
+				execPrefix + "elections-set-changed-42 (started 2025-11-25T19:45:00.5Z)"},
+			// Waiting for its own machine needs no look at the conflicting one.
 			wantLists: map[string]int{smArn: 2},
+		},
+		{
+			name:     "two older runs of the same machine on page 2: a follow-up is waiting, so it stops",
+			payload:  "current_execution.json",
+			pageSize: 1,
+			execs: []execution{
+				exec(smArn, "follow-up", "RUNNING", started-50), current, exec(smArn, "a", "SUCCEEDED", 1.7e9),
+				exec(otherSM, "abc", "RUNNING", 1.7e9),
+				exec(smArn, "elections-set-changed-42", "RUNNING", started-100),
+			},
+			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in " +
+				execPrefix + "elections-set-changed-42 (started 2025-11-25T19:45:00.5Z), and " +
+				execPrefix + "follow-up (started 2025-11-25T19:45:50.5Z) will run after it; " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
+			// Stopping needs no look at the conflicting machine.
+			wantLists: map[string]int{smArn: 3},
 		},
 		{
 			name:      "a younger one of the same machine does not stop it",
@@ -170,28 +185,34 @@ func TestInvokeJSON(t *testing.T) {
 			wantLists: map[string]int{smArn: 1, otherSM: 1},
 		},
 		{
-			name:    "an older run of its own machine wins over waiting",
+			name:    "an older run of its own machine is waited for first",
 			payload: "current_execution.json",
 			execs: []execution{
 				current, exec(smArn, "first", "RUNNING", started-10), exec(otherSM, "rebuild", "RUNNING", started-30),
 			},
-			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in older execution(s) " +
-				execPrefix + "first (started 2025-11-25T19:46:30.5Z); " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
+			want: sfnguard.Output{Decision: sfnguard.Wait, Message: currentArn + " (started 2025-11-25T19:46:40.5Z) waits for the older execution of its own state machine " +
+				execPrefix + "first (started 2025-11-25T19:46:30.5Z)"},
 			wantLists: map[string]int{smArn: 1},
 		},
 		{
 			name:    "not listed yet: the payload's start time orders it",
 			payload: "current_execution.json",
 			execs:   []execution{exec(smArn, "just-before", "RUNNING", started-0.001)},
-			want: sfnguard.Output{Decision: sfnguard.Stop, Message: smArn + " is already running in older execution(s) " +
-				execPrefix + "just-before (started 2025-11-25T19:46:40.499Z); " + currentArn + " (started 2025-11-25T19:46:40.5Z) stops"},
+			want: sfnguard.Output{Decision: sfnguard.Wait, Message: currentArn + " (started 2025-11-25T19:46:40.5Z) waits for the older execution of its own state machine " +
+				execPrefix + "just-before (started 2025-11-25T19:46:40.499Z)"},
 			wantLists: map[string]int{smArn: 1},
 		},
 		{
 			name:    "waited too long",
 			payload: "current_execution.json",
 			execs:   []execution{exec(smArn, "nightly-20261126", "RUNNING", started-1800), exec(otherSM, "slow", "RUNNING", started-3000)},
-			wantErr: currentArn + " gave up after waiting 31m0s for conflicting execution(s) to end: " + abPrefix + "slow (started 2025-11-25T18:56:40.5Z)",
+			wantErr: currentArn + " gave up after waiting 31m0s for older execution(s) to end: " + abPrefix + "slow (started 2025-11-25T18:56:40.5Z)",
+		},
+		{
+			name:    "waited too long for its own machine's run",
+			payload: "current_execution.json",
+			execs:   []execution{exec(smArn, "nightly-20261126", "RUNNING", started-1800), exec(smArn, "slow", "RUNNING", started-3000)},
+			wantErr: currentArn + " gave up after waiting 31m0s for older execution(s) to end: " + execPrefix + "slow (started 2025-11-25T18:56:40.5Z)",
 		},
 		{
 			name:    "not listed and no start time",
@@ -248,22 +269,25 @@ func TestInvokeJSON(t *testing.T) {
 	}
 }
 
-// Two executions started together each see the other; exactly one, the
-// younger in (start time, ARN) order, stops.
+// Executions started together each see the others; in (start time, ARN)
+// order the first proceeds, the second waits to follow up and any later
+// one stops.
 func TestExecutionsStartedTogether(t *testing.T) {
 	tests := []struct {
-		name       string
-		a, b       float64 // start dates of run-a and run-b
-		wantToStop string
+		name    string
+		a, b, c float64 // start dates of run-a, run-b and run-c
+		want    map[string]string
 	}{
-		{"same start time: the ARN decides", started, started, "run-b"},
-		{"one millisecond apart: the start time decides", started + 0.001, started, "run-a"},
+		{"same start time: the ARN decides", started, started, started,
+			map[string]string{"run-a": sfnguard.Proceed, "run-b": sfnguard.Wait, "run-c": sfnguard.Stop}},
+		{"one millisecond apart: the start time decides", started + 0.001, started, started,
+			map[string]string{"run-b": sfnguard.Proceed, "run-c": sfnguard.Wait, "run-a": sfnguard.Stop}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			runs := []execution{exec(smArn, "run-a", "RUNNING", tt.a), exec(smArn, "run-b", "RUNNING", tt.b)}
+			runs := []execution{exec(smArn, "run-a", "RUNNING", tt.a), exec(smArn, "run-b", "RUNNING", tt.b), exec(smArn, "run-c", "RUNNING", tt.c)}
 			srv := newFakeSFN(t, 100, runs)
-			stopped := []string{}
+			got := map[string]string{}
 			for _, r := range runs {
 				body, err := json.Marshal(sfnguard.Input{StateMachineArn: smArn, CurrentExecutionArn: r.ExecutionArn, ConflictingStateMachineArns: []string{otherSM}})
 				if err != nil {
@@ -273,23 +297,16 @@ func TestExecutionsStartedTogether(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				switch out.Decision {
-				case sfnguard.Stop:
-					stopped = append(stopped, r.Name)
-					other := runs[0].ExecutionArn
-					if r.Name == "run-a" {
-						other = runs[1].ExecutionArn
+				got[r.Name] = out.Decision
+				// Whoever waits or stops names every run it defers to.
+				for _, o := range runs {
+					if tt.want[o.Name] == sfnguard.Proceed && out.Decision != sfnguard.Proceed && !strings.Contains(out.Message, o.ExecutionArn) {
+						t.Errorf("%s's message %q does not name the running %s", r.Name, out.Message, o.Name)
 					}
-					if !strings.Contains(out.Message, other) {
-						t.Errorf("%s's message %q does not name %s", r.Name, out.Message, other)
-					}
-				case sfnguard.Proceed:
-				default:
-					t.Errorf("%s: decision %q", r.Name, out.Decision)
 				}
 			}
-			if diff := cmp.Diff([]string{tt.wantToStop}, stopped); diff != "" {
-				t.Errorf("stopped executions (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("decisions (-want +got):\n%s", diff)
 			}
 		})
 	}
