@@ -901,11 +901,11 @@ func TestOverlapsCatchesDevelopmentBallotsInProductionsTable(t *testing.T) {
 			{"production", "table addressbase_partitioned_old", "s3://ab/addressbase/production/addressbase_partitioned/old/"},
 			{"development", "table current_ballots", "s3://ee.data-cache.production/ballots-with-wkt/development/"},
 		},
-		[]location{{"development", "export PublishBallotsCSV", "s3://ee.data-cache.production/ballots-with-wkt/development/current_elections.csv"}},
+		[]location{{"development", "export PublishCSV", "s3://ee.data-cache.production/ballots-with-wkt/development/current_elections.csv"}},
 	)
 	want := []string{
 		"production table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/) contains development table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/development/)",
-		"production table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/) overlaps what development writes: export PublishBallotsCSV (s3://ee.data-cache.production/ballots-with-wkt/development/current_elections.csv)",
+		"production table current_ballots (s3://ee.data-cache.production/ballots-with-wkt/) overlaps what development writes: export PublishCSV (s3://ee.data-cache.production/ballots-with-wkt/development/current_elections.csv)",
 		"production table addressbase_partitioned (s3://ab/addressbase/production/addressbase_partitioned/) contains production table addressbase_partitioned_old (s3://ab/addressbase/production/addressbase_partitioned/old/)",
 	}
 	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {

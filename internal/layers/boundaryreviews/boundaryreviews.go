@@ -8,6 +8,7 @@ package boundaryreviews
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
@@ -150,9 +151,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	}
 	db, ab, ee := s.Names.Database, b.AddressBase, b.EE
 	reviewsKey := prefix[reviews.Name] + ReviewsFile
-	tempReviews := tables.HiddenKey(reviewsKey, "")
-	const tempKeys = "temporary keys end in the run's request ID"
-	dbp := s.EEDatabase
+	export, exportGrants := layer.EEExport(layer.ExportBoundaryReviews, "export_boundary_reviews",
+		"Exports EveryElection's current boundary reviews with their division geometries to the reviews CSV", ee, reviewsKey, s.EEDatabase)
 	gate := func(name, template string, values map[string]string) layer.NamedQuery {
 		values["database"] = db
 		return layer.NamedQuery{Name: name, Template: "gates/" + template, Values: values}
@@ -176,40 +176,12 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			gate(QueryGateRawUPRNs, "gate-uprns", map[string]string{"source_table": raw.Name, "target_table": joined.Name}),
 			gate(QueryGateConflicts, "gate-conflicting-duplicates", map[string]string{"table": joined.Name, "list_column": ListColumn}),
 		},
-		Functions: append([]layer.Function{
-			{
-				Role: layer.ExportBoundaryReviews, Source: "export_boundary_reviews",
-				Description: "Exports EveryElection's current boundary reviews with their division geometries to the reviews CSV",
-				Timeout:     300, MemorySize: 512, ExternalObjects: true,
-				Env: map[string]string{
-					"BUCKET": ee, "KEY": reviewsKey,
-					"DB_HOST_PARAM": dbp.Host, "DB_USER_PARAM": dbp.User, "DB_NAME_PARAM": dbp.Name, "DB_PASSWORD_PARAM": dbp.Password,
-					"DB_SSLMODE": "require",
-				},
-			},
-		}, layer.OutcodeFunctions()...),
-		Calls: []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.DeleteStale},
+		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.DeleteStale},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
-		Grants: append([]layer.Grant{
-			{
-				// SecureStrings under the AWS-managed aws/ssm key decrypt
-				// through SSM without a kms statement.
-				Role: layer.ExportBoundaryReviews, Sid: "ReadDatabaseParameters", Actions: []string{"ssm:GetParameters"},
-				Resources: []layer.Resource{layer.Parameter(dbp.Host), layer.Parameter(dbp.User), layer.Parameter(dbp.Name), layer.Parameter(dbp.Password)},
-			},
-			{
-				// The export stages its file under a hidden temporary key
-				// (tables.HiddenKey) and copies it over the real one.
-				Role: layer.ExportBoundaryReviews, Sid: "PublishReviewsCSV", Actions: []string{"s3:PutObject"},
-				Resources:      []layer.Resource{layer.Object(ee, reviewsKey), layer.Objects(ee, tempReviews)},
-				WildcardReason: tempKeys,
-			},
-			{
-				Role: layer.ExportBoundaryReviews, Sid: "StageReviewsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
-				Resources: []layer.Resource{layer.Objects(ee, tempReviews)}, WildcardReason: tempKeys,
-			},
+		Grants: slices.Concat(exportGrants, []layer.Grant{
 			{
 				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name), layer.Table(changes.Name), layer.Table(joined.Name)},
@@ -233,7 +205,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])...),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, ChangesTable: changes.Name, JoinedTable: joined.Name,

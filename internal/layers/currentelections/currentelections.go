@@ -5,6 +5,7 @@ package currentelections
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
@@ -100,9 +101,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	}
 	db, ab, ee := s.Names.Database, b.AddressBase, b.EE
 	ballotsKey := prefix[ballots.Name] + "current_elections.csv"
-	tempBallots := tables.HiddenKey(ballotsKey, "")
-	const tempKeys = "temporary keys end in the run's request ID"
-	dbp := s.EEDatabase
+	export, exportGrants := layer.EEExport(layer.ExportBallots, "export_current_ballots",
+		"Exports EveryElection's current ballots with their WKT to the ballots CSV", ee, ballotsKey, s.EEDatabase)
 	if s.Schedule == "" {
 		return layer.Spec{}, fmt.Errorf("current elections layer: a nightly schedule is required")
 	}
@@ -120,40 +120,12 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
 			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name, "list_column": ListColumn}},
 		},
-		Functions: append([]layer.Function{
-			{
-				Role: layer.ExportBallots, Source: "export_current_ballots",
-				Description: "Exports EveryElection's current ballots with their WKT to the ballots CSV",
-				Timeout:     300, MemorySize: 512, ExternalObjects: true,
-				Env: map[string]string{
-					"BUCKET": ee, "KEY": ballotsKey,
-					"DB_HOST_PARAM": dbp.Host, "DB_USER_PARAM": dbp.User, "DB_NAME_PARAM": dbp.Name, "DB_PASSWORD_PARAM": dbp.Password,
-					"DB_SSLMODE": "require",
-				},
-			},
-		}, layer.OutcodeFunctions()...),
-		Calls: []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
+		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
-		Grants: append([]layer.Grant{
-			{
-				// SecureStrings under the AWS-managed aws/ssm key decrypt
-				// through SSM without a kms statement.
-				Role: layer.ExportBallots, Sid: "ReadDatabaseParameters", Actions: []string{"ssm:GetParameters"},
-				Resources: []layer.Resource{layer.Parameter(dbp.Host), layer.Parameter(dbp.User), layer.Parameter(dbp.Name), layer.Parameter(dbp.Password)},
-			},
-			{
-				// The export stages its file under a hidden temporary key
-				// (tables.HiddenKey) and copies it over the real one.
-				Role: layer.ExportBallots, Sid: "PublishBallotsCSV", Actions: []string{"s3:PutObject"},
-				Resources:      []layer.Resource{layer.Object(ee, ballotsKey), layer.Objects(ee, tempBallots)},
-				WildcardReason: tempKeys,
-			},
-			{
-				Role: layer.ExportBallots, Sid: "StageBallotsCSV", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
-				Resources: []layer.Resource{layer.Objects(ee, tempBallots)}, WildcardReason: tempKeys,
-			},
+		Grants: slices.Concat(exportGrants, []layer.Grant{
 			{
 				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
@@ -171,7 +143,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])...),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,
