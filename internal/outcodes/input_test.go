@@ -21,9 +21,9 @@ type in struct {
 
 const src = "s3://pollingstations.private.data/addressbase/2026-11/addressbase_cleaned/"
 
-// Input schemas as other writers produce them, with CurrentElections's
-// list column. Split must read all four.
-var hiveSchema, bagSchema, orderedSchema, legacySchema = inputSchemas("ballot_ids")
+// hiveSchema is Trino's input schema with CurrentElections's list column;
+// the tests of every writer's schema call inputSchemas themselves.
+var hiveSchema, _, _, _ = inputSchemas("ballot_ids")
 
 // inputSchemas returns the input schemas with list column col:
 //   - hive is what Trino writes: every column optional, a standard 3-level
