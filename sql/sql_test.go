@@ -17,6 +17,9 @@ var sample = map[string]string{
 	"ballots_table":     "current_ballots",
 	"addressbase_table": "addressbase_partitioned",
 	"target_location":   "s3://pollingstations.private.data/addressbase/development/addressbase_partitioned/",
+	"reviews_table":     "current_boundary_reviews",
+	"changes_table":     "boundary_review_address_changes",
+	"list_column":       "ballot_ids",
 }
 
 func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
