@@ -1,5 +1,7 @@
 package layer
 
+import "github.com/DemocracyClub/dc-data-baker/internal/tables"
+
 // The per-outcode publish that every layer ending in outcode files shares:
 // first_letter_to_outcode_parquet splits each letter of a joined table into
 // <OUTCODE>.parquet files, delete_stale_outcodes removes those no letter
@@ -36,4 +38,30 @@ func OutcodeGrants(bucket, joinedPrefix, outcodePrefix string) []Grant {
 		{Role: DeleteStale, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
 		{Role: DeleteStale, Sid: "DeleteOutcodes", Actions: []string{"s3:DeleteObject"}, Resources: []Resource{Objects(bucket, outcodePrefix)}, WildcardReason: ObjectsUnderPrefix},
 	}
+}
+
+// JoinedTable is a layer's joined table: every address with its list column
+// (listColumn, described by listComment), partitioned by first letter under
+// addressbase/<environment>/<name>/ and filled by query. The outcode split
+// reads it.
+func JoinedTable(b tables.Buckets, name, description, listColumn, listComment, query string) tables.Table {
+	return tables.Table{
+		Name:        name,
+		Description: description,
+		Bucket:      b.AddressBase,
+		Prefix:      "addressbase/{environment}/" + name + "/",
+		Format:      tables.Parquet,
+		Columns: []tables.Column{
+			tables.String("uprn"), tables.String("address"), tables.String("postcode"), tables.String("addressbase_source"),
+			{Name: listColumn, Type: "array<string>", Comment: listComment},
+		},
+		PartitionKeys: tables.FirstLetter,
+		Query:         query,
+	}
+}
+
+// OutcodeFolder is where a layer's per-outcode files go: not a Glue table,
+// but located like one.
+func OutcodeFolder(b tables.Buckets, folder string) tables.Table {
+	return tables.Table{Name: folder, Bucket: b.AddressBase, Prefix: "addressbase/{environment}/" + folder + "/"}
 }

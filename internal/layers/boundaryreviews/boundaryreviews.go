@@ -111,26 +111,14 @@ func Changes(b tables.Buckets) tables.Table {
 
 // Joined is every address with its boundary reviews as JSON strings.
 func Joined(b tables.Buckets) tables.Table {
-	return tables.Table{
-		Name:        JoinedName,
-		Description: "Every address with its boundary reviews, one compact JSON string per review",
-		Bucket:      b.AddressBase,
-		Prefix:      "addressbase/{environment}/" + JoinedName + "/",
-		Format:      tables.Parquet,
-		Columns: []tables.Column{
-			tables.String("uprn"), tables.String("address"), tables.String("postcode"), tables.String("addressbase_source"),
-			{Name: ListColumn, Type: "array<string>", Comment: "sorted by boundary_review_id, [] when none"},
-		},
-		PartitionKeys: tables.FirstLetter,
-		Query:         QueryJoinLetter,
-	}
+	return layer.JoinedTable(b, JoinedName,
+		"Every address with its boundary reviews, one compact JSON string per review",
+		ListColumn, "sorted by boundary_review_id, [] when none", QueryJoinLetter)
 }
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
-func Output(b tables.Buckets) tables.Table {
-	return tables.Table{Name: OutputFolder, Bucket: b.AddressBase, Prefix: "addressbase/{environment}/" + OutputFolder + "/"}
-}
+func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, OutputFolder) }
 
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {

@@ -61,26 +61,14 @@ func Ballots(b tables.Buckets) tables.Table {
 
 // Joined is every address with its current ballot IDs.
 func Joined(b tables.Buckets) tables.Table {
-	return tables.Table{
-		Name:        JoinedName,
-		Description: "Every address with the sorted, distinct IDs of the current ballots containing it",
-		Bucket:      b.AddressBase,
-		Prefix:      "addressbase/{environment}/current_ballots_joined_to_address_base/",
-		Format:      tables.Parquet,
-		Columns: []tables.Column{
-			tables.String("uprn"), tables.String("address"), tables.String("postcode"), tables.String("addressbase_source"),
-			{Name: ListColumn, Type: "array<string>", Comment: "sorted, distinct, [] when none"},
-		},
-		PartitionKeys: tables.FirstLetter,
-		Query:         QueryJoinLetter,
-	}
+	return layer.JoinedTable(b, JoinedName,
+		"Every address with the sorted, distinct IDs of the current ballots containing it",
+		ListColumn, "sorted, distinct, [] when none", QueryJoinLetter)
 }
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
-func Output(b tables.Buckets) tables.Table {
-	return tables.Table{Name: OutputFolder, Bucket: b.AddressBase, Prefix: "addressbase/{environment}/" + OutputFolder + "/"}
-}
+func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, OutputFolder) }
 
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {

@@ -53,7 +53,7 @@ const (
 // letter's outcode files in a bounded Map; delete outcode files that no
 // letter produced, passing the Map's results.
 func Flow(p FlowParams) asl.StateMachine {
-	joined := flows.Or(p.JoinedTable, "current_ballots_joined_to_address_base")
+	joined := flows.Or(p.JoinedTable, JoinedName)
 	letters := p.Letters
 	if len(letters) == 0 {
 		letters = flows.DefaultLetters()
