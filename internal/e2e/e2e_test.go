@@ -76,10 +76,10 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 		t.Errorf("ballots CSV does not start with its header: %.80q", csv)
 	}
 	wantQueries := []string{
-		"uprn-to-ballots-first-letter/B", "uprn-to-ballots-first-letter/N", "msck",
+		"uprn-to-ballots", "msck",
 		"current-elections-gate-conflicting-duplicates", "current-elections-gate-one-source", "current-elections-gate-raw-uprns", "current-elections-gate-uprns",
 	}
-	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 2, 4)); diff != "" {
+	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 0, 4)); diff != "" {
 		t.Errorf("Athena queries (-want +got):\n%s", diff)
 	}
 	if _, ok := e.keys(abBucket, joinedPrefix)[joinedPrefix+"first_letter=B/leftover-from-last-run.parquet"]; ok {
@@ -114,8 +114,8 @@ func (e *env) putSource() {
 	e.put(abBucket, cleanedPrefix+"part-0.csv", addressBaseCSV(e.t))
 }
 
-// sortedTail sorts the parallel runs inside s: the first n (the Map's
-// joins) and the last m (the gates), leaving the middle in order.
+// sortedTail sorts the parallel runs inside s: the first n and the last m
+// (the gates), leaving the middle in order.
 func sortedTail(s []string, n, m int) []string {
 	out := append([]string(nil), s...)
 	if len(out) >= n+m {
@@ -322,16 +322,26 @@ func TestRunsStartedMidRunGiveOneFollowUp(t *testing.T) {
 }
 
 // A failed run stops its own queries that are still running, leaves other
-// executions' queries alone, and still notifies.
+// executions' queries alone, and still notifies. The gates run in
+// parallel: one fails while another is still running.
 func TestFailedRunStopsItsQueries(t *testing.T) {
 	t.Parallel()
 	other := "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-10"
-	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N", hold: []string{"uprn-to-ballots-first-letter/B"}, foreignQuery: other})
+	failing, held := currentelections.QueryGateConflicts, currentelections.QueryGateUPRNs
+	e := newEnv(t, scenario{withExport: true, fail: failing, hold: []string{held}, foreignQuery: other})
+	e.seedAddressBase(addressBaseCSV(t))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
-	want := []string{"foreign RUNNING", "uprn-to-ballots-first-letter/B CANCELLED", "uprn-to-ballots-first-letter/N FAILED"}
-	if diff := cmp.Diff(want, sortedTail(e.athena.states(), 0, 2)); diff != "" {
+	assertFailedAndNotified(t, e, r, before, failMessage(failing))
+	var got []string
+	for _, s := range e.athena.states() {
+		if strings.HasPrefix(s, "foreign") || strings.HasPrefix(s, failing) || strings.HasPrefix(s, held) {
+			got = append(got, s)
+		}
+	}
+	slices.Sort(got)
+	want := []string{failing + " FAILED", held + " CANCELLED", "foreign RUNNING"}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("query states after the run (-want +got):\n%s", diff)
 	}
 	var stops []call
@@ -351,10 +361,10 @@ func TestFailedRunStopsItsQueries(t *testing.T) {
 // When the queries cannot be stopped, the failure is still notified.
 func TestStopFailureStillNotifies(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N", refuseStops: true})
+	e := newEnv(t, scenario{withExport: true, fail: currentelections.QueryJoin, refuseStops: true})
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
+	assertFailedAndNotified(t, e, r, before, failMessage(currentelections.QueryJoin))
 	if i := slices.IndexFunc(r.Calls, func(c call) bool { return c.State == flows.StateStopQueries }); i < 0 || r.Calls[i].Error == "" {
 		t.Errorf("the stop call did not fail:\n%s", fmtCalls(r))
 	}
@@ -391,11 +401,11 @@ func assertFailedAndNotified(t *testing.T, e *env, r report, before map[string]s
 
 func TestFailingJoinIsCaughtAndNotified(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N"})
+	e := newEnv(t, scenario{withExport: true, fail: currentelections.QueryJoin})
 	e.seedAddressBase(addressBaseCSV(t))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
+	assertFailedAndNotified(t, e, r, before, failMessage(currentelections.QueryJoin))
 	for _, q := range e.athena.started() {
 		if q == "msck" || strings.Contains(q, "gate") {
 			t.Errorf("query %s started after a join failed", q)

@@ -112,7 +112,7 @@ func currentElectionsParams() currentelections.FlowParams {
 	return currentelections.FlowParams{
 		Frame:    flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}}},
 		Database: database, Bucket: abBucket, JoinedPrefix: joinedPrefix, OutcodePrefix: outcodePrefix,
-		Letters: []string{"B", "N"}, MaxConcurrency: 2, OutcodeMaxConcurrency: 2,
+		Letters: []string{"B", "N"},
 	}
 }
 
@@ -121,8 +121,9 @@ type scenario struct {
 	// running are RUNNING executions of machineID besides the ones the
 	// test starts.
 	running []runningExecution
-	// failJoinLetter makes the join query FAIL for that letter.
-	failJoinLetter string
+	// fail makes that query ("name" or "name/letter") FAIL with
+	// failMessage(fail).
+	fail string
 	// throttleStarts is how many StartQueryExecution calls Athena refuses
 	// with ThrottlingException before accepting.
 	throttleStarts int

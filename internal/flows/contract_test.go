@@ -837,8 +837,8 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 			payload(d, currentelections.StateRepair+" - status")["queryExecutionId.$"] = "$.repair.Payload.QueryExecutionId"
 		}, []string{currentelections.StateRepair + " - status", `no key "QueryExecutionId"`}},
 		{"letter as a number", "current_elections", func(d map[string]any) {
-			payload(d, currentelections.StateJoinLetter)["context"] = map[string]any{"first_letter": 1.0}
-		}, []string{currentelections.StateJoinLetter, "context.first_letter"}},
+			payload(d, currentelections.StateOutcodeLetter)["first_letter"] = 1.0
+		}, []string{currentelections.StateOutcodeLetter, "first_letter"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1197,9 +1197,9 @@ func TestLayerStepOrder(t *testing.T) {
 		want    []string
 	}{
 		{"addressbase", []string{addressbase.StateSetSource, addressbase.StateEmptyTarget, addressbase.StatePartition, addressbase.StateRepair, addressbase.StateGates}},
-		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
+		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
 			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
-		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
+		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
 			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
 	}
 	for _, tc := range tests {

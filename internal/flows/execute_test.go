@@ -140,7 +140,6 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	t.Parallel()
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B", "C", "D", "E"}
-	p.MaxConcurrency = 2
 	r := execute(t, currentelections.Flow(p), scenario{})
 	mustSucceed(t, r)
 	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
@@ -149,16 +148,16 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	called := callStates(r)
 	steps := []string{
-		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetter,
+		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
 		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StateDeleteStale,
 	}
 	if !isSubsequence(steps, called) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
 	}
-	// Every join finishes before the repair; every gate finishes before the
+	// The join finishes before the repair; every gate finishes before the
 	// first outcode file is written; deleting stale files comes last.
 	order := []struct{ before, after string }{
-		{currentelections.StateJoinLetter + " - status", currentelections.StateRepair},
+		{currentelections.StateJoin + " - status", currentelections.StateRepair},
 		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateOutcodeLetter, currentelections.StateDeleteStale},
@@ -170,11 +169,18 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 		}
 	}
 
-	var joined, split []string
+	// One join query for every letter, so no letter in its payload.
+	var joins, split []string
 	for _, c := range callsOf(r, "query") {
-		if c.Payload["QueryName"] == "uprn-to-ballots-first-letter" {
-			joined = append(joined, c.Payload["context"].(map[string]any)["first_letter"].(string))
+		if c.Payload["QueryName"] == currentelections.QueryJoin {
+			if _, ok := c.Payload["context"]; ok {
+				t.Errorf("join payload %v has a context", c.Payload)
+			}
+			joins = append(joins, c.State)
 		}
+	}
+	if len(joins) != 1 {
+		t.Errorf("join query started %d times (%q), want once", len(joins), joins)
 	}
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
@@ -183,11 +189,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}
 	}
-	sort.Strings(joined)
 	sort.Strings(split)
-	if diff := cmp.Diff(p.Letters, joined); diff != "" {
-		t.Errorf("join query letters (-want +got):\n%s", diff)
-	}
 	if diff := cmp.Diff(p.Letters, split); diff != "" {
 		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
 	}
@@ -277,7 +279,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 	}{
 		{"addressbase uprn gate", addressbase.Flow(addressBaseParams()), "addressbase-gate-uprns"},
 		{"current elections one-source gate", currentelections.Flow(currentElectionsParams()), "current-elections-gate-one-source"},
-		{"current elections join", currentelections.Flow(currentElectionsParams()), "uprn-to-ballots-first-letter"},
+		{"current elections join", currentelections.Flow(currentElectionsParams()), currentelections.QueryJoin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

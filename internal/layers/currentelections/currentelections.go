@@ -20,7 +20,7 @@ const StateMachineName = "MakeCurrentElectionsParquet"
 
 // The layer's named queries, as its state machine starts them.
 const (
-	QueryJoinLetter    = "uprn-to-ballots-first-letter"
+	QueryJoin          = "uprn-to-ballots"
 	QueryGateOneSource = "current-elections-gate-one-source"
 	QueryGateUPRNs     = "current-elections-gate-uprns"
 	// QueryGateRawUPRNs compares the joined table with the raw AddressBase
@@ -63,7 +63,7 @@ func Ballots(b tables.Buckets) tables.Table {
 func Joined(b tables.Buckets) tables.Table {
 	return layer.JoinedTable(b, JoinedName,
 		"Every address with the sorted, distinct IDs of the current ballots containing it",
-		ListColumn, "sorted, distinct, [] when none", QueryJoinLetter)
+		ListColumn, "sorted, distinct, [] when none", QueryJoin)
 }
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
@@ -102,7 +102,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{ballots, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryJoinLetter, Template: "currentelections/uprn-to-ballots-first-letter", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
+			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
