@@ -106,6 +106,16 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	if diff := cmp.Diff(wantOutcodes, got); diff != "" {
 		t.Errorf("published outcode files (-want +got):\n%s", diff)
 	}
+	// Each live file is the staged one, copied.
+	staged := e.keys(abBucket, stagingPrefix)
+	for key, etag := range e.keys(abBucket, outcodePrefix) {
+		if s := staged[stagingPrefix+strings.TrimPrefix(key, outcodePrefix)]; s != etag {
+			t.Errorf("%s ETag %s, staged %q", key, etag, s)
+		}
+	}
+	if len(staged) != len(wantOutcodes) {
+		t.Errorf("%d staged files, want %d", len(staged), len(wantOutcodes))
+	}
 }
 
 // putSource places the AddressBase fixture where the partition query reads.
@@ -220,7 +230,7 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	e.assertWaitedFor(ceArn, abArn)
 	for i, ev := range e.events()[:abEnded] {
 		// The roles only CurrentElections calls.
-		if slices.Contains([]string{"exportBallots", "outcodeSplit", "deleteStale"}, ev.role) {
+		if slices.Contains([]string{"exportBallots", "outcodeSplit", "publish"}, ev.role) {
 			t.Errorf("CurrentElections ran %s (event %d) before AddressBase ended (event %d)", ev.role, i, abEnded)
 		}
 	}
@@ -391,7 +401,7 @@ func assertFailedAndNotified(t *testing.T, e *env, r report, before map[string]s
 		}
 	}
 	calls := e.handlerCalls()
-	if calls["outcodeSplit"]+calls["deleteStale"] != 0 {
+	if calls["outcodeSplit"]+calls["publish"] != 0 {
 		t.Errorf("publishing handlers ran after the failure: %v", calls)
 	}
 	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff != "" {
@@ -436,6 +446,33 @@ func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 100004")
+}
+
+// A letter whose outcode split fails publishes nothing: the other letter's
+// files stay in staging, and the live folder keeps every file as it was.
+func TestOutcodeFailurePublishesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{withExport: true, corruptLetter: "N"})
+	e.seedAddressBase(addressBaseCSV(t))
+	before := seedOutputs(e)
+	r := e.run(currentelections.Flow(currentElectionsParams()))
+	if r.Status != "FAILED" || !strings.Contains(r.Cause, "zz-corrupt.parquet") {
+		t.Fatalf("execution %s %s: %s; want FAILED naming the corrupt file\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	if len(r.SNS) != 1 || !strings.Contains(r.SNS[0].Message, "zz-corrupt.parquet") {
+		t.Errorf("SNS messages %+v, want one naming the corrupt file", r.SNS)
+	}
+	calls := e.handlerCalls()
+	if calls["outcodeSplit"] != 2 || calls["publish"] != 0 {
+		t.Errorf("handler calls %v, want both letters split and no publish", calls)
+	}
+	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff != "" {
+		t.Errorf("live outcode files changed (-before +after):\n%s", diff)
+	}
+	staged := e.keys(abBucket, stagingPrefix)
+	if _, ok := staged[stagingPrefix+"BN15.parquet"]; !ok {
+		t.Errorf("staged files %v, want letter B's BN15 (its split succeeded)", staged)
+	}
 }
 
 // Athena's throttling reaches the state machine as the query Lambda's

@@ -149,7 +149,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	called := callStates(r)
 	steps := []string{
 		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StateDeleteStale,
+		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
 	}
 	if !isSubsequence(steps, called) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
@@ -160,7 +160,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 		{currentelections.StateJoin + " - status", currentelections.StateRepair},
 		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
-		{currentelections.StateOutcodeLetter, currentelections.StateDeleteStale},
+		{currentelections.StateOutcodeLetter, currentelections.StatePublish},
 	}
 	for _, o := range order {
 		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
@@ -184,7 +184,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.OutcodePrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
+		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}
@@ -194,24 +194,24 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
 	}
 
-	stale := callsOf(r, "deleteStale")
-	if len(stale) != 1 {
-		t.Fatalf("deleteStale called %d times, want 1", len(stale))
+	published := callsOf(r, "publish")
+	if len(published) != 1 {
+		t.Fatalf("publish called %d times, want 1", len(published))
 	}
-	letters, _ := stale[0].Payload["letters"].([]any)
+	letters, _ := published[0].Payload["letters"].([]any)
 	var got []string
 	for _, l := range letters {
 		res := l.(map[string]any)
 		got = append(got, res["first_letter"].(string))
 		if _, ok := res["outcodes"].([]any); !ok {
-			t.Errorf("deleteStale letter result has no outcodes list: %v", res)
+			t.Errorf("publish letter result has no outcodes list: %v", res)
 		}
 	}
 	if diff := cmp.Diff(p.Letters, got); diff != "" {
-		t.Errorf("deleteStale got letter results (-want +got):\n%s", diff)
+		t.Errorf("publish got letter results (-want +got):\n%s", diff)
 	}
-	if stale[0].Payload["dest_prefix"] != p.OutcodePrefix || stale[0].Payload["bucket"] != p.Bucket {
-		t.Errorf("deleteStale payload = %v", stale[0].Payload)
+	if published[0].Payload["dest_prefix"] != p.OutcodePrefix || published[0].Payload["staging_prefix"] != p.StagingPrefix || published[0].Payload["bucket"] != p.Bucket {
+		t.Errorf("publish payload = %v", published[0].Payload)
 	}
 }
 
@@ -311,7 +311,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 			if len(stops) != 1 || stops[0].State != flows.StateStopQueries || stops[0].Payload["executionArn"] != executionID {
 				t.Errorf("stop calls = %+v, want one from %q for %s", stops, flows.StateStopQueries, executionID)
 			}
-			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "deleteStale")); n != 0 {
+			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "publish")); n != 0 {
 				t.Errorf("%d publishing calls after a failed query, want none", n)
 			}
 		})

@@ -47,6 +47,7 @@ func currentElectionsParams() currentelections.FlowParams {
 		Database:      "dc_data_baker",
 		Bucket:        "pollingstations.private.data",
 		JoinedPrefix:  "addressbase/development/current_ballots_joined_to_address_base/",
+		StagingPrefix: "addressbase/development/staging/current_elections_parquet/",
 		OutcodePrefix: "addressbase/development/current_elections_parquet/",
 	}
 }

@@ -30,8 +30,10 @@ const (
 	// (3.5M rows): 11.4 s measured locally on 2 cores (README,
 	// Performance), doubled for a 1,024 MB Lambda's CPU share.
 	LatencyOutcodeLetter = 25 * time.Second
-	// LatencyDeleteStale lists the outcode folder (about 3,000 files).
-	LatencyDeleteStale = 2 * time.Second
+	// LatencyPublish lists the staged and the live folder (about 3,000
+	// files each) and copies the changed files 32 at a time: all of them
+	// after a new AddressBase release, about 5 s.
+	LatencyPublish = 5 * time.Second
 )
 
 // DesignLatencies are the stated latencies of a run over letters letters,
@@ -40,7 +42,7 @@ func DesignLatencies(l layer.Lambdas, letters int) flows.Latencies {
 	lat := flows.BaseLatencies(l)
 	lat.Lambda[layer.ExportBallots] = LatencyExport
 	lat.Lambda[layer.OutcodeSplit] = LatencyOutcodeLetter
-	lat.Lambda[layer.DeleteStale] = LatencyDeleteStale
+	lat.Lambda[layer.Publish] = LatencyPublish
 	lat.Query[QueryJoin] = LatencyJoin
 	lat.Query["MSCK"] = LatencyRepair
 	lat.Query[QueryGateRawUPRNs] = LatencyRawGate

@@ -73,10 +73,10 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
-	ballots, addresses, joined, output := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b)
+	ballots, addresses, joined, output, staging := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
 	raw := addressbase.Raw(b) // read by the raw UPRN gate
 	prefix := map[string]string{}
-	for _, t := range []tables.Table{raw, ballots, addresses, joined, output} {
+	for _, t := range []tables.Table{raw, ballots, addresses, joined, output, staging} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, err
@@ -109,7 +109,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name, "list_column": ListColumn}},
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
@@ -131,11 +131,11 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,
-				Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+				Bucket: ab, JoinedPrefix: prefix[joined.Name], StagingPrefix: prefix[staging.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},
 		Triggers: &layer.Triggers{

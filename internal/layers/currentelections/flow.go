@@ -18,7 +18,9 @@ type FlowParams struct {
 	Bucket string
 	// JoinedPrefix is JoinedTable's prefix, emptied at the start.
 	JoinedPrefix string
-	// OutcodePrefix is where <OUTCODE>.parquet files are published.
+	// StagingPrefix is where the split writes <OUTCODE>.parquet files, and
+	// OutcodePrefix where the publish copies the changed ones.
+	StagingPrefix string
 	OutcodePrefix string
 	// Letters are the postcode first letters to process (default A–Z).
 	Letters []string
@@ -41,7 +43,7 @@ const (
 	StateGateConflicts = "Gate no conflicting duplicates"
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
-	StateDeleteStale   = "Delete stale outcodes"
+	StatePublish       = "Publish outcode files"
 )
 
 // Flow builds MakeCurrentElectionsParquet: guard; empty the joined prefix;
@@ -87,8 +89,8 @@ func Flow(p FlowParams) asl.StateMachine {
 				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
 				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
 		}, join.States(), repair.States(), p.OutcodeStates(flows.Outcodes{
-			Map: StateOutcodes, Letter: StateOutcodeLetter, Delete: StateDeleteStale,
-			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, OutcodePrefix: p.OutcodePrefix,
+			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish,
+			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
 			ListColumn: ListColumn, MaxConcurrency: flows.Or(p.OutcodeMaxConcurrency, len(letters)),
 		})),
 	}
