@@ -3,7 +3,9 @@ package outcodes
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,7 +113,7 @@ func CopyChanged(ctx context.Context, client PublishAPI, bucket, staging, live s
 			}
 			_, err := client.CopyObject(ctx, &s3.CopyObjectInput{
 				Bucket: aws.String(bucket), Key: aws.String(j.dst),
-				CopySource: aws.String(bucket + "/" + j.src),
+				CopySource: aws.String(copySource(bucket, j.src)),
 			})
 			if err != nil {
 				fail(fmt.Errorf("copy s3://%s/%s to %s: %w", bucket, j.src, j.dst, err))
@@ -131,6 +133,15 @@ func CopyChanged(ctx context.Context, client PublishAPI, bucket, staging, live s
 	}
 	slices.Sort(copied)
 	return copied, unchanged, nil
+}
+
+// copySource is CopyObject's "bucket/key", URL-encoded as S3 requires.
+func copySource(bucket, key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return bucket + "/" + strings.Join(parts, "/")
 }
 
 // sameDigest reports whether both objects carry the same recorded SHA-256.
