@@ -70,6 +70,14 @@ func NewTable(ctx *pulumi.Context, name string, t tables.Table, args TableArgs, 
 	default:
 		return nil, fmt.Errorf("table %s: unknown format %v", t.Name, t.Format)
 	}
+	for k, v := range t.Projection() {
+		params[k] = pulumi.String(v)
+	}
+	if t.RunScoped {
+		// Each run switches the location to its own prefix once its gates
+		// pass; a deploy must not move it back.
+		opts = append(opts, pulumi.IgnoreChanges([]string{"storageDescriptor.location"}))
+	}
 	var keys glue.CatalogTablePartitionKeyArray
 	for _, k := range t.PartitionKeys {
 		keys = append(keys, glue.CatalogTablePartitionKeyArgs{

@@ -21,6 +21,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
 // State names the tests and the console refer to.
@@ -49,13 +50,7 @@ const (
 )
 
 // DefaultLetters are the postcode first letters A–Z.
-func DefaultLetters() []string {
-	out := make([]string, 0, 26)
-	for c := 'A'; c <= 'Z'; c++ {
-		out = append(out, string(c))
-	}
-	return out
-}
+func DefaultLetters() []string { return tables.Letters() }
 
 // Or returns v, or def when v is the zero value.
 func Or[T comparable](v, def T) T {

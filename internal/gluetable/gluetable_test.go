@@ -121,3 +121,45 @@ func TestLocationErrors(t *testing.T) {
 		t.Errorf("unknown table error = %v, want Glue's EntityNotFoundException kept", err)
 	}
 }
+
+// TestSwitch points a projected table at a run's prefix through the
+// Lambda's JSON boundary: the output names the old location, the table
+// keeps its parameters, and a stale VersionId is refused.
+func TestSwitch(t *testing.T) {
+	const base = "s3://ab/addressbase/development/addressbase_partitioned/"
+	g := awsfake.NewGlue("dc_data_baker", awsfake.GlueTable{
+		Name: "addressbase_partitioned", Location: base,
+		Parameters: map[string]string{"projection.enabled": "true"},
+	})
+	t.Cleanup(g.Close)
+	h := lambda.NewHandler(gluetable.New(glue.NewFromConfig(g.Config()), nil).Handle)
+	run := base + "runs/exec-2/"
+	out, err := h.Invoke(context.Background(), []byte(`{"database":"dc_data_baker","table":"addressbase_partitioned","location":"`+run+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"addressbase_partitioned_location":"` + run + `","addressbase_partitioned_previous_location":"` + base + `"}`
+	if diff := cmp.Diff(want, string(out)); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if loc, _ := g.Location("addressbase_partitioned"); loc != run {
+		t.Errorf("location after the switch %q, want %q", loc, run)
+	}
+	def, _ := g.Table("addressbase_partitioned")
+	if !strings.Contains(string(def), `"projection.enabled":"true"`) {
+		t.Errorf("the switch lost the table's parameters: %s", def)
+	}
+	// A second switch reads the new version, so it succeeds too.
+	if _, err := gluetable.Switch(context.Background(), glue.NewFromConfig(g.Config()), "dc_data_baker", "addressbase_partitioned", base+"runs/exec-3/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"s3://ab/no-slash", "/local/", ""} {
+		_, err := gluetable.Switch(context.Background(), glue.NewFromConfig(g.Config()), "dc_data_baker", "addressbase_partitioned", bad)
+		if err == nil || !strings.Contains(err.Error(), "must be an s3:// prefix ending in /") {
+			t.Errorf("Switch to %q: error %v", bad, err)
+		}
+	}
+	if n := len(g.Updates()); n != 2 {
+		t.Errorf("%d updates, want 2", n)
+	}
+}

@@ -53,6 +53,55 @@ type Table struct {
 	SkipHeader bool
 	// Query is the named query that populates the table.
 	Query string
+	// RunScoped is true for a table partitioned by first_letter that each
+	// run writes under its own prefix (RunPrefix) and that readers find by
+	// partition projection at its Glue location, which a run switches only
+	// once its gates have passed against the table's Staging twin.
+	RunScoped bool
+}
+
+// RunsFolder is the folder, under a run-scoped table's prefix, that holds
+// one prefix per run.
+const RunsFolder = "runs/"
+
+// RunPrefix is where the run called run writes a run-scoped table whose
+// prefix (or s3:// location) is prefix.
+func RunPrefix(prefix, run string) string { return prefix + RunsFolder + run + "/" }
+
+// Staging is a run-scoped table's twin: the same columns, pointed by each
+// run at its own prefix, so the gates can read what the run wrote before
+// the table itself is switched to it.
+func (t Table) Staging() Table {
+	s := t
+	s.Name = t.Name + "_staging"
+	s.Description = "What the running execution wrote for " + t.Name + ", for its gates"
+	s.Query = ""
+	return s
+}
+
+// Letters are the first letters of UK postcodes, A–Z: the values a
+// run-scoped table's first_letter partition projection enumerates.
+func Letters() []string {
+	out := make([]string, 0, 26)
+	for c := 'A'; c <= 'Z'; c++ {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+// Projection is the Glue table parameters of a run-scoped table: partition
+// projection of first_letter over Letters, with no storage.location.template,
+// so Athena reads <location>first_letter=X/ and the location alone says
+// which run the table shows. Other tables have none.
+func (t Table) Projection() map[string]string {
+	if !t.RunScoped {
+		return nil
+	}
+	return map[string]string{
+		"projection.enabled":             "true",
+		"projection.first_letter.type":   "enum",
+		"projection.first_letter.values": strings.Join(Letters(), ","),
+	}
 }
 
 // Vars are the values a prefix may name.
