@@ -273,3 +273,36 @@ func TestPerKeyErrorsTruncated(t *testing.T) {
 		t.Fatalf("error = %v, want 10 keys named and 5 more counted", err)
 	}
 }
+
+// TestKeep deletes a run-scoped table's old runs and its legacy layout but
+// keeps the current and the previous run, named as a key or an s3:// URI.
+func TestKeep(t *testing.T) {
+	f := newFakeS3(t)
+	const table = "addressbase/development/addressbase_partitioned/"
+	f.put(t, []string{
+		table + "first_letter=A/legacy.parquet",
+		table + "runs/r1/first_letter=A/x.parquet",
+		table + "runs/r2/first_letter=A/x.parquet",
+		table + "runs/r2/first_letter=B/x.parquet",
+		table + "runs/r20/first_letter=A/x.parquet",
+		table + "runs/r3/first_letter=A/x.parquet",
+	})
+	payload := `{"bucket":"` + bucket + `","prefix":"` + table + `","keep":["s3://` + bucket + `/` + table + `runs/r2/","` + table + `runs/r3/"]}`
+	out, err := lambda.NewHandler(s3prefix.New(f.client, nil).Handle).Invoke(context.Background(), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(`{"deleted":3,"kept":3}`, string(out)); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	want := []string{table + "runs/r2/first_letter=A/x.parquet", table + "runs/r2/first_letter=B/x.parquet", table + "runs/r3/first_letter=A/x.parquet"}
+	if diff := cmp.Diff(want, f.keys(t)); diff != "" {
+		t.Errorf("keys left (-want +got):\n%s", diff)
+	}
+	for _, keep := range []string{`"s3://other/` + table + `runs/r2/"`, `"` + table + `runs/r2"`} {
+		_, err := lambda.NewHandler(s3prefix.New(f.client, nil).Handle).Invoke(context.Background(), []byte(`{"bucket":"`+bucket+`","prefix":"`+table+`","keep":[`+keep+`]}`))
+		if err == nil || !strings.HasPrefix(err.Error(), "input: keep") {
+			t.Errorf("keep %s: error %v, want an input error", keep, err)
+		}
+	}
+}
