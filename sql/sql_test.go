@@ -16,7 +16,8 @@ var sample = map[string]string{
 	"target_table":      "addressbase_partitioned",
 	"ballots_table":     "current_ballots",
 	"addressbase_table": "addressbase_partitioned",
-	"target_location":   "s3://pollingstations.private.data/addressbase/development/addressbase_partitioned/",
+	"target_location":   "s3://pollingstations.private.data/addressbase/development/current_ballots_joined_to_address_base/",
+	"runs_location":     "s3://pollingstations.private.data/addressbase/development/addressbase_partitioned/runs/",
 	"reviews_table":     "current_boundary_reviews",
 	"changes_table":     "boundary_review_address_changes",
 	"list_column":       "ballot_ids",
@@ -40,13 +41,13 @@ func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
 
 func TestRenderNamesTheMissingValue(t *testing.T) {
 	_, err := dcsql.Render("addressbase/partition-addressbase-cleaned", map[string]string{"database": "d", "source_table": "s"})
-	if err == nil || !strings.Contains(err.Error(), "target_location") {
-		t.Fatalf("Render without target_location: err = %v, want one naming target_location", err)
+	if err == nil || !strings.Contains(err.Error(), "runs_location") {
+		t.Fatalf("Render without runs_location: err = %v, want one naming runs_location", err)
 	}
 }
 
 func TestRenderRefusesQuoteInValue(t *testing.T) {
-	vals := map[string]string{"database": "d", "source_table": "s", "target_location": "s3://b/p'; DROP"}
+	vals := map[string]string{"database": "d", "source_table": "s", "runs_location": "s3://b/p'; DROP"}
 	if _, err := dcsql.Render("addressbase/partition-addressbase-cleaned", vals); err == nil {
 		t.Fatal("Render accepted a value with a quote")
 	}
@@ -64,7 +65,7 @@ func TestRuntimePlaceholdersAndFill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"first_letter = 'M'", "addressbase_partitioned/first_letter=M/'"} {
+	for _, want := range []string{"first_letter = 'M'", "current_ballots_joined_to_address_base/first_letter=M/'"} {
 		if !strings.Contains(filled, want) {
 			t.Errorf("filled SQL lacks %q", want)
 		}

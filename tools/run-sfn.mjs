@@ -41,6 +41,10 @@ const fakes = {
   },
   tableLocation: (p) => {
     if (!p.database || !p.table) throw fakeError('ValidationError', 'database and table are required');
+    if (p.location) {
+      // A switch: the table now points at p.location and was at its home.
+      return { [`${p.table}_location`]: p.location, [`${p.table}_previous_location`]: `s3://source-bucket/${p.table}/` };
+    }
     return { [`${p.table}_location`]: `s3://source-bucket/${p.table}/` };
   },
   emptyPrefix: (p) => {

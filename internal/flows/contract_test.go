@@ -98,6 +98,12 @@ func contracts() map[string]lambdaContract {
 				if err := requireFields(map[string]string{"database": in.Database, "table": in.Table}); err != nil {
 					return nil, err
 				}
+				if in.Location != "" {
+					if !strings.HasPrefix(in.Location, "s3://") || !strings.HasSuffix(in.Location, "/") {
+						return nil, fmt.Errorf("field location: %q is not an s3:// prefix ending in /", in.Location)
+					}
+					return gluetable.Output{in.Table + "_location": in.Location, in.Table + gluetable.PreviousSuffix: contractSourceLocation}, nil
+				}
 				return gluetable.Output{in.Table + "_location": contractSourceLocation}, nil
 			},
 			full: gluetable.Output{"addressbase_cleaned_raw_location": contractSourceLocation},
@@ -110,6 +116,9 @@ func contracts() map[string]lambdaContract {
 					return nil, err
 				}
 				if err := s3prefix.CheckPrefix(in.Bucket, in.Prefix); err != nil {
+					return nil, err
+				}
+				if _, err := s3prefix.KeepPrefixes(in.Bucket, in.Keep); err != nil {
 					return nil, err
 				}
 				return s3prefix.Output{Deleted: 7}, nil
@@ -250,11 +259,13 @@ func (s *flowSim) athena(b []byte) (any, error) {
 	}
 	sql := in.QueryString
 	if in.QueryName != "" {
-		tmpl, err := queryTemplate(in.QueryName)
+		q, err := namedQuery(in.QueryName)
 		if err != nil {
 			return nil, err
 		}
-		if sql, err = dcsql.Source(tmpl); err != nil {
+		// Rendered as deployed: a deploy-time value (a run-scoped table's
+		// location) can carry a run-time placeholder too.
+		if sql, err = dcsql.Render(q.Template, q.Values); err != nil {
 			return nil, err
 		}
 	}
@@ -278,7 +289,7 @@ func (s *flowSim) athena(b []byte) (any, error) {
 
 // queryTemplate finds the sql/ template behind a named query, as the
 // layers declare it.
-func queryTemplate(name string) (string, error) {
+func namedQuery(name string) (layer.NamedQuery, error) {
 	settings := layer.Settings{
 		Names:    layer.NamesFor("production"),
 		Vars:     tables.Vars{Environment: "production", Release: "current", BallotsPrefix: "ballots-with-wkt/"},
@@ -287,18 +298,18 @@ func queryTemplate(name string) (string, error) {
 	}
 	specs, err := layers.Specs(settings)
 	if err != nil {
-		return "", err
+		return layer.NamedQuery{}, err
 	}
 	var names []string
 	for _, spec := range specs {
 		for _, q := range spec.Queries {
 			if q.Name == name {
-				return q.Template, nil
+				return q, nil
 			}
 			names = append(names, q.Name)
 		}
 	}
-	return "", fmt.Errorf("field QueryName: %q is no layer's named query %v", name, names)
+	return layer.NamedQuery{}, fmt.Errorf("field QueryName: %q is no layer's named query %v", name, names)
 }
 
 func (s *flowSim) split(b []byte) (any, error) {
@@ -608,6 +619,57 @@ func lookup(input, ctxObj any, path string) (any, error) {
 	return doc, nil
 }
 
+// intrinsic evaluates the intrinsics the machines use: States.Format with
+// a literal and paths, and States.Array of paths. Others are refused.
+func intrinsic(expr string, input, ctxObj any) (any, error) {
+	name, rest, ok := strings.Cut(expr, "(")
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return nil, fmt.Errorf("intrinsic %s: malformed", expr)
+	}
+	var args []string
+	var b strings.Builder
+	quoted := false
+	for _, c := range strings.TrimSuffix(rest, ")") {
+		switch {
+		case c == '\'':
+			quoted = !quoted
+			b.WriteRune(c)
+		case c == ',' && !quoted:
+			args = append(args, strings.TrimSpace(b.String()))
+			b.Reset()
+		default:
+			b.WriteRune(c)
+		}
+	}
+	args = append(args, strings.TrimSpace(b.String()))
+	values := make([]any, len(args))
+	for i, a := range args {
+		if lit, ok := strings.CutPrefix(a, "'"); ok {
+			values[i] = strings.TrimSuffix(lit, "'")
+			continue
+		}
+		v, err := lookup(input, ctxObj, a)
+		if err != nil {
+			return nil, fmt.Errorf("intrinsic %s: %w", name, err)
+		}
+		values[i] = v
+	}
+	switch name {
+	case "States.Array":
+		return values, nil
+	case "States.Format":
+		format, ok := values[0].(string)
+		if !ok || strings.Count(format, "{}") != len(values)-1 {
+			return nil, fmt.Errorf("intrinsic %s: %d arguments for %q", expr, len(values)-1, values[0])
+		}
+		for _, v := range values[1:] {
+			format = strings.Replace(format, "{}", fmt.Sprint(v), 1)
+		}
+		return format, nil
+	}
+	return nil, fmt.Errorf("intrinsic %s is not simulated", expr)
+}
+
 // resolve fills a payload template: "key.$" fields become "key" with the
 // path's value.
 func resolve(tmpl, input, ctxObj any) (any, error) {
@@ -617,10 +679,13 @@ func resolve(tmpl, input, ctxObj any) (any, error) {
 		for k, v := range t {
 			if name, ok := strings.CutSuffix(k, ".$"); ok {
 				path, _ := v.(string)
+				var val any
+				var err error
 				if strings.HasPrefix(path, "States.") {
-					return nil, fmt.Errorf("field %s: intrinsic %s is not simulated", k, path)
+					val, err = intrinsic(path, input, ctxObj)
+				} else {
+					val, err = lookup(input, ctxObj, path)
 				}
-				val, err := lookup(input, ctxObj, path)
 				if err != nil {
 					return nil, fmt.Errorf("field %s: %w", k, err)
 				}
@@ -701,7 +766,7 @@ func simulate(def map[string]any) (*flowSim, any, error) {
 	s := newFlowSim()
 	input := []any{map[string]any{"messageId": "m-1", "body": `{"detail-type":"elections_set_changed"}`}}
 	ctxObj := map[string]any{
-		"Execution":    map[string]any{"Id": contractExecutionArn, "Input": input, "StartTime": contractStartTime},
+		"Execution":    map[string]any{"Id": contractExecutionArn, "Name": "contract-1", "Input": input, "StartTime": contractStartTime},
 		"StateMachine": map[string]any{"Id": contractStateMachineArn},
 	}
 	out, err := s.run(def, input, ctxObj)
@@ -817,8 +882,8 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 			payload(d, currentelections.StateOutcodeLetter)["bucket"] = 7.0
 		}, []string{currentelections.StateOutcodeLetter, "SplitEvent.bucket", "of type string"}},
 		{"empty required field", "addressbase", func(d map[string]any) {
-			payload(d, addressbase.StateEmptyTarget)["prefix"] = "/"
-		}, []string{addressbase.StateEmptyTarget, "whole bucket"}},
+			payload(d, addressbase.StateCleanUp)["prefix"] = "/"
+		}, []string{addressbase.StateCleanUp, "whole bucket"}},
 		{"missing required field", "current_elections", func(d map[string]any) {
 			delete(payload(d, currentelections.StatePublish), "dest_prefix")
 		}, []string{currentelections.StatePublish, "dest_prefix"}},
@@ -1112,8 +1177,8 @@ func TestTaskPolicyCatchesGaps(t *testing.T) {
 			d["States"].(map[string]any)["Stray"] = stray()
 		}, `Task "Stray": no Catch`},
 		{"task without retry", func(d map[string]any) {
-			delete(findState(d, addressbase.StateEmptyTarget), "Retry")
-		}, `Task "Empty target prefix" has no Retry`},
+			delete(findState(d, addressbase.StateCleanUp), "Retry")
+		}, `Task "Delete older runs" has no Retry`},
 		{"guard without catch", func(d map[string]any) {
 			delete(findState(d, flows.StateGuard), "Catch")
 		}, `Task "Check singleton": no Catch`},
@@ -1122,12 +1187,12 @@ func TestTaskPolicyCatchesGaps(t *testing.T) {
 		}, `caught by "Run", whose Catch goes to "Succeeded"`},
 		{"nested Parallel swallows errors", func(d map[string]any) {
 			gates := findState(d, addressbase.StateGates)
-			gates["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": addressbase.StateRepair}}
+			gates["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": addressbase.StateSwitch}}
 		}, `caught by "Quality gates"`},
 		{"own catch goes elsewhere", func(d map[string]any) {
 			s := findState(d, addressbase.StateSetSource)
-			s["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}, "Next": addressbase.StateEmptyTarget}}
-		}, `Task "Get source location": its Catch goes to "Empty target prefix"`},
+			s["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.TaskFailed"}, "Next": addressbase.StateCleanUp}}
+		}, `Task "Get source location": its Catch goes to "Delete older runs"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1201,7 +1266,7 @@ func TestLayerStepOrder(t *testing.T) {
 		machine string
 		want    []string
 	}{
-		{"addressbase", []string{addressbase.StateSetSource, addressbase.StateEmptyTarget, addressbase.StatePartition, addressbase.StateRepair, addressbase.StateGates}},
+		{"addressbase", []string{addressbase.StateSetSource, addressbase.StatePointStaging, addressbase.StatePartition, addressbase.StateGates, addressbase.StateSwitch, addressbase.StateCleanUp}},
 		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
 			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
 		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
@@ -1243,10 +1308,10 @@ func TestLayerStepOrder(t *testing.T) {
 func TestStepOrderChecksPollLoops(t *testing.T) {
 	def := decode(t, render(t, machines()["addressbase"]))
 	run := get(def, "States", flows.StateRun, "Branches").([]any)[0].(map[string]any)
-	run["States"].(map[string]any)[addressbase.StateRepair+" - status"].(map[string]any)["Next"] = addressbase.StateGates
+	run["States"].(map[string]any)[addressbase.StatePartition+" - status"].(map[string]any)["Next"] = addressbase.StateGates
 	got, err := stepOrder(run)
-	if err == nil || !strings.Contains(err.Error(), strconv.Quote(addressbase.StateRepair)+"'s poll loop") {
-		t.Errorf("stepOrder = %v, %v; want an error about %q's poll loop", got, err, addressbase.StateRepair)
+	if err == nil || !strings.Contains(err.Error(), strconv.Quote(addressbase.StatePartition)+"'s poll loop") {
+		t.Errorf("stepOrder = %v, %v; want an error about %q's poll loop", got, err, addressbase.StatePartition)
 	}
 }
 

@@ -37,7 +37,10 @@ type call = nodetool.SFNCall
 // report is what the local state machine runner prints.
 type report = nodetool.SFNReport
 
-const executionID = "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-1"
+const (
+	executionID = "arn:aws:states:eu-west-2:123456789012:execution:Layer:" + execName
+	execName    = "run-1"
+)
 
 var roles = layertest.Roles
 
@@ -54,7 +57,7 @@ func execute(t *testing.T, sm asl.StateMachine, sc scenario) report {
 		"input":      input,
 		"context": map[string]any{
 			"StateMachine": map[string]any{"Id": "arn:aws:states:eu-west-2:123456789012:stateMachine:Layer"},
-			"Execution":    map[string]any{"Id": executionID},
+			"Execution":    map[string]any{"Id": executionID, "Name": execName},
 		},
 		"roles":    roles,
 		"scenario": sc,
@@ -91,17 +94,19 @@ func TestAddressBaseHappyPath(t *testing.T) {
 		t.Errorf("top-level states (-want +got):\n%s", diff)
 	}
 	steps := []string{
-		flows.StateGuard, addressbase.StateSetSource, addressbase.StateEmptyTarget,
+		flows.StateGuard, addressbase.StateSetSource, addressbase.StatePointStaging,
 		addressbase.StatePartition, addressbase.StatePartition + " - status", addressbase.StatePartition + " - status",
-		addressbase.StateRepair, addressbase.StateRepair + " - status",
+		addressbase.StateSwitch, addressbase.StateCleanUp,
 	}
 	if got := callStates(r); !isSubsequence(steps, got) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, got)
 	}
-	repairDone := lastIndex(callStates(r), addressbase.StateRepair+" - status")
+	// The gates run after the partition query and before the switch.
+	partitionDone := lastIndex(callStates(r), addressbase.StatePartition+" - status")
+	switched := slices.Index(callStates(r), addressbase.StateSwitch)
 	for _, g := range []string{addressbase.StateGateOneSource, addressbase.StateGateUPRNs} {
-		if i := slices.Index(callStates(r), g); i < repairDone {
-			t.Errorf("gate %q started at call %d, before the repair finished (call %d)", g, i, repairDone)
+		if i := slices.Index(callStates(r), g); i < partitionDone || i > switched {
+			t.Errorf("gate %q started at call %d, not between the partition's end (call %d) and the switch (call %d)", g, i, partitionDone, switched)
 		}
 	}
 
@@ -110,29 +115,39 @@ func TestAddressBaseHappyPath(t *testing.T) {
 		if _, poll := c.Payload["queryExecutionId"]; poll {
 			continue
 		}
-		if n, ok := c.Payload["QueryName"].(string); ok {
-			started = append(started, n)
-		} else {
-			started = append(started, c.Payload["QueryString"].(string))
-		}
+		started = append(started, c.Payload["QueryName"].(string))
 	}
-	sort.Strings(started[2:]) // the gates run in parallel
-	want := []string{"partition-addressbase-cleaned", "MSCK REPAIR TABLE dc_data_baker.addressbase_partitioned", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	sort.Strings(started[1:]) // the gates run in parallel
+	want := []string{"partition-addressbase-cleaned", "addressbase-gate-one-source", "addressbase-gate-uprns"}
 	if diff := cmp.Diff(want, started); diff != "" {
 		t.Errorf("queries started (-want +got):\n%s", diff)
 	}
+	// The staging twin, the query and the switch all name this execution's
+	// prefix.
+	home := "s3://" + addressBaseParams().TargetBucket + "/" + addressBaseParams().TargetPrefix
+	run := home + "runs/" + execName + "/"
 	partition := callsOf(r, "query")[0].Payload
-	wantCtx := map[string]any{"addressbase_cleaned_raw_location": "s3://source-bucket/addressbase_cleaned_raw/"}
+	wantCtx := map[string]any{"addressbase_cleaned_raw_location": "s3://source-bucket/addressbase_cleaned_raw/", "run": execName}
 	if diff := cmp.Diff(wantCtx, partition["context"]); diff != "" {
 		t.Errorf("partition query context (-want +got):\n%s", diff)
 	}
-	empty := callsOf(r, "emptyPrefix")
-	if len(empty) != 1 || empty[0].Payload["prefix"] != addressBaseParams().TargetPrefix {
-		t.Errorf("emptyPrefix calls = %+v, want one for the target prefix", empty)
+	var pointed []string
+	for _, c := range callsOf(r, "tableLocation") {
+		if loc, ok := c.Payload["location"].(string); ok {
+			pointed = append(pointed, c.Payload["table"].(string)+" "+loc)
+		}
 	}
-	// With one RUNNING answer per query, each of the 4 queries polls twice.
-	if n := len(callsOf(r, "query")); n != 4*3 {
-		t.Errorf("query Lambda called %d times, want 12 (4 starts + 8 polls)", n)
+	if diff := cmp.Diff([]string{"addressbase_partitioned_staging " + run, "addressbase_partitioned " + run}, pointed); diff != "" {
+		t.Errorf("tables pointed at the run (-want +got):\n%s", diff)
+	}
+	empty := callsOf(r, "emptyPrefix")
+	wantKeep := []any{run, "s3://source-bucket/addressbase_partitioned/"}
+	if len(empty) != 1 || empty[0].Payload["prefix"] != addressBaseParams().TargetPrefix || !cmp.Equal(wantKeep, empty[0].Payload["keep"]) {
+		t.Errorf("emptyPrefix calls = %+v, want one for the target prefix keeping %q", empty, wantKeep)
+	}
+	// With one RUNNING answer per query, each of the 3 queries polls twice.
+	if n := len(callsOf(r, "query")); n != 3*3 {
+		t.Errorf("query Lambda called %d times, want 9 (3 starts + 6 polls)", n)
 	}
 }
 
@@ -345,18 +360,18 @@ func TestThrottledLambdaIsRetried(t *testing.T) {
 
 func TestRetriesRunOutThenNotify(t *testing.T) {
 	t.Parallel()
-	r := execute(t, addressbase.Flow(addressBaseParams()), scenario{Throttle: map[string]int{"emptyPrefix": 100}})
+	r := execute(t, addressbase.Flow(addressBaseParams()), scenario{Throttle: map[string]int{"tableLocation": 100}})
 	if r.Status != "FAILED" || r.Error != "Lambda.TooManyRequestsException" {
 		t.Fatalf("status = %s %s, want FAILED with the throttling error", r.Status, r.Error)
 	}
-	if n := len(callsOf(r, "emptyPrefix")); n != 1+asl.LambdaRetry().MaxAttempts {
-		t.Errorf("emptyPrefix called %d times, want %d", n, 1+asl.LambdaRetry().MaxAttempts)
+	if n := len(callsOf(r, "tableLocation")); n != 1+asl.LambdaRetry().MaxAttempts {
+		t.Errorf("tableLocation called %d times, want %d", n, 1+asl.LambdaRetry().MaxAttempts)
 	}
 	if len(r.SNS) != 1 {
 		t.Errorf("SNS messages = %d, want 1", len(r.SNS))
 	}
 	if n := len(callsOf(r, "query")) - len(stopCalls(r)); n != 0 {
-		t.Errorf("query Lambda called %d times after the prefix could not be emptied", n)
+		t.Errorf("query Lambda called %d times after the source location could not be read", n)
 	}
 	if n := len(stopCalls(r)); n != 1 {
 		t.Errorf("%d calls to stop the run's queries, want 1", n)

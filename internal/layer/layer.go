@@ -246,6 +246,16 @@ var (
 	GlueRepair = []string{"glue:BatchCreatePartition", "glue:CreatePartition"}
 )
 
+// SwitchGrant lets get_glue_table_location point a run-scoped table and
+// its staging twin, and no other table, at a run's prefix: the switch reads
+// the table and writes it back. Glue also checks the catalog and database.
+func SwitchGrant(sid string, t tables.Table) Grant {
+	return Grant{
+		Role: TableLocation, Sid: sid, Actions: []string{"glue:GetTable", "glue:UpdateTable"},
+		Resources: []Resource{Catalog, Database, Table(t.Name), Table(t.Staging().Name)},
+	}
+}
+
 // ObjectsUnderPrefix is why an S3 object ARN ends in "*": IAM scopes object
 // permissions to a prefix only with a trailing wildcard.
 const ObjectsUnderPrefix = "S3 object ARNs name a prefix only with a trailing *"

@@ -56,7 +56,7 @@ func New(client API, logger *slog.Logger) *Handler {
 
 // Handle is the Lambda entry point.
 func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
-	keep, err := keyPrefixes(in.Bucket, in.Keep)
+	keep, err := KeepPrefixes(in.Bucket, in.Keep)
 	if err != nil {
 		return Output{}, err
 	}
@@ -68,8 +68,8 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	return Output{Deleted: n, Kept: kept}, nil
 }
 
-// keyPrefixes turns Input.Keep into key prefixes of bucket.
-func keyPrefixes(bucket string, keep []string) ([]string, error) {
+// KeepPrefixes turns Input.Keep into key prefixes of bucket.
+func KeepPrefixes(bucket string, keep []string) ([]string, error) {
 	out := make([]string, 0, len(keep))
 	for _, k := range keep {
 		p := k

@@ -81,6 +81,10 @@ type lake struct {
 	// source is the partition query's run-time addressbase_source; the
 	// state machine reads it from Glue: the raw table's location.
 	source string
+	// locations are the run-scoped tables' current locations, as Glue
+	// holds them; the others are where they are declared.
+	locations map[string]string
+	runs      int
 }
 
 // newLake starts an empty lake on database dsn (newDatabase). Lakes may
@@ -89,14 +93,15 @@ type lake struct {
 func newLake(t testing.TB, dsn string) *lake {
 	t.Helper()
 	root := t.TempDir()
-	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee")), source: location(raw)}
+	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee")), source: location(raw), locations: map[string]string{}}
 	w, err := trinopg.Open(context.Background(), dsn, trinopg.Catalog{
 		Database: database,
-		Tables:   []tables.Table{raw, parts, ballots, joined, reviews, changes, brJoined},
+		Tables:   []tables.Table{raw, parts, parts.Staging(), ballots, joined, reviews, changes, brJoined},
 		Vars:     vars,
 		Stores:   map[string]blob.Store{buckets.AddressBase: l.ab, buckets.EE: l.ee},
 		// The join reads current_ballots.geometry as WKT.
 		SpatialIndexes: map[string]string{ballots.Name: "geometry", reviews.Name: "geometry"},
+		Locate:         func(_ context.Context, table string) (string, error) { return l.locations[table], nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +125,14 @@ func keyPrefix(t tables.Table) string {
 		panic(err)
 	}
 	return p
+}
+
+// keyPrefix is a table's current key prefix in its bucket.
+func (l *lake) keyPrefix(t tables.Table) string {
+	if loc, ok := l.locations[t.Name]; ok {
+		return strings.TrimPrefix(loc, "s3://"+t.Bucket+"/")
+	}
+	return keyPrefix(t)
 }
 
 // put stores a file's bytes under a table's location.
@@ -198,17 +211,23 @@ func (l *lake) gate(name string) error {
 	return nil
 }
 
-// partition runs the partition query with the run-time source location.
-func (l *lake) partition() (trinopg.Result, error) {
-	return l.run(addressbase.QueryPartition, map[string]string{raw.Name + "_location": l.source})
+// partition points the staging twin at a new run's prefix and runs the
+// partition query into it with the run-time source location, as
+// MakeAddressBasePartitioned does; it returns the run's location.
+func (l *lake) partition() (string, trinopg.Result, error) {
+	l.runs++
+	run := fmt.Sprintf("lake-%d", l.runs)
+	loc := tables.RunPrefix(location(parts), run)
+	l.locations[parts.Staging().Name] = loc
+	res, err := l.run(addressbase.QueryPartition, map[string]string{raw.Name + "_location": l.source, addressbase.RunPlaceholder: run})
+	return loc, res, err
 }
 
-// addressBaseLayer runs MakeAddressBasePartitioned's queries in order.
+// addressBaseLayer runs MakeAddressBasePartitioned's queries in order, and
+// switches addressbase_partitioned to the run when its gates pass.
 func (l *lake) addressBaseLayer() error {
-	if _, err := l.partition(); err != nil {
-		return err
-	}
-	if err := l.repair(parts); err != nil {
+	loc, _, err := l.partition()
+	if err != nil {
 		return err
 	}
 	for _, g := range []string{addressbase.QueryGateOneSource, addressbase.QueryGateUPRNs} {
@@ -216,6 +235,7 @@ func (l *lake) addressBaseLayer() error {
 			return err
 		}
 	}
+	l.locations[parts.Name] = loc
 	return nil
 }
 
@@ -232,13 +252,13 @@ func (l *lake) joinLetters() error {
 // addressbase_partitioned, as a state machine's letters Map does, then
 // repairs t.
 func (l *lake) perLetter(query string, t tables.Table) error {
-	objs, err := l.ab.List(context.Background(), keyPrefix(parts))
+	objs, err := l.ab.List(context.Background(), l.keyPrefix(parts))
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, o := range objs {
-		dir := strings.Split(strings.TrimPrefix(o.Key, keyPrefix(parts)), "/")[0]
+		dir := strings.Split(strings.TrimPrefix(o.Key, l.keyPrefix(parts)), "/")[0]
 		letter, ok := strings.CutPrefix(dir, "first_letter=")
 		if !ok || seen[letter] {
 			continue

@@ -117,7 +117,7 @@ func (l *lake) checkPartitioned(want []any) error {
 // replaceLetter swaps the parquet files of one letter of a table for rows.
 func replaceLetter[T any](l *lake, t tables.Table, letter string, rows []T) error {
 	ctx := context.Background()
-	dir := keyPrefix(t) + "first_letter=" + letter + "/"
+	dir := l.keyPrefix(t) + "first_letter=" + letter + "/"
 	objs, err := l.ab.List(ctx, dir)
 	if err != nil {
 		return err
@@ -199,7 +199,7 @@ var scenarios = []scenario{
 		if err := l.put(raw, "part-1.csv", []byte("4001,BAD,DD1 1DD,SRID=4326;POINT(1 2 3),D\r\n")); err != nil {
 			return err
 		}
-		_, err := l.partition()
+		_, _, err := l.partition()
 		if err := wantErr(err, "GENERIC_USER_ERROR: addressbase: uprn 4001 has an unparsable location SRID=4326;POINT(1 2 3)"); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ var scenarios = []scenario{
 		if err := l.put(raw, "part-1.csv", []byte("4002,BNG,DD1 1DD,SRID=27700;POINT(500000 200000),D\r\n")); err != nil {
 			return err
 		}
-		_, err = l.partition()
+		_, _, err = l.partition()
 		return wantErr(err, "GENERIC_USER_ERROR: addressbase: uprn 4002 has an unparsable location SRID=27700;POINT(500000 200000)")
 	}},
 	{"a one-letter postcode area is partitioned under its letter", func(l *lake) error {
@@ -234,7 +234,7 @@ var scenarios = []scenario{
 			return err
 		}
 		return errors.Join(
-			wantErr(l.gate(addressbase.QueryGateOneSource), "GENERIC_USER_ERROR: addressbase_partitioned has 2 distinct addressbase_source values, want exactly 1"),
+			wantErr(l.gate(addressbase.QueryGateOneSource), "GENERIC_USER_ERROR: addressbase_partitioned_staging has 2 distinct addressbase_source values, want exactly 1"),
 			wantErr(l.gate(addressbase.QueryGateUPRNs), "GENERIC_USER_ERROR: UPRN gate: addressbase_cleaned_raw rows=13 distinct=13 checksum="),
 		)
 	}},

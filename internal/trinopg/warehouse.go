@@ -37,6 +37,10 @@ type Catalog struct {
 	// own spatial join; PostgreSQL without an index would parse every WKT
 	// once per address. An index changes no result.
 	SpatialIndexes map[string]string
+	// Locate, when set, returns a table's current location, as Glue has
+	// it (a run-scoped table's moves with every run); without it, or when
+	// it returns "", the table's declared location is used.
+	Locate func(ctx context.Context, table string) (string, error)
 }
 
 // Warehouse runs Athena statements against a Catalog on PostgreSQL. Each
@@ -159,8 +163,17 @@ func (w *Warehouse) table(name string) (tables.Table, error) {
 	return tables.Table{}, fmt.Errorf("trinopg: table %s.%s is not in the catalog", w.cat.Database, name)
 }
 
-// where returns the store and key prefix of a table's location.
-func (w *Warehouse) where(t tables.Table) (blob.Store, string, error) {
+// where returns the store and key prefix of a table's current location.
+func (w *Warehouse) where(ctx context.Context, t tables.Table) (blob.Store, string, error) {
+	if w.cat.Locate != nil {
+		loc, err := w.cat.Locate(ctx, t.Name)
+		if err != nil {
+			return nil, "", fmt.Errorf("trinopg: locate %s: %w", t.Name, err)
+		}
+		if loc != "" {
+			return w.store(loc)
+		}
+	}
 	loc, err := t.Location(w.cat.Vars)
 	if err != nil {
 		return nil, "", fmt.Errorf("trinopg: %w", err)
@@ -236,7 +249,10 @@ func (w *Warehouse) repair(ctx context.Context, name string) (Result, error) {
 	if len(t.PartitionKeys) == 0 {
 		return Result{}, fmt.Errorf("trinopg: MSCK REPAIR TABLE %s: the table is not partitioned", name)
 	}
-	s, prefix, err := w.where(t)
+	if t.RunScoped {
+		return Result{}, fmt.Errorf("trinopg: MSCK REPAIR TABLE %s: the table uses partition projection, so it has no partitions to register", name)
+	}
+	s, prefix, err := w.where(ctx, t)
 	if err != nil {
 		return Result{}, err
 	}
@@ -284,7 +300,7 @@ func (w *Warehouse) load(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s, prefix, err := w.where(t)
+	s, prefix, err := w.where(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -303,8 +319,14 @@ func (w *Warehouse) load(ctx context.Context, name string) error {
 		var vals []string
 		if len(t.PartitionKeys) > 0 {
 			var p string
-			if p, vals, err = partitionOf(t, prefix, k); err != nil || !w.registered[name][p] {
-				continue // only registered partitions are read
+			p, vals, err = partitionOf(t, prefix, k)
+			if err != nil {
+				continue // not a partition folder: Athena skips it
+			}
+			// A projected table reads the partitions its projection
+			// enumerates; any other only the registered ones.
+			if t.RunScoped && !slices.Contains(tables.Letters(), vals[0]) || !t.RunScoped && !w.registered[name][p] {
+				continue
 			}
 		}
 		data, err := readAll(ctx, s, k)

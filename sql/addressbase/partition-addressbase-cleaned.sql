@@ -1,6 +1,7 @@
 -- Partition the AddressBase cleaned CSV into parquet by the first letter of
--- the postcode. The target prefix must be empty: the state machine empties it
--- first. {addressbase_cleaned_raw_location} is the source table's location,
+-- the postcode, under this run's own prefix {{.runs_location}}<run>/, which
+-- is new and so empty, as UNLOAD needs; {run} is the execution's name. The
+-- table is pointed at that prefix only after the gates have passed. {addressbase_cleaned_raw_location} is the source table's location,
 -- read from Glue at run time, so every row records where it came from. A
 -- location that is not SRID=4326;POINT(lon lat) fails the query, naming the
 -- UPRN, rather than becoming NULL coordinates and so "no elections". The
@@ -22,5 +23,5 @@ UNLOAD (
         substr(postcode, 1, 1) AS first_letter
     FROM "{{.database}}"."{{.source_table}}"
 )
-TO '{{.target_location}}'
+TO '{{.runs_location}}{run}/'
 WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['first_letter'])

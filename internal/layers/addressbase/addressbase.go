@@ -57,16 +57,23 @@ func Partitioned(b tables.Buckets) tables.Table {
 		},
 		PartitionKeys: tables.FirstLetter,
 		Query:         QueryPartition,
+		RunScoped:     true,
 	}
 }
+
+// RunPlaceholder is the partition query's run-time placeholder for the
+// execution's name, which names the run's prefix (sql/addressbase).
+const RunPlaceholder = "run"
 
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	raw, partitioned := Raw(s.Buckets), Partitioned(s.Buckets)
-	target, err := partitioned.Location(s.Vars)
+	staging := partitioned.Staging()
+	home, err := partitioned.Location(s.Vars)
 	if err != nil {
 		return layer.Spec{}, err
 	}
+	runs := home + tables.RunsFolder
 	sourcePrefix, err := raw.KeyPrefix(s.Vars)
 	if err != nil {
 		return layer.Spec{}, err
@@ -82,19 +89,20 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Output:       "addressbase",
 		StateMachine: s.Names.StateMachine(StateMachineName),
 		Vars:         s.Vars,
-		Tables:       []tables.Table{raw, partitioned},
+		Tables:       []tables.Table{raw, partitioned, staging},
 		Queries: []layer.NamedQuery{
-			{Name: QueryPartition, Template: "addressbase/partition-addressbase-cleaned", Values: map[string]string{"database": db, "source_table": raw.Name, "target_location": target}},
-			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": partitioned.Name}},
-			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": partitioned.Name}},
+			{Name: QueryPartition, Template: "addressbase/partition-addressbase-cleaned", Values: map[string]string{"database": db, "source_table": raw.Name, "runs_location": runs}},
+			// The gates read the staging twin: what this run wrote.
+			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": staging.Name}},
+			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": staging.Name}},
 		},
 		Calls: []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query},
 		// CurrentElections reads addressbase_partitioned, which this layer
-		// empties and rewrites: their runs must not overlap.
+		// switches to a new run and whose older runs it deletes: their runs
+		// must not overlap.
 		Conflicts: []string{s.Names.StateMachine(currentElectionsMachine)},
 		Grants: []layer.Grant{
-			{Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(partitioned.Name)}},
-			{Role: layer.Query, Sid: "RepairTarget", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(partitioned.Name)}},
+			{Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(partitioned.Name), layer.Table(staging.Name)}},
 			{Role: layer.Query, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(bucket)}},
 			{
 				Role: layer.Query, Sid: "ReadSourceAndTarget", Actions: []string{"s3:GetObject"},
@@ -108,6 +116,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(bucket)}},
 			{Role: layer.EmptyPrefix, Sid: "EmptyTarget", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix},
 			{Role: layer.TableLocation, Sid: "ReadSourceTable", Actions: []string{"glue:GetTable"}, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name)}},
+			layer.SwitchGrant("SwitchTarget", partitioned),
 		},
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{

@@ -17,8 +17,8 @@ type FlowParams struct {
 	// TargetTable is the partitioned parquet table
 	// (default addressbase_partitioned).
 	TargetTable string
-	// TargetBucket and TargetPrefix locate TargetTable's objects; the prefix
-	// is emptied before the partition query writes it again.
+	// TargetBucket and TargetPrefix are TargetTable's home: each run writes
+	// under TargetPrefix runs/<execution name>/.
 	TargetBucket string
 	TargetPrefix string
 }
@@ -26,33 +26,36 @@ type FlowParams struct {
 // Step names of MakeAddressBasePartitioned, in order.
 const (
 	StateSetSource     = "Get source location"
-	StateEmptyTarget   = "Empty target prefix"
+	StatePointStaging  = "Point staging table at this run"
 	StatePartition     = "Partition AddressBase"
-	StateRepair        = "Repair partitions"
 	StateGates         = "Quality gates"
 	StateGateOneSource = "Gate one source"
 	StateGateUPRNs     = "Gate UPRN set"
+	StateSwitch        = "Switch table to this run"
+	StateCleanUp       = "Delete older runs"
 )
 
-// Flow builds MakeAddressBasePartitioned: guard; read the source
-// table's location from Glue; empty the target prefix; run the partition
-// query (its {<source>_location} placeholder comes from the Glue step); MSCK
-// REPAIR the target; then the quality gates in parallel (exactly one
-// addressbase_source; the same UPRN set in source and target).
+// Flow builds MakeAddressBasePartitioned: guard; read the source table's
+// location from Glue; point the target's staging twin at this run's prefix;
+// run the partition query into that prefix (its {<source>_location}
+// placeholder comes from the Glue step, {run} is the execution's name);
+// the quality gates in parallel against the twin (exactly one
+// addressbase_source; the same UPRN set in source and target); only then
+// point the target table at the run's prefix, and delete older runs but
+// the previous one. A failed gate leaves the table where it was.
 func Flow(p FlowParams) asl.StateMachine {
 	source := flows.Or(p.SourceTable, "addressbase_cleaned_raw")
-	target := flows.Or(p.TargetTable, "addressbase_partitioned")
+	target := flows.Or(p.TargetTable, PartitionedName)
 	locationKey := source + "_location"
 	l, query := p.Lambdas, p.Query
+	rs := flows.RunScoped{Database: p.Database, Table: target, Bucket: p.TargetBucket, Prefix: p.TargetPrefix}
 	partition := query(StatePartition, map[string]any{
 		"QueryName": QueryPartition,
-		"context":   map[string]any{locationKey + ".$": "$.source.Payload." + locationKey},
-	}, "$.partition", StateRepair)
-	repair := query(StateRepair, map[string]any{
-		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, target),
-	}, "$.repair", StateGates)
-	gateOne := query(StateGateOneSource, map[string]any{"QueryName": QueryGateOneSource}, "$.gate", "")
-	gateUPRNs := query(StateGateUPRNs, map[string]any{"QueryName": QueryGateUPRNs}, "$.gate", "")
+		"context": map[string]any{
+			locationKey + ".$":    "$.source.Payload." + locationKey,
+			RunPlaceholder + ".$": flows.RunName,
+		},
+	}, "$.partition", StateGates)
 
 	body := asl.Branch{
 		StartAt: StateSetSource,
@@ -60,18 +63,12 @@ func Flow(p FlowParams) asl.StateMachine {
 			StateSetSource: flows.LambdaStep(l[layer.TableLocation], map[string]any{
 				"database": p.Database,
 				"table":    source,
-			}, "$.source", StateEmptyTarget),
-			StateEmptyTarget: flows.LambdaStep(l[layer.EmptyPrefix], map[string]any{
-				"bucket": p.TargetBucket,
-				"prefix": p.TargetPrefix,
-			}, "$.emptied", StatePartition),
-			StateGates: asl.Parallel{
-				Comment:    "A failed gate query fails the run.",
-				Branches:   []asl.Branch{gateOne.Branch(), gateUPRNs.Branch()},
-				ResultPath: asl.DiscardResult,
-				End:        true,
-			},
-		}, partition.States(), repair.States()),
+			}, "$.source", StatePointStaging),
+			StatePointStaging: p.PointStaging(rs, StatePartition),
+			StateGates: p.Gates(StateSwitch,
+				flows.Gate{State: StateGateOneSource, Query: QueryGateOneSource},
+				flows.Gate{State: StateGateUPRNs, Query: QueryGateUPRNs}),
+		}, partition.States(), p.SwitchStates(rs, StateSwitch, StateCleanUp, "")),
 	}
 	return p.Machine("MakeAddressBasePartitioned: AddressBase cleaned CSV to parquet partitioned by first letter of postcode.", body)
 }
