@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/athenafake"
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
+	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
@@ -39,12 +43,17 @@ const foreignID = "exec-foreign"
 
 var databases atomic.Int64
 
-func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
-	t.Helper()
-	raw := addressbase.Raw(buckets)
+// catalogTables are the tables the machines read and write, as the layers
+// declare them.
+func catalogTables() []tables.Table {
 	partitioned := addressbase.Partitioned(buckets)
-	ballotsTable := currentelections.Ballots(buckets)
-	joined := currentelections.Joined(buckets)
+	return []tables.Table{addressbase.Raw(buckets), partitioned, partitioned.Staging(), currentelections.Ballots(buckets), currentelections.Joined(buckets)}
+}
+
+func newFakeAthena(t *testing.T, client *s3.Client, glue *awsfake.Glue, sc scenario) *fakeAthena {
+	t.Helper()
+	all := catalogTables()
+	raw, partitioned, ballotsTable, joined := all[0], all[1], all[3], all[4]
 	for tb, want := range map[*tables.Table]string{&raw: cleanedPrefix, &partitioned: partitionedPrefix, &joined: joinedPrefix, &ballotsTable: "ballots-with-wkt/"} {
 		if got := prefix(t, *tb); got != want {
 			t.Fatalf("table %s prefix %q, the test uses %q", tb.Name, got, want)
@@ -75,10 +84,12 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 	}
 	f.w, err = trinopg.Open(ctx, dsn, trinopg.Catalog{
 		Database:       database,
-		Tables:         []tables.Table{raw, partitioned, ballotsTable, joined},
+		Tables:         all,
 		Vars:           vars,
 		Stores:         map[string]blob.Store{abBucket: blob.NewS3(client, abBucket), eeBucket: blob.NewS3(client, eeBucket)},
 		SpatialIndexes: map[string]string{ballotsTable.Name: "geometry"},
+		// Athena reads a table where Glue says it is now.
+		Locate: func(_ context.Context, table string) (string, error) { return glue.Location(table) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -146,18 +157,20 @@ func (f *fakeAthena) sqlOf(label string) string {
 	return f.fill(f.t, name, runtimeValues(letter))
 }
 
-// seedAddressBase runs the AddressBase layer's partition query and repair
-// on csv, as the CurrentElections layer finds them after an AddressBase run.
+// seedAddressBase runs the AddressBase layer's partition query on csv into
+// a run's prefix and points addressbase_partitioned at it, as the
+// CurrentElections layer finds them after an AddressBase run.
 func (e *env) seedAddressBase(csv []byte) {
 	e.t.Helper()
 	e.put(abBucket, cleanedPrefix+"part-0.csv", csv)
-	for _, sql := range []string{
-		e.athena.sqlOf(addressbase.QueryPartition),
-		"MSCK REPAIR TABLE " + database + ".addressbase_partitioned",
-	} {
-		if _, err := e.athena.w.Exec(context.Background(), sql); err != nil {
-			e.t.Fatalf("seed addressbase_partitioned: %v", err)
-		}
+	values := runtimeValues("")
+	values[addressbase.RunPlaceholder] = "seed"
+	if _, err := e.athena.w.Exec(context.Background(), e.athena.fill(e.t, addressbase.QueryPartition, values)); err != nil {
+		e.t.Fatalf("seed addressbase_partitioned: %v", err)
+	}
+	if _, err := gluetable.Switch(context.Background(), glue.NewFromConfig(e.glue.Config()), database, addressbase.PartitionedName,
+		tables.RunPrefix("s3://"+abBucket+"/"+partitionedPrefix, "seed")); err != nil {
+		e.t.Fatalf("seed addressbase_partitioned: %v", err)
 	}
 }
 
@@ -172,16 +185,33 @@ func (f *fakeAthena) label(id, query string) string {
 		return "msck"
 	}
 	for _, q := range f.queries {
-		for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZ" {
-			if filled, err := dcsql.Fill(q.QueryString, runtimeValues(string(c))); err == nil && filled == sql {
-				if !strings.Contains(q.QueryString, "{first_letter}") {
-					return q.Name
-				}
-				return q.Name + "/" + string(c)
-			}
+		re := filledPattern(q.QueryString)
+		m := re.FindStringSubmatch(sql)
+		if m == nil {
+			continue
 		}
+		if i := re.SubexpIndex("first_letter"); i > 0 {
+			return q.Name + "/" + m[i]
+		}
+		return q.Name
 	}
 	return "unknown SQL: " + query
+}
+
+// filledPattern matches rendered SQL with its run-time placeholders filled
+// by any value (a run's name differs with every execution); the first
+// {first_letter} is captured by name.
+func filledPattern(rendered string) *regexp.Regexp {
+	named := map[string]bool{}
+	re := regexp.MustCompile(`\\\{([A-Za-z_][A-Za-z0-9_]*)\\\}`).ReplaceAllStringFunc(regexp.QuoteMeta(rendered), func(m string) string {
+		name := m[2 : len(m)-2]
+		if name == "first_letter" && !named[name] {
+			named[name] = true
+			return "(?P<first_letter>[^']*)"
+		}
+		return "[^']*"
+	})
+	return regexp.MustCompile("^" + re + "$")
 }
 
 // started lists the queries the machines started, in order, by label.

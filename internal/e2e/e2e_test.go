@@ -8,13 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"context"
+
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
 // wantOutcodes is what the fixture (testdata/addressbase_cleaned.csv)
@@ -135,27 +139,124 @@ func sortedTail(s []string, n, m int) []string {
 	return out
 }
 
+// partitionedHome is addressbase_partitioned's declared location, below
+// which every run has its prefix.
+var partitionedHome = "s3://" + abBucket + "/" + partitionedPrefix
+
+// A run writes under its own prefix, gates it through the staging twin,
+// then switches the table and deletes older runs, keeping the previous
+// one for a rollback.
 func TestAddressBasePartitions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, scenario{})
 	e.putSource()
-	e.put(abBucket, partitionedPrefix+"first_letter=Q/stale.parquet", []byte("not parquet: the run must empty the prefix first"))
+	// A previous run the table points at, an older one, and the layout of
+	// the days before run prefixes.
+	e.seedAddressBase(addressBaseCSV(t))
+	e.put(abBucket, partitionedPrefix+"runs/older/first_letter=B/part.parquet", []byte("an older run"))
+	e.put(abBucket, partitionedPrefix+"first_letter=Q/legacy.parquet", []byte("before run prefixes"))
+	previous := e.keys(abBucket, partitionedPrefix+"runs/seed/")
 
 	r := e.run(addressbase.Flow(addressBaseParams()))
 	if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
 		t.Fatalf("execution %s %s: %s, SNS %+v\ncalls:\n%s", r.Status, r.Error, r.Cause, r.SNS, fmtCalls(r))
 	}
-	want := []string{"partition-addressbase-cleaned", "msck", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	want := []string{"partition-addressbase-cleaned", "addressbase-gate-one-source", "addressbase-gate-uprns"}
 	if diff := cmp.Diff(want, sortedTail(e.athena.started(), 0, 2)); diff != "" {
 		t.Errorf("Athena queries (-want +got):\n%s", diff)
 	}
-	var letters []string
-	for k := range e.keys(abBucket, partitionedPrefix) {
-		letters = append(letters, strings.Split(strings.TrimPrefix(k, partitionedPrefix), "/")[0])
+	run := tables.RunPrefix(partitionedHome, "run-1")
+	wantUpdates := []awsfake.GlueUpdate{
+		{Table: addressbase.PartitionedName, Location: tables.RunPrefix(partitionedHome, "seed")},
+		{Table: addressbase.PartitionedName + "_staging", Location: run},
+		{Table: addressbase.PartitionedName, Location: run},
 	}
-	slices.Sort(letters)
-	if diff := cmp.Diff([]string{"first_letter=B", "first_letter=N"}, letters); diff != "" {
-		t.Errorf("partitions written (-want +got):\n%s", diff)
+	if diff := cmp.Diff(wantUpdates, e.glue.Updates()); diff != "" {
+		t.Errorf("Glue location updates (-want +got):\n%s", diff)
+	}
+	def, _ := e.glue.Table(addressbase.PartitionedName)
+	if !strings.Contains(string(def), `"projection.first_letter.type":"enum"`) {
+		t.Errorf("the switch lost the table's partition projection: %s", def)
+	}
+	var left []string
+	for k := range e.keys(abBucket, partitionedPrefix) {
+		left = append(left, strings.Join(strings.Split(strings.TrimPrefix(k, partitionedPrefix), "/")[:3], "/"))
+	}
+	slices.Sort(left)
+	left = slices.Compact(left)
+	if diff := cmp.Diff([]string{"runs/run-1/first_letter=B", "runs/run-1/first_letter=N", "runs/seed/first_letter=B", "runs/seed/first_letter=N"}, left); diff != "" {
+		t.Errorf("objects left under the table's home (-want +got):\n%s", diff)
+	}
+	for k, etag := range previous {
+		if e.keys(abBucket, k)[k] != etag {
+			t.Errorf("the previous run's %s changed", k)
+		}
+	}
+	// Readers now see the new run: the same addresses, from the new prefix.
+	res, err := e.athena.w.Exec(context.Background(), `SELECT count(*) FROM "`+database+`"."addressbase_partitioned"`)
+	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != int64(7) {
+		t.Errorf("addressbase_partitioned rows %v, %v; want 7", res.Rows, err)
+	}
+}
+
+// A gate that fails leaves addressbase_partitioned on the run it pointed
+// at, which the next CurrentElections run reads and publishes from; the
+// failed run's prefix is only what its staging twin shows.
+func TestAddressBaseGateFailureLeavesTheTable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{withExport: true})
+	e.seedAddressBase(addressBaseCSV(t))
+	good := e.keys(abBucket, partitionedPrefix)
+	// A postcode that does not start with a capital letter lands in a
+	// partition the projection does not read, so the twin misses one UPRN.
+	e.put(abBucket, cleanedPrefix+"part-1.csv", []byte("100007,7 LOWER STREET,n1 9gu,SRID=4326;POINT(-.1 51.54),D\r\n"))
+	before := seedOutputs(e)
+
+	r := e.run(addressbase.Flow(addressBaseParams()))
+	if r.Status != "FAILED" || !strings.Contains(r.Cause, "UPRN gate: addressbase_cleaned_raw rows=8") {
+		t.Fatalf("execution %s %s: %s; want FAILED by the UPRN gate\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	if len(r.SNS) != 1 {
+		t.Errorf("SNS messages %+v, want one", r.SNS)
+	}
+	if loc, _ := e.glue.Location(addressbase.PartitionedName); loc != tables.RunPrefix(partitionedHome, "seed") {
+		t.Errorf("addressbase_partitioned points at %s after a failed gate, want the seeded run", loc)
+	}
+	if loc, _ := e.glue.Location(addressbase.PartitionedName + "_staging"); loc != tables.RunPrefix(partitionedHome, "run-1") {
+		t.Errorf("the staging twin points at %s, want the failed run's prefix", loc)
+	}
+	for k, etag := range good {
+		if e.keys(abBucket, k)[k] != etag {
+			t.Errorf("%s changed or went after a failed gate", k)
+		}
+	}
+	if calls := e.handlerCalls(); calls["emptyPrefix"] != 0 {
+		t.Errorf("handler calls %v: a failed run deleted runs", calls)
+	}
+
+	// CurrentElections reads the table's run, not the failed one.
+	e.put(abBucket, cleanedPrefix+"part-1.csv", nil)
+	r = e.start(currentelections.Flow(currentElectionsParams()), machineID, execID+"-ce", started)()
+	if r.Status != "SUCCEEDED" {
+		t.Fatalf("CurrentElections %s %s: %s\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff == "" {
+		t.Error("CurrentElections published nothing")
+	}
+	if _, ok := e.keys(abBucket, outcodePrefix)[outcodePrefix+"N1.parquet"]; !ok {
+		t.Error("no N1 file published")
+	}
+	rows, err := outcodes.DecodeRows(currentelections.ListColumn, e.get(abBucket, outcodePrefix+"N1.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		if row.UPRN == "100007" {
+			t.Errorf("N1 holds the failed run's address 100007")
+		}
+	}
+	if len(rows) != len(wantOutcodes["N1"]) {
+		t.Errorf("N1 has %d rows, want the seeded run's %d", len(rows), len(wantOutcodes["N1"]))
 	}
 }
 
@@ -197,7 +298,7 @@ func TestTwoOlderRunningExecutionsStopTheRun(t *testing.T) {
 // ended, then runs in full.
 func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true, hold: []string{"partition-addressbase-cleaned"}})
+	e := newEnv(t, scenario{withExport: true, hold: []string{addressbase.QueryGateUPRNs}})
 	e.putSource()
 	abArn := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:release"
 	ceArn := "arn:aws:states:eu-west-2:123456789012:execution:MakeCurrentElectionsParquet:nightly"
@@ -205,15 +306,15 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	// machine's timeout after the start.
 	now := time.Now()
 	abDone := e.start(addressbase.Flow(addressBaseParams()), abMachine, abArn, now.Add(-time.Minute))
-	e.eventually("the partition query runs", func() bool { return slices.Contains(e.athena.started(), "partition-addressbase-cleaned") })
+	e.eventually("the UPRN gate runs", func() bool { return slices.Contains(e.athena.started(), addressbase.QueryGateUPRNs) })
 
 	ceDone := e.start(currentelections.Flow(currentElectionsParams()), ceMachine, ceArn, now)
 	e.eventually("CurrentElections has been told to wait twice", func() bool { return e.count(ceArn, sfnguard.Wait) >= 2 })
-	if diff := cmp.Diff([]string{"partition-addressbase-cleaned"}, e.athena.started()); diff != "" {
+	if diff := cmp.Diff([]string{"partition-addressbase-cleaned", addressbase.QueryGateOneSource, addressbase.QueryGateUPRNs}, sortedTail(e.athena.started(), 0, 2)); diff != "" {
 		t.Errorf("Athena queries while CurrentElections waits (-want +got):\n%s", diff)
 	}
 
-	e.athena.release("partition-addressbase-cleaned")
+	e.athena.release(addressbase.QueryGateUPRNs)
 	ab, ce := abDone(), ceDone()
 	for name, r := range map[string]report{"AddressBase": ab, "CurrentElections": ce} {
 		if r.Status != "SUCCEEDED" || len(r.SNS) != 0 {
@@ -269,19 +370,19 @@ func TestExecutionsStartedTogetherRunOneAfterTheOther(t *testing.T) {
 		t.Errorf("the first ARN's guard decisions %q, want one proceed", d)
 	}
 	e.assertWaitedFor(second, first)
-	want := []string{"partition-addressbase-cleaned", "msck", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	want := []string{"partition-addressbase-cleaned", "addressbase-gate-one-source", "addressbase-gate-uprns"}
 	if diff := cmp.Diff(append(want, want...), twoRuns(e.athena.started())); diff != "" {
 		t.Errorf("Athena queries, want two runs' one after the other (-want +got):\n%s", diff)
 	}
 }
 
-// twoRuns sorts the parallel gates of each of two AddressBase runs' four
+// twoRuns sorts the parallel gates of each of two AddressBase runs' three
 // queries, leaving the runs in order.
 func twoRuns(s []string) []string {
-	if len(s) != 8 {
+	if len(s) != 6 {
 		return s
 	}
-	return append(sortedTail(s[:4], 0, 2), sortedTail(s[4:], 0, 2)...)
+	return append(sortedTail(s[:3], 0, 2), sortedTail(s[3:], 0, 2)...)
 }
 
 // A trigger that arrives mid-run is not lost: of the runs started while one
@@ -289,16 +390,18 @@ func twoRuns(s []string) []string {
 // (the waiting run covers it). Exactly one follow-up run.
 func TestRunsStartedMidRunGiveOneFollowUp(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{hold: []string{"partition-addressbase-cleaned"}})
+	e := newEnv(t, scenario{hold: []string{addressbase.QueryGateUPRNs}})
 	e.putSource()
 	prefix := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:"
 	working, followUp, extra := prefix+"release", prefix+"elections-set-changed-1", prefix+"elections-set-changed-2"
+	// Each run's partition query names its own prefix, so a gate, whose
+	// SQL is the same for every run, is what the fake holds.
 	partitions := func() int {
-		return len(slices.DeleteFunc(e.athena.started(), func(q string) bool { return q != "partition-addressbase-cleaned" }))
+		return len(slices.DeleteFunc(e.athena.started(), func(q string) bool { return q != addressbase.QueryGateUPRNs }))
 	}
 	now := time.Now()
 	workingDone := e.start(addressbase.Flow(addressBaseParams()), abMachine, working, now.Add(-time.Minute))
-	e.eventually("the first run's partition query runs", func() bool { return partitions() == 1 })
+	e.eventually("the first run's UPRN gate runs", func() bool { return partitions() == 1 })
 
 	followUpDone := e.start(addressbase.Flow(addressBaseParams()), abMachine, followUp, now)
 	e.eventually("the second run has been told to wait", func() bool { return e.count(followUp, sfnguard.Wait) >= 1 })
@@ -308,13 +411,13 @@ func TestRunsStartedMidRunGiveOneFollowUp(t *testing.T) {
 	}
 	e.eventually("the second run has waited twice", func() bool { return e.count(followUp, sfnguard.Wait) >= 2 })
 	if n := partitions(); n != 1 {
-		t.Errorf("%d partition queries while the first run works, want 1", n)
+		t.Errorf("%d UPRN gates while the first run works, want 1", n)
 	}
 
-	e.athena.release("partition-addressbase-cleaned")
+	e.athena.release(addressbase.QueryGateUPRNs)
 	first := workingDone()
-	e.eventually("the follow-up's partition query runs", func() bool { return partitions() == 2 })
-	e.athena.release("partition-addressbase-cleaned")
+	e.eventually("the follow-up's UPRN gate runs", func() bool { return partitions() == 2 })
+	e.athena.release(addressbase.QueryGateUPRNs)
 	second := followUpDone()
 	for name, r := range map[string]report{"first": first, "follow-up": second} {
 		if r.Status != "SUCCEEDED" || r.Entered[len(r.Entered)-1] != flows.StateSucceeded {
@@ -325,7 +428,7 @@ func TestRunsStartedMidRunGiveOneFollowUp(t *testing.T) {
 	if d := e.decisions(extra); !slices.Equal(d, []string{sfnguard.Stop}) {
 		t.Errorf("the third run's guard decisions %q, want one stop", d)
 	}
-	want := []string{"partition-addressbase-cleaned", "msck", "addressbase-gate-one-source", "addressbase-gate-uprns"}
+	want := []string{"partition-addressbase-cleaned", "addressbase-gate-one-source", "addressbase-gate-uprns"}
 	if diff := cmp.Diff(append(want, want...), twoRuns(e.athena.started())); diff != "" {
 		t.Errorf("Athena queries, want two runs' one after the other (-want +got):\n%s", diff)
 	}

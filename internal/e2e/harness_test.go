@@ -170,7 +170,7 @@ type env struct {
 	t      *testing.T
 	s3     *s3test.Server
 	athena *fakeAthena
-	glue   *awsfake.Server
+	glue   *awsfake.Glue
 	sfn    *awsfake.Server
 	server *httptest.Server
 
@@ -234,24 +234,16 @@ func newEnv(t *testing.T, sc scenario) *env {
 	})
 	t.Cleanup(e.sfn.Close)
 
-	e.glue = awsfake.New(awsfake.JSON11, awsfake.Routes{
-		"AWSGlue.GetTable": func(body []byte) (any, error) {
-			in, err := awsfake.Decode[struct{ DatabaseName, Name string }](body)
-			if err != nil {
-				return nil, err
-			}
-			if in.DatabaseName != database || in.Name != "addressbase_cleaned_raw" {
-				return nil, &awsfake.APIError{Code: "EntityNotFoundException", Message: fmt.Sprintf("table %s.%s not found", in.DatabaseName, in.Name)}
-			}
-			return map[string]any{"Table": map[string]any{
-				"Name": in.Name, "DatabaseName": in.DatabaseName,
-				"StorageDescriptor": map[string]any{"Location": "s3://" + abBucket + "/" + cleanedPrefix},
-			}}, nil
-		},
-	})
+	// The Glue catalog holds every table the machines read at its declared
+	// location, as a deploy creates them; runs move the run-scoped ones.
+	var glueTables []awsfake.GlueTable
+	for _, tb := range catalogTables() {
+		glueTables = append(glueTables, awsfake.GlueTable{Name: tb.Name, Location: "s3://" + tb.Bucket + "/" + prefix(t, tb), Parameters: tb.Projection()})
+	}
+	e.glue = awsfake.NewGlue(database, glueTables...)
 	t.Cleanup(e.glue.Close)
 
-	e.athena = newFakeAthena(t, e.s3.Client, sc)
+	e.athena = newFakeAthena(t, e.s3.Client, e.glue, sc)
 	query := athenaquery.New(athena.NewFromConfig(e.athena.Config()), athenaquery.Config{WorkGroup: workgroup, Database: database}, logger)
 
 	handlers := map[string]lambda.Handler{
@@ -379,7 +371,7 @@ func (e *env) start(sm asl.StateMachine, machine, arn string, at time.Time) func
 		"input":      map[string]any{"source": "e2e"},
 		"context": map[string]any{
 			"StateMachine": map[string]any{"Id": machine},
-			"Execution":    map[string]any{"Id": arn},
+			"Execution":    map[string]any{"Id": arn, "Name": arn[strings.LastIndex(arn, ":")+1:]},
 		},
 		"baseURL": e.server.URL,
 		"roles":   roles,
