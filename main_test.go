@@ -441,6 +441,65 @@ func TestGlueTables(t *testing.T) {
 				t.Errorf("addressbase_partitioned %s = %v, want %s", k, v, want)
 			}
 		}
+		// Readers find a run by the location alone: partition projection,
+		// no registered partitions and no location template.
+		twin := got["addressbase_partitioned_staging"]
+		if twin == nil {
+			t.Fatal("no addressbase_partitioned_staging twin")
+		}
+		for name, tb := range map[string]map[string]any{"addressbase_partitioned": p, "addressbase_partitioned_staging": twin} {
+			for k, want := range map[string]any{"projection.enabled": "true", "projection.first_letter.type": "enum", "projection.first_letter.values": "A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q,R,S,T,U,V,W,X,Y,Z", "storage.location.template": nil} {
+				if v := get(tb, "parameters", k); v != want {
+					t.Errorf("%s parameter %s = %v, want %v", name, k, v, want)
+				}
+			}
+		}
+		if diff := cmp.Diff(cols(get(p, "storageDescriptor", "columns")), cols(get(twin, "storageDescriptor", "columns"))); diff != "" {
+			t.Errorf("the staging twin's columns differ (-table +twin):\n%s", diff)
+		}
+	})
+}
+
+// Only the function that switches run-scoped tables may update a Glue
+// table, and only those tables and their twins.
+func TestUpdateTableNamesOnlyTheLayersRunScopedTables(t *testing.T) {
+	each(t, func(t *testing.T, env string, m *mocks) {
+		db := layer.NamesFor(env).Database
+		allowed := map[string]bool{}
+		for _, r := range m.byType("aws:glue/catalogTable:CatalogTable") {
+			if get(r.Inputs, "parameters", "projection.enabled") == "true" {
+				allowed[r.Inputs["name"].(string)] = true
+			}
+		}
+		if len(allowed) == 0 {
+			t.Fatal("no run-scoped table")
+		}
+		found := 0
+		for name, doc := range policies(t, m) {
+			for _, st := range doc.Statement {
+				if !slices.Contains(st.Action, "glue:UpdateTable") {
+					continue
+				}
+				found++
+				if !strings.Contains(name, "table-location") {
+					t.Errorf("%s %s: glue:UpdateTable outside get_glue_table_location's role", name, st.Sid)
+				}
+				for _, r := range st.Resource {
+					table, isTable := strings.CutPrefix(r[strings.LastIndex(r, ":")+1:], "table/"+db+"/")
+					switch {
+					case isTable && !allowed[table]:
+						t.Errorf("%s %s: may update %s, which is not a run-scoped table", name, st.Sid, r)
+					case !isTable && strings.Contains(r, ":table/"):
+						t.Errorf("%s %s: may update %s, a table of another database", name, st.Sid, r)
+					case !isTable && !strings.HasSuffix(r, ":catalog") && !strings.Contains(r, "database"):
+						t.Errorf("%s %s: resource %s is neither a table of %s nor its catalog or database", name, st.Sid, r, db)
+					}
+				}
+			}
+		}
+		if found == 0 {
+			t.Error("no statement allows glue:UpdateTable: the switch cannot run")
+		}
 	})
 }
 
@@ -497,7 +556,7 @@ func TestNamedQueriesAreRenderedAndHashed(t *testing.T) {
 		}
 		for _, q := range qs {
 			if q.Inputs["name"] == "partition-addressbase-cleaned" &&
-				!strings.Contains(q.Inputs["query"].(string), "TO 's3://pollingstations.private.data/addressbase/"+env+"/addressbase_partitioned/'") {
+				!strings.Contains(q.Inputs["query"].(string), "TO 's3://pollingstations.private.data/addressbase/"+env+"/addressbase_partitioned/runs/{run}/'") {
 				t.Errorf("partition query does not write to the %s table location", env)
 			}
 		}
@@ -825,8 +884,19 @@ type location struct{ env, what, uri string }
 // tableLocations are the stack's Glue table locations.
 func tableLocations(env string, m *mocks) []location {
 	var out []location
-	for _, tbl := range m.byType("aws:glue/catalogTable:CatalogTable") {
-		out = append(out, location{env, "table " + fmt.Sprint(tbl.Inputs["name"]), fmt.Sprint(get(tbl.Inputs, "storageDescriptor", "location"))})
+	names := map[string]bool{}
+	tbls := m.byType("aws:glue/catalogTable:CatalogTable")
+	for _, tbl := range tbls {
+		names[fmt.Sprint(tbl.Inputs["name"])] = true
+	}
+	for _, tbl := range tbls {
+		name := fmt.Sprint(tbl.Inputs["name"])
+		// A run-scoped table's staging twin starts where the table does:
+		// each run points it at its own prefix.
+		if base, ok := strings.CutSuffix(name, "_staging"); ok && names[base] {
+			continue
+		}
+		out = append(out, location{env, "table " + name, fmt.Sprint(get(tbl.Inputs, "storageDescriptor", "location"))})
 	}
 	return out
 }

@@ -261,8 +261,8 @@ func SwitchGrant(sid string, t tables.Table) Grant {
 const ObjectsUnderPrefix = "S3 object ARNs name a prefix only with a trailing *"
 
 // Check reports a Spec that cannot be deployed: a missing name or flow, a
-// role called but neither shared nor owned, or a grant for a role the
-// layer does not call.
+// run-scoped table without its staging twin, a role called but neither
+// shared nor owned, or a grant for a role the layer does not call.
 func (s Spec) Check() error {
 	if s.Name == "" || s.Type == "" || s.Output == "" || s.StateMachine == "" || s.Flow == nil {
 		return fmt.Errorf("layer %q: Name, Type, Output, StateMachine and Flow are required", s.Name)
@@ -270,6 +270,15 @@ func (s Spec) Check() error {
 	for _, l := range s.Locations {
 		if !strings.HasSuffix(l.Name, LocationSuffix) {
 			return fmt.Errorf("layer %s: output %s must end in %s", s.Name, l.Name, LocationSuffix)
+		}
+	}
+	declared := map[string]bool{}
+	for _, t := range s.Tables {
+		declared[t.Name] = true
+	}
+	for _, t := range s.Tables {
+		if t.RunScoped && t.StagingOf == "" && !declared[t.Staging().Name] {
+			return fmt.Errorf("layer %s: run-scoped table %s needs its staging twin %s, which its gates read", s.Name, t.Name, t.Staging().Name)
 		}
 	}
 	known := map[Role]bool{}

@@ -59,8 +59,10 @@ func TestBakeLayersWriteDistinctFolders(t *testing.T) {
 // Every table's location, as production deploys it.
 func TestTableLocations(t *testing.T) {
 	want := map[string]string{
-		"addressbase_cleaned_raw":                "s3://pollingstations.private.data/addressbase/current/addressbase_cleaned/",
-		"addressbase_partitioned":                "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
+		"addressbase_cleaned_raw": "s3://pollingstations.private.data/addressbase/current/addressbase_cleaned/",
+		"addressbase_partitioned": "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
+		// Created at the table's home; each run points it at its prefix.
+		"addressbase_partitioned_staging":        "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
 		"current_ballots":                        "s3://ee.data-cache.production/ballots-with-wkt/",
 		"current_ballots_joined_to_address_base": "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
 	}
@@ -119,6 +121,9 @@ func TestCheckRefusesBadSpecs(t *testing.T) {
 		{"unknown role", func(s *layer.Spec) { s.Calls = append(s.Calls, "mystery") }, "calls mystery, which is neither shared nor its own"},
 		{"owned but never called", func(s *layer.Spec) { s.Calls = s.Calls[:len(s.Calls)-1] }, "owns publish-outcodes but never calls it"},
 		{"shadows a shared role", func(s *layer.Spec) { s.Functions = append(s.Functions, layer.Function{Role: layer.Query}) }, "shadows a shared one"},
+		{"run-scoped table without its twin", func(s *layer.Spec) {
+			s.Tables = append(s.Tables, tables.Table{Name: "t", RunScoped: true})
+		}, "run-scoped table t needs its staging twin t_staging"},
 		{"grant for a role not called", func(s *layer.Spec) {
 			s.Grants = append(s.Grants, layer.Grant{Role: layer.TableLocation, Sid: "X"})
 		}, "grant X is for table-location, which it does not call"},
@@ -128,6 +133,7 @@ func TestCheckRefusesBadSpecs(t *testing.T) {
 			s.Calls = append([]layer.Role(nil), good.Calls...)
 			s.Functions = append([]layer.Function(nil), good.Functions...)
 			s.Grants = append([]layer.Grant(nil), good.Grants...)
+			s.Tables = append([]tables.Table(nil), good.Tables...)
 			tc.mutate(&s)
 			if err := s.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check() = %v, want an error containing %q", err, tc.want)

@@ -58,6 +58,8 @@ type Table struct {
 	// partition projection at its Glue location, which a run switches only
 	// once its gates have passed against the table's Staging twin.
 	RunScoped bool
+	// StagingOf names the table whose staging twin this is (Staging).
+	StagingOf string
 }
 
 // RunsFolder is the folder, under a run-scoped table's prefix, that holds
@@ -76,6 +78,7 @@ func (t Table) Staging() Table {
 	s.Name = t.Name + "_staging"
 	s.Description = "What the running execution wrote for " + t.Name + ", for its gates"
 	s.Query = ""
+	s.StagingOf = t.Name
 	return s
 }
 

@@ -44,3 +44,22 @@ func TestLocationRefusesMissingValues(t *testing.T) {
 		})
 	}
 }
+
+func TestRunScoped(t *testing.T) {
+	tb := tables.Table{Name: "addressbase_partitioned", Query: "partition", PartitionKeys: tables.FirstLetter, RunScoped: true}
+	if got := tables.RunPrefix("s3://b/addressbase/production/addressbase_partitioned/", "exec-1"); got != "s3://b/addressbase/production/addressbase_partitioned/runs/exec-1/" {
+		t.Errorf("RunPrefix = %q", got)
+	}
+	s := tb.Staging()
+	if s.Name != "addressbase_partitioned_staging" || s.Query != "" || s.StagingOf != tb.Name || !s.RunScoped {
+		t.Errorf("Staging() = %+v", s)
+	}
+	p := tb.Projection()
+	if p["projection.enabled"] != "true" || p["projection.first_letter.type"] != "enum" ||
+		p["projection.first_letter.values"] != "A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q,R,S,T,U,V,W,X,Y,Z" || len(p) != 3 {
+		t.Errorf("Projection() = %v", p)
+	}
+	if p := (tables.Table{Name: "x"}).Projection(); p != nil {
+		t.Errorf("a table that is not run-scoped has projection %v", p)
+	}
+}
