@@ -700,7 +700,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 6}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {

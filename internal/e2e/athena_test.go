@@ -46,8 +46,8 @@ var databases atomic.Int64
 // catalogTables are the tables the machines read and write, as the layers
 // declare them.
 func catalogTables() []tables.Table {
-	partitioned := addressbase.Partitioned(buckets)
-	return []tables.Table{addressbase.Raw(buckets), partitioned, partitioned.Staging(), currentelections.Ballots(buckets), currentelections.Joined(buckets)}
+	partitioned, joined := addressbase.Partitioned(buckets), currentelections.Joined(buckets)
+	return []tables.Table{addressbase.Raw(buckets), partitioned, partitioned.Staging(), currentelections.Ballots(buckets), joined, joined.Staging()}
 }
 
 func newFakeAthena(t *testing.T, client *s3.Client, glue *awsfake.Glue, sc scenario) *fakeAthena {
@@ -146,9 +146,10 @@ func (f *fakeAthena) fill(t testing.TB, name string, runtime map[string]string) 
 }
 
 // runtimeValues are the values the machines fill queries with: the
-// letter, and the cleaned table's location from the Glue step.
+// letter, the cleaned table's location from the Glue step, and the name of
+// e.run's execution.
 func runtimeValues(letter string) map[string]string {
-	return map[string]string{"first_letter": letter, "addressbase_cleaned_raw_location": abSource}
+	return map[string]string{"first_letter": letter, "addressbase_cleaned_raw_location": abSource, "run": execID[strings.LastIndex(execID, ":")+1:]}
 }
 
 // sqlOf returns the SQL of label, "name" or "name/letter".

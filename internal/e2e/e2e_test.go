@@ -80,14 +80,20 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 		t.Errorf("ballots CSV does not start with its header: %.80q", csv)
 	}
 	wantQueries := []string{
-		"uprn-to-ballots", "msck",
+		"uprn-to-ballots",
 		"current-elections-gate-conflicting-duplicates", "current-elections-gate-one-source", "current-elections-gate-raw-uprns", "current-elections-gate-uprns",
 	}
 	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 0, 4)); diff != "" {
 		t.Errorf("Athena queries (-want +got):\n%s", diff)
 	}
-	if _, ok := e.keys(abBucket, joinedPrefix)[joinedPrefix+"first_letter=B/leftover-from-last-run.parquet"]; ok {
-		t.Error("the joined prefix was not emptied before the join")
+	// The split read this run's prefix only (the leftover under the
+	// table's home would have added an OLD row), and the joined table now
+	// points there; the home it pointed at before is kept.
+	if loc, _ := e.glue.Location(currentelections.JoinedName); loc != tables.RunPrefix("s3://"+abBucket+"/"+joinedPrefix, "run-1") {
+		t.Errorf("the joined table points at %s after the run", loc)
+	}
+	if _, ok := e.keys(abBucket, joinedPrefix)[joinedPrefix+"first_letter=B/leftover-from-last-run.parquet"]; !ok {
+		t.Error("the clean-up deleted the previous location's objects")
 	}
 
 	got := map[string][]outcodes.OutRow{}
@@ -325,8 +331,8 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	// guard ran before, and it said wait each time until then.
 	abEnded := slices.IndexFunc(e.events(), func(ev event) bool { return ev.ended == abArn })
 	firstStep := slices.IndexFunc(ce.Calls, func(c call) bool { return c.Role != "guard" })
-	if firstStep < 0 || ce.Calls[firstStep].State != currentelections.StateEmptyJoined {
-		t.Fatalf("CurrentElections' first step %d, want %q\ncalls:\n%s", firstStep, currentelections.StateEmptyJoined, fmtCalls(ce))
+	if firstStep < 0 || ce.Calls[firstStep].State != currentelections.StatePointStaging {
+		t.Fatalf("CurrentElections' first step %d, want %q\ncalls:\n%s", firstStep, currentelections.StatePointStaging, fmtCalls(ce))
 	}
 	e.assertWaitedFor(ceArn, abArn)
 	for i, ev := range e.events()[:abEnded] {
@@ -548,7 +554,7 @@ func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
 	e.seedAddressBase(append(addressBaseCSV(t), "100004,\"4 UPPER STREET, LONDON\",BN15 9ZZ,SRID=4326;POINT(-0.1 51.45),D\r\n"...))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 100004")
+	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base_staging have conflicting duplicate rows, e.g. 100004")
 }
 
 // A letter whose outcode split fails publishes nothing: the other letter's

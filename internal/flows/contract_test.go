@@ -904,8 +904,8 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 			payload(d, addressbase.StatePartition)["context"] = map[string]any{"location.$": "$.source.Payload.addressbase_cleaned_raw_location"}
 		}, []string{addressbase.StatePartition, "context", "addressbase_cleaned_raw_location"}},
 		{"status call reads a missing key", "current_elections", func(d map[string]any) {
-			payload(d, currentelections.StateRepair+" - status")["queryExecutionId.$"] = "$.repair.Payload.QueryExecutionId"
-		}, []string{currentelections.StateRepair + " - status", `no key "QueryExecutionId"`}},
+			payload(d, currentelections.StateJoin+" - status")["queryExecutionId.$"] = "$.query.Payload.QueryExecutionId"
+		}, []string{currentelections.StateJoin + " - status", `no key "QueryExecutionId"`}},
 		{"letter as a number", "current_elections", func(d map[string]any) {
 			payload(d, currentelections.StateOutcodeLetter)["first_letter"] = 1.0
 		}, []string{currentelections.StateOutcodeLetter, "first_letter"}},
@@ -1267,10 +1267,10 @@ func TestLayerStepOrder(t *testing.T) {
 		want    []string
 	}{
 		{"addressbase", []string{addressbase.StateSetSource, addressbase.StatePointStaging, addressbase.StatePartition, addressbase.StateGates, addressbase.StateSwitch, addressbase.StateCleanUp}},
-		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
-		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
+		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StatePointStaging, currentelections.StateExport, currentelections.StateJoin,
+			currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp}},
+		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StatePointStaging, currentelections.StateExport, currentelections.StateJoin,
+			currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.machine, func(t *testing.T) {

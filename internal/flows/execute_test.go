@@ -163,19 +163,20 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	called := callStates(r)
 	steps := []string{
-		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
+		flows.StateGuard, currentelections.StatePointStaging, currentelections.StateExport, currentelections.StateJoin,
+		currentelections.StateOutcodeLetter, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp,
 	}
 	if !isSubsequence(steps, called) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
 	}
-	// The join finishes before the repair; every gate finishes before the
-	// first outcode file is written; deleting stale files comes last.
+	// The join finishes before the gates; every gate finishes before the
+	// first outcode file is written; the switch comes after the publish.
 	order := []struct{ before, after string }{
-		{currentelections.StateJoin + " - status", currentelections.StateRepair},
+		{currentelections.StateJoin + " - status", currentelections.StateGateOneSource},
 		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateOutcodeLetter, currentelections.StatePublish},
+		{currentelections.StatePublish, currentelections.StateSwitch},
 	}
 	for _, o := range order {
 		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
@@ -184,12 +185,13 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 		}
 	}
 
-	// One join query for every letter, so no letter in its payload.
+	// One join query for every letter, so no letter in its payload: only
+	// the run's name.
 	var joins, split []string
 	for _, c := range callsOf(r, "query") {
 		if c.Payload["QueryName"] == currentelections.QueryJoin {
-			if _, ok := c.Payload["context"]; ok {
-				t.Errorf("join payload %v has a context", c.Payload)
+			if diff := cmp.Diff(map[string]any{"run": execName}, c.Payload["context"]); diff != "" {
+				t.Errorf("join context (-want +got):\n%s", diff)
 			}
 			joins = append(joins, c.State)
 		}
@@ -199,7 +201,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
+		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix + "runs/" + execName + "/", "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}

@@ -29,11 +29,15 @@ func (f Frame) Gates(next string, gates ...Gate) asl.Parallel {
 // stale ones deleted in one step. A failed letter publishes nothing.
 type Outcodes struct {
 	// Map and Letter name the bounded Map and its one step, Publish the
-	// publish that ends the branch.
-	Map, Letter, Publish string
+	// publish, and Next the state after it (none: the publish ends the
+	// branch).
+	Map, Letter, Publish, Next string
 	// Bucket holds the joined parquet, the staged and the live outcode
 	// files.
 	Bucket, JoinedPrefix, StagingPrefix, OutcodePrefix string
+	// RunJoined, when set, is the run-scoped joined table the split reads:
+	// this run's prefix below JoinedPrefix.
+	RunJoined *RunScoped
 	// ListColumn is the joined table's list<string> column.
 	ListColumn string
 	// MaxConcurrency bounds the parallel outcode Lambdas (default 4).
@@ -47,13 +51,18 @@ var LetterItem = map[string]any{"first_letter.$": "$$.Map.Item.Value"}
 // staging prefix in a bounded Map, then publish them, passing the Map's
 // results.
 func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
-	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], map[string]any{
+	payload := map[string]any{
 		"bucket":         o.Bucket,
 		"source_prefix":  o.JoinedPrefix,
 		"dest_prefix":    o.StagingPrefix,
 		"first_letter.$": "$.first_letter",
 		"list_column":    o.ListColumn,
-	})
+	}
+	if o.RunJoined != nil {
+		delete(payload, "source_prefix")
+		payload["source_prefix.$"] = o.RunJoined.RunKeyPrefix()
+	}
+	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], payload)
 	// Each iteration's output is the Lambda's response, so the Map's result
 	// is the list publish_outcodes expects.
 	split.OutputPath = "$.Payload"
@@ -72,6 +81,6 @@ func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
 			"staging_prefix": o.StagingPrefix,
 			"dest_prefix":    o.OutcodePrefix,
 			"letters.$":      "$.letters",
-		}, "$.published", ""),
+		}, "$.published", o.Next),
 	}
 }

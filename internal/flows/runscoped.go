@@ -23,6 +23,11 @@ func (r RunScoped) RunLocation() string {
 	return "States.Format('" + tables.RunPrefix("s3://"+r.Bucket+"/"+r.Prefix, "{}") + "', $$.Execution.Name)"
 }
 
+// RunKeyPrefix is the intrinsic that gives this run's key prefix in Bucket.
+func (r RunScoped) RunKeyPrefix() string {
+	return "States.Format('" + tables.RunPrefix(r.Prefix, "{}") + "', $$.Execution.Name)"
+}
+
 // RunName is the path of the execution's name, which a query that writes
 // the table takes as its {run} placeholder.
 const RunName = "$$.Execution.Name"

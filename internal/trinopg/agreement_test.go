@@ -103,7 +103,7 @@ func agree(t *testing.T, addressbaseCSV, ballotsCSV string) {
 	if err := l.currentElectionsLayer(); err != nil {
 		t.Fatal(err)
 	}
-	sqlJoined, err := readJoined(l.ab, keyPrefix(joined))
+	sqlJoined, err := readJoined(l.ab, l.keyPrefix(joined))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,19 +113,19 @@ func agree(t *testing.T, addressbaseCSV, ballotsCSV string) {
 
 	// The real outcode split on the SQL path's joined table.
 	files := blob.NewDir(t.TempDir())
-	letters, err := l.ab.List(ctx, keyPrefix(joined))
+	letters, err := l.ab.List(ctx, l.keyPrefix(joined))
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := map[string]bool{}
 	for _, o := range letters {
-		letter := strings.TrimPrefix(strings.Split(strings.TrimPrefix(o.Key, keyPrefix(joined)), "/")[0], "first_letter=")
+		letter := strings.TrimPrefix(strings.Split(strings.TrimPrefix(o.Key, l.keyPrefix(joined)), "/")[0], "first_letter=")
 		if done[letter] {
 			continue
 		}
 		done[letter] = true
 		if _, err := outcodes.Split(ctx, outcodes.SplitInput{
-			Src: l.ab, SrcPrefix: keyPrefix(joined) + "first_letter=" + letter + "/", Dst: files, Letter: letter,
+			Src: l.ab, SrcPrefix: l.keyPrefix(joined) + "first_letter=" + letter + "/", Dst: files, Letter: letter,
 			ListColumn: currentelections.ListColumn, Logger: slog.New(slog.DiscardHandler),
 		}); err != nil {
 			t.Fatal(err)

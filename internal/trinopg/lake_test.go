@@ -96,7 +96,7 @@ func newLake(t testing.TB, dsn string) *lake {
 	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee")), source: location(raw), locations: map[string]string{}}
 	w, err := trinopg.Open(context.Background(), dsn, trinopg.Catalog{
 		Database: database,
-		Tables:   []tables.Table{raw, parts, parts.Staging(), ballots, joined, reviews, changes, brJoined},
+		Tables:   []tables.Table{raw, parts, parts.Staging(), ballots, joined, joined.Staging(), reviews, changes, brJoined},
 		Vars:     vars,
 		Stores:   map[string]blob.Store{buckets.AddressBase: l.ab, buckets.EE: l.ee},
 		// The join reads current_ballots.geometry as WKT.
@@ -211,16 +211,26 @@ func (l *lake) gate(name string) error {
 	return nil
 }
 
-// partition points the staging twin at a new run's prefix and runs the
-// partition query into it with the run-time source location, as
-// MakeAddressBasePartitioned does; it returns the run's location.
-func (l *lake) partition() (string, trinopg.Result, error) {
+// runInto points t's staging twin at a new run's prefix and runs query
+// into it with runtime and the run's name, as the state machines do; it
+// returns the run's location.
+func (l *lake) runInto(t tables.Table, query, runPlaceholder string, runtime map[string]string) (string, trinopg.Result, error) {
 	l.runs++
 	run := fmt.Sprintf("lake-%d", l.runs)
-	loc := tables.RunPrefix(location(parts), run)
-	l.locations[parts.Staging().Name] = loc
-	res, err := l.run(addressbase.QueryPartition, map[string]string{raw.Name + "_location": l.source, addressbase.RunPlaceholder: run})
+	loc := tables.RunPrefix(location(t), run)
+	l.locations[t.Staging().Name] = loc
+	values := map[string]string{runPlaceholder: run}
+	for k, v := range runtime {
+		values[k] = v
+	}
+	res, err := l.run(query, values)
 	return loc, res, err
+}
+
+// partition runs the partition query into a new run's prefix with the
+// run-time source location.
+func (l *lake) partition() (string, trinopg.Result, error) {
+	return l.runInto(parts, addressbase.QueryPartition, addressbase.RunPlaceholder, map[string]string{raw.Name + "_location": l.source})
 }
 
 // addressBaseLayer runs MakeAddressBasePartitioned's queries in order, and
@@ -239,13 +249,12 @@ func (l *lake) addressBaseLayer() error {
 	return nil
 }
 
-// joinLetters runs the join, which writes every letter at once, then the
-// repair.
-func (l *lake) joinLetters() error {
-	if _, err := l.run(currentelections.QueryJoin, nil); err != nil {
-		return err
-	}
-	return l.repair(joined)
+// joinLetters runs the join, which writes every letter at once, into a new
+// run's prefix, where the gates find it through the staging twin; it
+// returns the run's location.
+func (l *lake) joinLetters() (string, error) {
+	loc, _, err := l.runInto(joined, currentelections.QueryJoin, currentelections.RunPlaceholder, nil)
+	return loc, err
 }
 
 // perLetter runs the named query for every letter of
@@ -276,7 +285,8 @@ var joinedGates = []string{currentelections.QueryGateOneSource, currentelections
 
 // currentElectionsLayer runs MakeCurrentElectionsParquet's queries in order.
 func (l *lake) currentElectionsLayer() error {
-	if err := l.joinLetters(); err != nil {
+	loc, err := l.joinLetters()
+	if err != nil {
 		return err
 	}
 	for _, g := range joinedGates {
@@ -284,6 +294,7 @@ func (l *lake) currentElectionsLayer() error {
 			return err
 		}
 	}
+	l.locations[joined.Name] = loc
 	return nil
 }
 

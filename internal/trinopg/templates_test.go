@@ -252,7 +252,7 @@ var scenarios = []scenario{
 			return err
 		}
 		return errors.Join(
-			wantErr(l.gate(currentelections.QueryGateOneSource), "GENERIC_USER_ERROR: current_ballots_joined_to_address_base has 2 distinct addressbase_source values, want exactly 1"),
+			wantErr(l.gate(currentelections.QueryGateOneSource), "GENERIC_USER_ERROR: current_ballots_joined_to_address_base_staging has 2 distinct addressbase_source values, want exactly 1"),
 			wantErr(l.gate(currentelections.QueryGateUPRNs), "GENERIC_USER_ERROR: UPRN gate: addressbase_partitioned rows=13 distinct=13 checksum="),
 			wantErr(l.gate(currentelections.QueryGateRawUPRNs), "GENERIC_USER_ERROR: UPRN gate: addressbase_cleaned_raw rows=13 distinct=13 checksum="),
 		)
@@ -267,7 +267,7 @@ var scenarios = []scenario{
 		if err := l.put(raw, "part-1.csv", []byte("4001,NEW,DD1 1DD,SRID=4326;POINT(.1 51.1),D\r\n")); err != nil {
 			return err
 		}
-		if err := l.joinLetters(); err != nil {
+		if _, err := l.joinLetters(); err != nil {
 			return err
 		}
 		return errors.Join(
@@ -282,11 +282,11 @@ var scenarios = []scenario{
 		if err := l.addressBaseLayer(); err != nil {
 			return err
 		}
-		if err := l.joinLetters(); err != nil {
+		if _, err := l.joinLetters(); err != nil {
 			return err
 		}
 		return wantErr(l.gate(currentelections.QueryGateConflicts),
-			"GENERIC_USER_ERROR: 1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 1001")
+			"GENERIC_USER_ERROR: 1 uprns in current_ballots_joined_to_address_base_staging have conflicting duplicate rows, e.g. 1001")
 	}},
 }
 

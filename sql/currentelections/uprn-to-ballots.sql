@@ -4,8 +4,9 @@
 -- per letter, which the 120 s budget needs (docs/design.md). Every address
 -- gets one row, duplicates included (the outcode Lambda reports and drops
 -- identical ones, and fails on conflicting ones), with ballot_ids sorted,
--- distinct, without nulls, and [] when there are none. The target prefix
--- must be empty, as UNLOAD requires: the state machine empties it first.
+-- distinct, without nulls, and [] when there are none. It writes under this
+-- run's own prefix {{.runs_location}}<run>/, which is new and so empty, as
+-- UNLOAD requires; the table is pointed there once the gates have passed.
 UNLOAD (
     WITH
         ballots AS (
@@ -36,5 +37,5 @@ UNLOAD (
     LEFT JOIN hits AS h
         ON a.uprn = h.uprn AND a.longitude = h.longitude AND a.latitude = h.latitude
 )
-TO '{{.target_location}}'
+TO '{{.runs_location}}{run}/'
 WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['first_letter'])

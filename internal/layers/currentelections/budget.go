@@ -19,8 +19,6 @@ const (
 	// LatencyJoin is the one join query over every address (about 32M)
 	// and every ballot piece, written partitioned by letter.
 	LatencyJoin = 40 * time.Second
-	// LatencyRepair is MSCK REPAIR TABLE over 26 partitions.
-	LatencyRepair = 5 * time.Second
 	// LatencyRawGate is the UPRN gate against the raw AddressBase CSV
 	// (about 3 GB), the slowest gate.
 	LatencyRawGate = 12 * time.Second
@@ -44,7 +42,6 @@ func DesignLatencies(l layer.Lambdas, letters int) flows.Latencies {
 	lat.Lambda[layer.OutcodeSplit] = LatencyOutcodeLetter
 	lat.Lambda[layer.Publish] = LatencyPublish
 	lat.Query[QueryJoin] = LatencyJoin
-	lat.Query["MSCK"] = LatencyRepair
 	lat.Query[QueryGateRawUPRNs] = LatencyRawGate
 	for _, q := range []string{QueryGateOneSource, QueryGateUPRNs, QueryGateConflicts} {
 		lat.Query[q] = LatencyGate

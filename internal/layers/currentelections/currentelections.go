@@ -59,12 +59,19 @@ func Ballots(b tables.Buckets) tables.Table {
 	}
 }
 
-// Joined is every address with its current ballot IDs.
+// Joined is every address with its current ballot IDs, written by each
+// run under its own prefix.
 func Joined(b tables.Buckets) tables.Table {
-	return layer.JoinedTable(b, JoinedName,
+	t := layer.JoinedTable(b, JoinedName,
 		"Every address with the sorted, distinct IDs of the current ballots containing it",
 		ListColumn, "sorted, distinct, [] when none", QueryJoin)
+	t.RunScoped = true
+	return t
 }
+
+// RunPlaceholder is the join's run-time placeholder for the execution's
+// name, which names the run's prefix (sql/currentelections).
+const RunPlaceholder = "run"
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
@@ -74,6 +81,7 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
 	ballots, addresses, joined, output, staging := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
+	twin := joined.Staging()
 	raw := addressbase.Raw(b) // read by the raw UPRN gate
 	prefix := map[string]string{}
 	for _, t := range []tables.Table{raw, ballots, addresses, joined, output, staging} {
@@ -100,25 +108,27 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Output:       "currentElections",
 		StateMachine: s.Names.StateMachine(StateMachineName),
 		Vars:         s.Vars,
-		Tables:       []tables.Table{ballots, joined},
+		Tables:       []tables.Table{ballots, joined, twin},
 		Queries: []layer.NamedQuery{
-			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
-			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
-			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
-			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
-			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name, "list_column": ListColumn}},
+			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "runs_location": target + tables.RunsFolder}},
+			// The gates read the staging twin: what this run wrote.
+			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": twin.Name}},
+			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": twin.Name}},
+			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": twin.Name}},
+			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": twin.Name, "list_column": ListColumn}},
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Publish},
+		Calls:     []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
-		// empties and rewrites: their runs must not overlap.
+		// switches and whose older runs it deletes: their runs must not
+		// overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
 		Grants: slices.Concat(exportGrants, []layer.Grant{
 			{
 				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
-				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
+				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name), layer.Table(twin.Name)},
 			},
-			{Role: layer.Query, Sid: "RepairJoined", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(joined.Name)}},
+			layer.SwitchGrant("SwitchJoined", joined),
 			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
@@ -130,7 +140,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
-			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
+			{Role: layer.EmptyPrefix, Sid: "DeleteOlderJoinedRuns", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{

@@ -16,7 +16,8 @@ type FlowParams struct {
 	JoinedTable string
 	// Bucket holds both the joined parquet and the outcode files.
 	Bucket string
-	// JoinedPrefix is JoinedTable's prefix, emptied at the start.
+	// JoinedPrefix is JoinedTable's home: each run writes under
+	// JoinedPrefix runs/<execution name>/.
 	JoinedPrefix string
 	// StagingPrefix is where the split writes <OUTCODE>.parquet files, and
 	// OutcodePrefix where the publish copies the changed ones.
@@ -32,10 +33,9 @@ type FlowParams struct {
 // Step names of MakeCurrentElectionsParquet, in order.
 const (
 	StateSetLetters    = "Set letters"
-	StateEmptyJoined   = "Empty joined prefix"
+	StatePointStaging  = "Point joined staging table at this run"
 	StateExport        = "Export ballots"
 	StateJoin          = "Join ballots to addresses"
-	StateRepair        = "Repair joined partitions"
 	StateGates         = "Joined quality gates"
 	StateGateOneSource = "Gate one addressbase_source"
 	StateGateUPRNs     = "Gate UPRN checksum"
@@ -44,14 +44,19 @@ const (
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
 	StatePublish       = "Publish outcode files"
+	StateSwitch        = "Switch joined table to this run"
+	StateCleanUp       = "Delete older joined runs"
 )
 
-// Flow builds MakeCurrentElectionsParquet: guard; empty the joined prefix;
-// export current ballots; one join query written partitioned by first
-// letter; MSCK REPAIR the joined table; quality gates in parallel; write
-// every letter's outcode files at once in a Map; delete outcode files that
-// no letter produced, passing the Map's results. One query and one round
-// of outcode Lambdas keep the run inside its 120 s budget (Budget).
+// Flow builds MakeCurrentElectionsParquet: guard; point the joined table's
+// staging twin at this run's prefix; export current ballots; one join query
+// written partitioned by first letter under that prefix; quality gates in
+// parallel against the twin; write every letter's outcode files at once in
+// a Map from the run's prefix; publish the changed ones and delete those no
+// letter produced, passing the Map's results; then point the joined table
+// at the run (so it holds what was published) and delete older runs but
+// the previous one. One query and one round of outcode Lambdas keep the run
+// inside its 120 s budget (Budget).
 func Flow(p FlowParams) asl.StateMachine {
 	joined := flows.Or(p.JoinedTable, JoinedName)
 	letters := p.Letters
@@ -60,23 +65,21 @@ func Flow(p FlowParams) asl.StateMachine {
 	}
 	l, query := p.Lambdas, p.Query
 
-	join := query(StateJoin, map[string]any{"QueryName": QueryJoin}, "$.query", StateRepair)
-	repair := query(StateRepair, map[string]any{
-		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, joined),
-	}, "$.repair", StateGates)
+	rs := flows.RunScoped{Database: p.Database, Table: joined, Bucket: p.Bucket, Prefix: p.JoinedPrefix}
+	join := query(StateJoin, map[string]any{
+		"QueryName": QueryJoin,
+		"context":   map[string]any{RunPlaceholder + ".$": flows.RunName},
+	}, "$.query", StateGates)
 	body := asl.Branch{
 		StartAt: StateSetLetters,
 		States: flows.Merge(map[string]asl.State{
 			StateSetLetters: asl.Pass{
 				Result:     map[string]any{"letters": letters},
 				ResultPath: "$.config",
-				Next:       StateEmptyJoined,
+				Next:       StatePointStaging,
 			},
-			StateEmptyJoined: flows.LambdaStep(l[layer.EmptyPrefix], map[string]any{
-				"bucket": p.Bucket,
-				"prefix": p.JoinedPrefix,
-			}, "$.emptied", StateExport),
-			StateExport: flows.LambdaStep(l[layer.ExportBallots], map[string]any{}, "$.ballots", StateJoin),
+			StatePointStaging: p.PointStaging(rs, StateExport),
+			StateExport:       flows.LambdaStep(l[layer.ExportBallots], map[string]any{}, "$.ballots", StateJoin),
 			// addressbase_partitioned can itself be wrong (an AddressBase run
 			// that failed half-way, or one against another release): the raw
 			// gate compares with the raw source too, so such a run never
@@ -88,11 +91,11 @@ func Flow(p FlowParams) asl.StateMachine {
 				flows.Gate{State: StateGateUPRNs, Query: QueryGateUPRNs},
 				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
 				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
-		}, join.States(), repair.States(), p.OutcodeStates(flows.Outcodes{
-			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish,
-			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
+		}, join.States(), p.OutcodeStates(flows.Outcodes{
+			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish, Next: StateSwitch,
+			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, RunJoined: &rs, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
 			ListColumn: ListColumn, MaxConcurrency: flows.Or(p.OutcodeMaxConcurrency, len(letters)),
-		})),
+		}), p.SwitchStates(rs, StateSwitch, StateCleanUp, "")),
 	}
 	return p.Machine("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.", body)
 }
