@@ -95,7 +95,7 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, lakeFormation bool
 	}
 	return fn(layer.TableLocation, gofunction.GoFunctionArgs{
 		Source:      "get_glue_table_location",
-		Description: "Returns a Glue table's S3 location",
+		Description: "Returns a Glue table's S3 location, or switches a run-scoped table to a run's",
 		Timeout:     30,
 	})
 }

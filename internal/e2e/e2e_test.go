@@ -516,6 +516,14 @@ func assertFailedAndNotified(t *testing.T, e *env, r report, before map[string]s
 	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff != "" {
 		t.Errorf("outcode files changed (-before +after):\n%s", diff)
 	}
+	// The joined table was never switched to the failed run, and no run
+	// was deleted.
+	if loc, _ := e.glue.Location(currentelections.JoinedName); loc != "s3://"+abBucket+"/"+joinedPrefix {
+		t.Errorf("the joined table points at %s after a failed run, want its home", loc)
+	}
+	if calls["emptyPrefix"] != 0 {
+		t.Errorf("a failed run deleted runs: %v", calls)
+	}
 }
 
 func TestFailingJoinIsCaughtAndNotified(t *testing.T) {
