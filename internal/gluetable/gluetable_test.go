@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
+	"github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
@@ -161,5 +163,29 @@ func TestSwitch(t *testing.T) {
 	}
 	if n := len(g.Updates()); n != 2 {
 		t.Errorf("%d updates, want 2", n)
+	}
+}
+
+// A switch from a stale read is refused, so it cannot undo what a deploy or
+// another switch wrote in between.
+func TestSwitchRefusesAStaleVersion(t *testing.T) {
+	g := awsfake.NewGlue("dc_data_baker", awsfake.GlueTable{Name: "t", Location: "s3://b/t/"})
+	t.Cleanup(g.Close)
+	client := glue.NewFromConfig(g.Config())
+	stale := &glue.UpdateTableInput{DatabaseName: aws.String("dc_data_baker"), VersionId: aws.String("1"),
+		TableInput: &types.TableInput{Name: aws.String("t"), StorageDescriptor: &types.StorageDescriptor{Location: aws.String("s3://b/t/runs/a/")}}}
+	if _, err := gluetable.Switch(context.Background(), client, "dc_data_baker", "t", "s3://b/t/runs/b/"); err != nil {
+		t.Fatal(err)
+	}
+	// The switch wrote with the version it read.
+	if calls := g.Calls("AWSGlue.UpdateTable"); len(calls) != 1 || !strings.Contains(string(calls[0].Body), `"VersionId":"1"`) {
+		t.Errorf("UpdateTable calls %+v, want one carrying VersionId 1", calls)
+	}
+	_, err := client.UpdateTable(context.Background(), stale)
+	if err == nil || !strings.Contains(err.Error(), "ConcurrentModificationException") {
+		t.Errorf("update with version 1 after a switch: %v, want ConcurrentModificationException", err)
+	}
+	if loc, _ := g.Location("t"); loc != "s3://b/t/runs/b/" {
+		t.Errorf("location %q, want the switch's", loc)
 	}
 }
