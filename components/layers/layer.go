@@ -133,5 +133,5 @@ func statement(co *core.Core, g layer.Grant) gofunction.Statement {
 	for i, r := range g.Resources {
 		res[i] = co.Arn(r)
 	}
-	return gofunction.Statement{Sid: g.Sid, Actions: g.Actions, Resources: res, WildcardReason: g.WildcardReason}
+	return gofunction.Statement{Sid: g.Sid, Actions: g.Actions, Resources: res, WildcardReason: g.WildcardReason, Condition: g.Condition}
 }

@@ -187,6 +187,36 @@ type Grant struct {
 	Resources []Resource
 	// WildcardReason says why a resource or action has a "*".
 	WildcardReason string
+	// Condition narrows the statement: operator -> key -> values.
+	Condition map[string]map[string][]string
+}
+
+// List lets role list bucket, but only under prefixes: an s3:prefix
+// condition, so a ListBucket grant shows no more of a bucket than the
+// role's object grants reach. Each prefix is a folder ending in "/"; it
+// matches itself and anything below it, but not the folder's name without
+// the "/", which would also list its siblings (ballots-with-wkt would list
+// ballots-with-wkt-development/). A request without a prefix is refused.
+func List(role Role, sid, bucket string, prefixes ...string) Grant {
+	like := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		like[i] = strings.TrimSuffix(p, "/") + "/*"
+	}
+	return Grant{
+		Role: role, Sid: sid, Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)},
+		Condition: map[string]map[string][]string{"StringLike": {"s3:prefix": like}},
+	}
+}
+
+// BucketLocation lets role find the buckets' regions, as Athena does before
+// it reads or writes them; s3:GetBucketLocation has no s3:prefix, so it
+// cannot share List's statement.
+func BucketLocation(role Role, sid string, buckets ...string) Grant {
+	res := make([]Resource, len(buckets))
+	for i, b := range buckets {
+		res[i] = Bucket(b)
+	}
+	return Grant{Role: role, Sid: sid, Actions: []string{"s3:GetBucketLocation"}, Resources: res}
 }
 
 // Resource is what an IAM statement names. Glue, SSM and state machine

@@ -28,14 +28,14 @@ func OutcodeFunctions() []Function {
 // outcodePrefix, all in bucket.
 func OutcodeGrants(bucket, joinedPrefix, outcodePrefix string) []Grant {
 	return []Grant{
-		{Role: OutcodeSplit, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
+		List(OutcodeSplit, "ListBucket", bucket, joinedPrefix, outcodePrefix),
 		{Role: OutcodeSplit, Sid: "ReadJoined", Actions: []string{"s3:GetObject"}, Resources: []Resource{Objects(bucket, joinedPrefix)}, WildcardReason: ObjectsUnderPrefix},
 		{
 			// GetObject also covers HeadObject, used to skip unchanged files.
 			Role: OutcodeSplit, Sid: "WriteOutcodes", Actions: []string{"s3:GetObject", "s3:PutObject"},
 			Resources: []Resource{Objects(bucket, outcodePrefix)}, WildcardReason: ObjectsUnderPrefix,
 		},
-		{Role: DeleteStale, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
+		List(DeleteStale, "ListBucket", bucket, outcodePrefix),
 		{Role: DeleteStale, Sid: "DeleteOutcodes", Actions: []string{"s3:DeleteObject"}, Resources: []Resource{Objects(bucket, outcodePrefix)}, WildcardReason: ObjectsUnderPrefix},
 	}
 }
