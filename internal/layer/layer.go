@@ -61,10 +61,19 @@ func NamesFor(environment string) Names {
 // StateMachine is the deployed name of a layer's state machine.
 func (n Names) StateMachine(base string) string { return base + n.suffix }
 
-// DatabaseParams name the SSM parameters that hold EveryElection's database
-// connection details: names, never values.
+// DatabaseParams say how the export Lambdas reach EveryElection's
+// database: the SSM parameters that hold its connection details (names,
+// never values), the network they run in to reach it (nil: no VPC), and
+// their /tmp size in MB for staging the file (0: Lambda's default).
 type DatabaseParams struct {
 	Host, User, Name, Password string
+	VPC                        *VPC
+	EphemeralStorage           int
+}
+
+// VPC is the subnets and security groups a Lambda runs in.
+type VPC struct {
+	SubnetIDs, SecurityGroupIDs []string
 }
 
 // Settings are the stack's values that layers are declared from.
@@ -144,6 +153,13 @@ type Function struct {
 	// ExternalObjects is true when it reads or writes objects in the
 	// buckets the project does not own, so it needs their KMS keys.
 	ExternalObjects bool
+	// VPC, if set, is where it runs; EphemeralStorage is /tmp in MB.
+	VPC              *VPC
+	EphemeralStorage int
+	// History, if set, is its folder in the stack's raw-history bucket
+	// (e.g. "current_elections/"): the component passes the bucket and
+	// folder as HISTORY_BUCKET and HISTORY_PREFIX.
+	History string
 }
 
 // Triggers start a layer's state machine through a deduplicating FIFO queue.
@@ -239,6 +255,9 @@ const (
 	SSMParameter
 	StateMachine
 	Workgroup
+	// RawHistory is objects of the stack's raw-history bucket, which the
+	// stack creates, so its name is known only at deploy time.
+	RawHistory
 )
 
 // The Resource constructors.
@@ -262,6 +281,9 @@ func Objects(bucket, prefix string) Resource {
 func Object(bucket, key string) Resource {
 	return Resource{Kind: S3, Name: "arn:aws:s3:::" + bucket + "/" + key}
 }
+
+// HistoryObjects are the objects under prefix in the raw-history bucket.
+func HistoryObjects(prefix string) Resource { return Resource{Kind: RawHistory, Name: prefix + "*"} }
 
 // Parameter is an SSM parameter, by its name (with or without the leading /).
 func Parameter(name string) Resource { return Resource{Kind: SSMParameter, Name: name} }
