@@ -375,7 +375,7 @@ func TestWorkgroupEnforcesItsConfiguration(t *testing.T) {
 		if got := get(c, "bytesScannedCutoffPerQuery"); got != 107374182400.0 {
 			t.Errorf("bytes scanned cutoff = %v, want Pulumi.yaml's default", got)
 		}
-		results := m.byType("aws:s3/bucketV2:BucketV2")[0].ID
+		results := bucketNamed(t, m, "core-results").ID
 		loc, _ := get(c, "resultConfiguration", "outputLocation").(string)
 		if !strings.HasPrefix(loc, "s3://"+results+"/") {
 			t.Errorf("result location %q is not under the results bucket %s", loc, results)
