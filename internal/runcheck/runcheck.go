@@ -12,6 +12,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/clock"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -49,7 +50,7 @@ type Options struct {
 	KeepRunning bool
 	// Progress receives one line per state entered or exited; nil discards.
 	Progress io.Writer
-	// Sleep waits between polls; nil means a context-aware time.Sleep.
+	// Sleep waits between polls; nil means clock.Sleep.
 	// Tests replace it to run without waiting.
 	Sleep func(context.Context, time.Duration) error
 	// Now is the clock; nil means time.Now.
@@ -190,16 +191,7 @@ func withDefaults(o Options) Options {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		o.Sleep = clock.Sleep
 	}
 	return o
 }
