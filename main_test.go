@@ -325,16 +325,13 @@ func TestBucketsArePrivateEncryptedAndTLSOnly(t *testing.T) {
 
 func TestResultsExpire(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
-		lc := m.byType("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
-		if len(lc) != 1 {
-			t.Fatalf("lifecycle configurations = %d, want 1 (results bucket)", len(lc))
-		}
-		if d := get(lc[0].Inputs, "rules", "0", "expiration", "days"); d != 7.0 {
+		lc := lifecycles(t, m)
+		if d := get(lc["core-results"].Inputs, "rules", "0", "expiration", "days"); d != 7.0 {
 			t.Errorf("results expire after %v days, want Pulumi.yaml's default 7", d)
 		}
 		// Scratch data: the bucket must not block `pulumi destroy`.
-		if b := m.byType("aws:s3/bucketV2:BucketV2"); len(b) != 1 || b[0].Inputs["forceDestroy"] != true {
-			t.Errorf("results bucket forceDestroy = %v, want true", b[0].Inputs["forceDestroy"])
+		if b := bucketNamed(t, m, "core-results"); b.Inputs["forceDestroy"] != true {
+			t.Errorf("results bucket forceDestroy = %v, want true", b.Inputs["forceDestroy"])
 		}
 	})
 }
@@ -378,7 +375,7 @@ func TestWorkgroupEnforcesItsConfiguration(t *testing.T) {
 		if got := get(c, "bytesScannedCutoffPerQuery"); got != 107374182400.0 {
 			t.Errorf("bytes scanned cutoff = %v, want Pulumi.yaml's default", got)
 		}
-		results := m.byType("aws:s3/bucketV2:BucketV2")[0].ID
+		results := bucketNamed(t, m, "core-results").ID
 		loc, _ := get(c, "resultConfiguration", "outputLocation").(string)
 		if !strings.HasPrefix(loc, "s3://"+results+"/") {
 			t.Errorf("result location %q is not under the results bucket %s", loc, results)
@@ -524,6 +521,11 @@ func TestBadConfigFailsClearly(t *testing.T) {
 		{"staging in EE's ballots folder", withAll(with("dc-data-baker:environment", "staging"), "dc-data-baker:ballotsPrefix", "ballots-with-wkt/"), "a staging stack needs a folder outside it"},
 		{"KMS alias for a key ARN", with("dc-data-baker:externalBucketKmsKeyArns", `["alias/pollingstations"]`), "is not a KMS key ARN"},
 		{"KMS keys not a list", with("dc-data-baker:externalBucketKmsKeyArns", `"arn:aws:kms:eu-west-2:111122223333:key/k"`), "want a list of KMS key ARNs"},
+		{"VPC subnet not an ID", with("dc-data-baker:eeDatabaseVpc", `{"subnetIds": ["10.0.1.0/24"], "securityGroupIds": ["sg-0123abcd"]}`), `eeDatabaseVpc: subnetIds[0] "10.0.1.0/24" is not a subnet ID`},
+		{"VPC without security groups", with("dc-data-baker:eeDatabaseVpc", `{"subnetIds": ["subnet-0123abcd"]}`), "eeDatabaseVpc: securityGroupIds has 0 security groups, want 1 to 5"},
+		{"VPC not an object", with("dc-data-baker:eeDatabaseVpc", `"subnet-0123abcd"`), "want {subnetIds: [...], securityGroupIds: [...]}"},
+		{"ephemeral storage too small", with("dc-data-baker:exportEphemeralStorageMb", "256"), "exportEphemeralStorageMb 256 must be between 512 and 10240"},
+		{"history kept no days", with("dc-data-baker:rawHistoryDays", "0"), "rawHistoryDays 0 must be at least 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := run(t, tc.cfg)

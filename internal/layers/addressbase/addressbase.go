@@ -95,7 +95,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Grants: []layer.Grant{
 			{Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(partitioned.Name)}},
 			{Role: layer.Query, Sid: "RepairTarget", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(partitioned.Name)}},
-			{Role: layer.Query, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(bucket)}},
+			layer.List(layer.Query, "ListAddressBaseBucket", bucket, sourcePrefix, targetPrefix),
+			layer.BucketLocation(layer.Query, "BucketLocation", bucket),
 			{
 				Role: layer.Query, Sid: "ReadSourceAndTarget", Actions: []string{"s3:GetObject"},
 				Resources:      []layer.Resource{layer.Objects(bucket, sourcePrefix), layer.Objects(bucket, targetPrefix)},
@@ -105,7 +106,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteTarget", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(bucket)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", bucket, targetPrefix),
 			{Role: layer.EmptyPrefix, Sid: "EmptyTarget", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix},
 			{Role: layer.TableLocation, Sid: "ReadSourceTable", Actions: []string{"glue:GetTable"}, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name)}},
 		},

@@ -175,7 +175,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name), layer.Table(changes.Name), layer.Table(joined.Name)},
 			},
 			{Role: layer.Query, Sid: "RepairLayerTables", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(changes.Name), layer.Table(joined.Name)}},
-			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[changes.Name], prefix[joined.Name]),
+			layer.List(layer.Query, "ListReviews", ee, prefix[reviews.Name]),
+			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
 				Resources: []layer.Resource{
@@ -188,7 +190,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteLayerTables", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[changes.Name], prefix[joined.Name]),
 			{
 				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,

@@ -119,7 +119,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
 			},
 			{Role: layer.Query, Sid: "RepairJoined", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(joined.Name)}},
-			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[joined.Name]),
+			layer.List(layer.Query, "ListBallots", ee, prefix[ballots.Name]),
+			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
 				Resources:      []layer.Resource{layer.Objects(ee, prefix[ballots.Name]), layer.Objects(ab, prefix[raw.Name]), layer.Objects(ab, prefix[addresses.Name]), layer.Objects(ab, prefix[joined.Name])},
@@ -129,7 +131,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteJoined", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[joined.Name]),
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
