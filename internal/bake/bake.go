@@ -251,12 +251,9 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 			return j.Summary, err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return j.Summary, err
-	}
 	// From here the run's outcome is the swap's: once it is done the new
 	// output is published, and nothing after it can make the run fail.
-	if err := publish(j.Staging, out, prev); err != nil {
+	if err := publish(ctx, j.Staging, out, prev); err != nil {
 		return j.Summary, err
 	}
 	published = true

@@ -22,6 +22,7 @@ package bake
 // publish was two renames) under the lock, and nothing else.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -95,7 +96,7 @@ func mkStaging(out string) (string, error) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("create staging folder: %w", err)
+			return "", fmt.Errorf("create a staging folder beside %s: %w", out, err)
 		}
 		return dir, nil
 	}
@@ -184,9 +185,19 @@ var errNoExchange = errors.New("this system or filesystem cannot swap two folder
 const modeBits = fs.ModePerm | fs.ModeSetgid | fs.ModeSticky
 
 // publish makes staging the new out, in one step. prev is out's mode if
-// it exists, nil if not. After a swap, staging holds the old tree.
-func publish(staging, out string, prev *fs.FileMode) error {
+// it exists, nil if not. After a swap, staging holds the old tree. A
+// cancelled ctx stops it before the step, never after.
+func publish(ctx context.Context, staging, out string, prev *fs.FileMode) error {
 	pause("publish: start")
+	if prev != nil {
+		if err := os.Chmod(staging, *prev&modeBits); err != nil {
+			return fmt.Errorf("publish %s: keep its mode: %w", out, err)
+		}
+		pause("publish: mode set")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if prev == nil {
 		if err := renameNoReplace(staging, out); err != nil {
 			return fmt.Errorf("publish %s: %w", out, err)
@@ -194,10 +205,6 @@ func publish(staging, out string, prev *fs.FileMode) error {
 		pause("publish: renamed")
 		return nil
 	}
-	if err := os.Chmod(staging, *prev&modeBits); err != nil {
-		return fmt.Errorf("publish %s: keep its mode: %w", out, err)
-	}
-	pause("publish: mode set")
 	if err := exchange(staging, out); err != nil {
 		return fmt.Errorf("publish %s: swap in %s: %w", out, filepath.Base(staging), err)
 	}

@@ -1,0 +1,613 @@
+package main
+
+// Tests of the publish guarantees against a real databaker process, built
+// once, which the tests stop with SIGKILL or SIGINT at the named points of
+// internal/bake's DATABAKER_TEST_PAUSE hook.
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// databakerBin builds cmd/databaker once per test binary run.
+func databakerBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "databaker-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		if err := os.Chmod(dir, 0o755); err != nil { // runnable by the unprivileged user
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "databaker")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// nobody is the user the processes run as when the tests run as root, for
+// whom file modes would mean nothing.
+const nobody = 65534
+
+// pubEnv is a test's folder and inputs: A is the sample, B the sample with
+// one ballot fewer, so their outputs differ.
+type pubEnv struct {
+	t      *testing.T
+	dir    string
+	a, b   []string // input flags
+	asUser bool
+}
+
+func newPubEnv(t *testing.T) *pubEnv {
+	t.Helper()
+	dir := t.TempDir()
+	e := &pubEnv{t: t, dir: dir, asUser: os.Geteuid() == 0}
+	if e.asUser {
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chown(dir, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sample := "../../testdata/sample/"
+	ab, err := os.ReadFile(sample + "addressbase_cleaned.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ballots, err := os.ReadFile(sample + "current_elections.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fewer []string
+	for _, l := range strings.SplitAfter(string(ballots), "\n") {
+		if !strings.HasPrefix(l, "local.maidstone.north.") {
+			fewer = append(fewer, l)
+		}
+	}
+	if len(fewer) == len(strings.SplitAfter(string(ballots), "\n")) {
+		t.Fatal("the sample has no local.maidstone.north ballot to drop")
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	abPath := write("ab.csv", ab)
+	e.a = []string{"--addressbase", abPath, "--ballots", write("ballots-a.csv", ballots)}
+	e.b = []string{"--addressbase", abPath, "--ballots", write("ballots-b.csv", []byte(strings.Join(fewer, "")))}
+	return e
+}
+
+// mkdir makes a folder the processes can write.
+func (e *pubEnv) mkdir(rel string) string {
+	p := filepath.Join(e.dir, rel)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if e.asUser {
+		if err := os.Chown(p, nobody, nobody); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// cmd is a bake of inputs into out, paused at pause if not "".
+func (e *pubEnv) cmd(pause, out string, inputs []string) *exec.Cmd {
+	c := exec.Command(databakerBin(e.t), append(append([]string{"bake"}, inputs...), "--out", out)...)
+	c.Env = append(os.Environ(), "DATABAKER_TEST_PAUSE="+pause)
+	if e.asUser {
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	}
+	return c
+}
+
+// bake runs a bake to its end and returns its exit code and stderr.
+func (e *pubEnv) bake(out string, inputs []string) (int, string) {
+	e.t.Helper()
+	c := e.cmd("", out, inputs)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	err := c.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		e.t.Fatal(err)
+	}
+	return c.ProcessState.ExitCode(), stderr.String()
+}
+
+// mustBake bakes and fails the test unless it exits 0.
+func (e *pubEnv) mustBake(out string, inputs []string) {
+	e.t.Helper()
+	if code, stderr := e.bake(out, inputs); code != 0 {
+		e.t.Fatalf("bake into %s: exit %d:\n%s", out, code, stderr)
+	}
+}
+
+// paused is a process stopped at a pause point.
+type paused struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *syncBuffer
+	done   chan struct{} // closed when stderr is drained
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs a bake that pauses at point and returns once it is there.
+func (e *pubEnv) start(point, out string, inputs []string) *paused {
+	e.t.Helper()
+	c := e.cmd(point, out, inputs)
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pipe, err := c.StderrPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	p := &paused{cmd: c, stdin: stdin, stderr: &syncBuffer{}, done: make(chan struct{})}
+	there := make(chan struct{})
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			fmt.Fprintln(p.stderr, sc.Text())
+			if sc.Text() == "databaker: test pause at "+point {
+				close(there)
+			}
+		}
+	}()
+	select {
+	case <-there:
+		return p
+	case <-p.done:
+		c.Wait()
+		e.t.Fatalf("bake ended before pausing at %q:\n%s", point, p.stderr)
+	case <-time.After(time.Minute):
+		c.Process.Kill()
+		e.t.Fatalf("bake did not reach %q within a minute:\n%s", point, p.stderr)
+	}
+	return nil
+}
+
+// wait lets p go on (closes its stdin) and returns its exit code and stderr.
+func (p *paused) wait() (int, string) {
+	p.stdin.Close()
+	<-p.done
+	p.cmd.Wait()
+	return p.cmd.ProcessState.ExitCode(), p.stderr.String()
+}
+
+// kill stops p with SIGKILL and waits for it to end.
+func (p *paused) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p.cmd.Wait()
+	if st := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !st.Signaled() || st.Signal() != syscall.SIGKILL {
+		t.Fatalf("process not killed: %v", p.cmd.ProcessState)
+	}
+}
+
+// tree returns every file under dir by relative path, with its bytes'
+// SHA-256 ("dir" for folders), or nil if dir does not exist.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	m := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.IsDir():
+			m[rel] = "dir"
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			m[rel] = hex.EncodeToString(sum[:])
+		default:
+			m[rel] = d.Type().String()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// names lists dir's entries.
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n []string
+	for _, e := range ents {
+		n = append(n, e.Name())
+	}
+	return n
+}
+
+// plantLitter leaves beside out what a killed run leaves: a partial
+// staging folder, the processes' own.
+func (e *pubEnv) plantLitter(out string) {
+	t := e.t
+	t.Helper()
+	d := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".staging-k1ll3d")
+	if err := os.MkdirAll(filepath.Join(d, "current_elections_parquet"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(d, "current_elections_parquet", "ME14.parquet")
+	if err := os.WriteFile(f, []byte("half a file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if e.asUser {
+		for _, p := range []string{d, filepath.Dir(f), f} {
+			if err := os.Chown(p, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// with returns e for the subtest t.
+func (e *pubEnv) with(t *testing.T) *pubEnv {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// points runs a bake with DATABAKER_TEST_PAUSE=list and returns the points
+// it passed, in order.
+func (e *pubEnv) points(out string, inputs []string) []string {
+	e.t.Helper()
+	c := e.cmd("list", out, inputs)
+	b, err := c.CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("list run: %v\n%s", err, b)
+	}
+	var pts []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "databaker: test point "); ok {
+			pts = append(pts, p)
+		}
+	}
+	return pts
+}
+
+// TestBakeKilledAnywhere kills a real bake at every point of a run,
+// including between every two filesystem steps of cleanup and publish,
+// over a previous output and into a new --out. After each kill --out is
+// exactly the old output until the swap and exactly the new one from it,
+// and the next bake removes the litter and gives the bytes of a clean bake.
+func TestBakeKilledAnywhere(t *testing.T) {
+	e := newPubEnv(t)
+	ref := e.mkdir("ref")
+	e.mustBake(filepath.Join(ref, "a"), e.a)
+	e.mustBake(filepath.Join(ref, "b"), e.b)
+	treeA, treeB := tree(t, filepath.Join(ref, "a")), tree(t, filepath.Join(ref, "b"))
+	if cmp.Equal(treeA, treeB) {
+		t.Fatal("inputs A and B bake to the same output; the test could not tell them apart")
+	}
+
+	for _, sc := range []struct {
+		name     string
+		previous bool   // --out holds A's output, and litter, before the run
+		commit   string // the first point at which --out is B's output
+		want     []string
+	}{
+		{"over previous output", true, "publish: swapped", []string{
+			"locked", "cleanup: removed one", "cleaned", "staged", "begin addressbase layer",
+			"begin current elections layer", "begin outcode split", "seeded current_elections_parquet",
+			"publish: start", "publish: mode set", "publish: swapped", "publish: old tree removed"}},
+		{"new out", false, "publish: renamed", []string{
+			"locked", "cleaned", "staged", "begin addressbase layer", "begin current elections layer",
+			"begin outcode split", "seeded current_elections_parquet", "publish: start", "publish: renamed"}},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			e := e.with(t)
+			prepare := func(name string) string {
+				parent := e.mkdir(filepath.Join(sc.name, name))
+				out := filepath.Join(parent, "out")
+				if sc.previous {
+					e.mustBake(out, e.a)
+					e.plantLitter(out)
+				}
+				return out
+			}
+			pts := e.points(prepare("list"), e.b)
+			if diff := cmp.Diff(sc.want, pts); diff != "" {
+				t.Fatalf("pause points (-want +got):\n%s", diff)
+			}
+			committed := false
+			for i, pt := range pts {
+				committed = committed || pt == sc.commit
+				out := prepare(fmt.Sprint(i))
+				e.start(pt, out, e.b).kill(t)
+				want := treeB
+				if !committed {
+					want = nil
+					if sc.previous {
+						want = treeA
+					}
+				}
+				if diff := cmp.Diff(want, tree(t, out)); diff != "" {
+					t.Errorf("killed at %q: --out is not the complete %s output (-want +got):\n%s", pt, map[bool]string{true: "new", false: "old"}[committed], diff)
+				}
+				e.mustBake(out, e.b)
+				if diff := cmp.Diff(treeB, tree(t, out)); diff != "" {
+					t.Errorf("killed at %q, then baked again: output differs from a clean bake (-want +got):\n%s", pt, diff)
+				}
+				if diff := cmp.Diff([]string{".out.lock", "out"}, names(t, filepath.Dir(out))); diff != "" {
+					t.Errorf("killed at %q, then baked again: litter left (-want +got):\n%s", pt, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestBakeConcurrent: while one bake runs, a second into the same --out
+// fails at once naming the first's pid; the first then publishes.
+func TestBakeConcurrent(t *testing.T) {
+	e := newPubEnv(t)
+	out := filepath.Join(e.mkdir("p"), "out")
+	e.mustBake(out, e.a)
+	treeA := tree(t, out)
+	ref := filepath.Join(e.mkdir("ref"), "b")
+	e.mustBake(ref, e.b)
+
+	first := e.start("begin current elections layer", out, e.b)
+	t0 := time.Now()
+	code, stderr := e.bake(out, e.a)
+	if el := time.Since(t0); el > 5*time.Second {
+		t.Errorf("the second bake took %s to fail; want at once", el)
+	}
+	want := fmt.Sprintf("databaker bake: another databaker bake (pid %d) is writing %s", first.cmd.Process.Pid, out)
+	if code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("second bake: exit %d, stderr:\n%s\nwant exit 1 and %q", code, stderr, want)
+	}
+	if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
+		t.Errorf("the second bake changed --out (-want +got):\n%s", diff)
+	}
+	if code, stderr := first.wait(); code != 0 {
+		t.Fatalf("first bake: exit %d:\n%s", code, stderr)
+	}
+	if diff := cmp.Diff(tree(t, ref), tree(t, out)); diff != "" {
+		t.Errorf("the first bake did not publish its output (-want +got):\n%s", diff)
+	}
+}
+
+// TestBakeInterrupted sends SIGINT to a real bake: before the swap it
+// says "interrupted: previous output kept", exits non-zero and leaves the
+// old output and no litter; after the swap the output is published and it
+// exits 0.
+func TestBakeInterrupted(t *testing.T) {
+	e := newPubEnv(t)
+	ref := filepath.Join(e.mkdir("ref"), "b")
+	e.mustBake(ref, e.b)
+	for i, tc := range []struct {
+		point     string
+		published bool
+	}{
+		{"begin addressbase layer", false},
+		{"seeded current_elections_parquet", false},
+		{"publish: mode set", false},
+		{"publish: swapped", true},
+	} {
+		t.Run(tc.point, func(t *testing.T) {
+			e := e.with(t)
+			out := filepath.Join(e.mkdir(fmt.Sprint(i)), "out")
+			e.mustBake(out, e.a)
+			treeA := tree(t, out)
+			p := e.start(tc.point, out, e.b)
+			if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			// The signal is handled while the process waits at the
+			// point; give it that moment before letting it go on.
+			time.Sleep(200 * time.Millisecond)
+			code, stderr := p.wait()
+			if tc.published {
+				if code != 0 {
+					t.Errorf("exit %d after publishing; want 0:\n%s", code, stderr)
+				}
+				if diff := cmp.Diff(tree(t, ref), tree(t, out)); diff != "" {
+					t.Errorf("output (-want +got):\n%s", diff)
+				}
+			} else {
+				if code == 0 || !strings.Contains(stderr, "databaker bake: interrupted: previous output kept\n") {
+					t.Errorf("exit %d, stderr:\n%s\nwant non-zero and %q", code, stderr, "interrupted: previous output kept")
+				}
+				if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
+					t.Errorf("old output changed (-want +got):\n%s", diff)
+				}
+			}
+			if diff := cmp.Diff([]string{".out.lock", "out"}, names(t, filepath.Dir(out))); diff != "" {
+				t.Errorf("litter left (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestBakeOutKinds: --out's mode is kept, a read-only --out is replaced
+// with exit 0, a read-only parent fails before anything changes, and a
+// symlinked --out is followed and kept. When the tests run as root the
+// bakes run as nobody, so the modes mean something.
+func TestBakeOutKinds(t *testing.T) {
+	e := newPubEnv(t)
+	ref := filepath.Join(e.mkdir("ref"), "b")
+	e.mustBake(ref, e.b)
+	treeB := tree(t, ref)
+
+	mode := func(p string) fs.FileMode {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	for _, m := range []fs.FileMode{0o750, 0o555, 0o777} {
+		t.Run(fmt.Sprintf("mode %o", m), func(t *testing.T) {
+			e := e.with(t)
+			out := filepath.Join(e.mkdir(fmt.Sprintf("mode%o", m)), "out")
+			e.mustBake(out, e.a)
+			if err := os.Chmod(out, m); err != nil {
+				t.Fatal(err)
+			}
+			e.mustBake(out, e.b)
+			if got := mode(out); got != m {
+				t.Errorf("mode %o after the bake; want %o", got, m)
+			}
+			if diff := cmp.Diff(treeB, tree(t, out)); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{".out.lock", "out"}, names(t, filepath.Dir(out))); diff != "" {
+				t.Errorf("litter left (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("read-only parent", func(t *testing.T) {
+		e := e.with(t)
+		parent := e.mkdir("roparent")
+		out := filepath.Join(parent, "out")
+		e.mustBake(out, e.a)
+		treeA := tree(t, out)
+		if err := os.Chmod(parent, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(parent, 0o755)
+		code, stderr := e.bake(out, e.b)
+		if code != 1 || !strings.Contains(stderr, "permission denied") || !strings.Contains(stderr, out) {
+			t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a permission error naming %s", code, stderr, out)
+		}
+		if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
+			t.Errorf("old output changed (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("symlink", func(t *testing.T) {
+		e := e.with(t)
+		data := e.mkdir("data")
+		real := filepath.Join(data, "real")
+		e.mustBake(real, e.a)
+		link := filepath.Join(e.mkdir("links"), "out")
+		if err := os.Symlink("../data/real", link); err != nil {
+			t.Fatal(err)
+		}
+		e.mustBake(link, e.b)
+		if target, err := os.Readlink(link); err != nil || target != "../data/real" {
+			t.Errorf("symlink now %q, %v; want it kept, pointing to ../data/real", target, err)
+		}
+		if diff := cmp.Diff(treeB, tree(t, real)); diff != "" {
+			t.Errorf("the symlink's folder (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{".real.lock", "real"}, names(t, data)); diff != "" {
+			t.Errorf("beside the folder (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"out"}, names(t, filepath.Dir(link))); diff != "" {
+			t.Errorf("beside the symlink (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("older version's litter", func(t *testing.T) {
+		e := e.with(t)
+		// An older databaker killed between its two renames left no --out,
+		// the previous output in <staging>.old, and a staging folder.
+		parent := e.mkdir("older")
+		out := filepath.Join(parent, "out")
+		e.mustBake(out, e.a)
+		treeA := tree(t, out)
+		if err := os.Rename(out, filepath.Join(parent, ".out.staging-3kq1v.old")); err != nil {
+			t.Fatal(err)
+		}
+		e.plantLitter(out)
+		os.Remove(filepath.Join(parent, ".out.lock"))
+		// A bake that fails after its cleanup shows what the cleanup did.
+		code, stderr := e.bake(out, []string{e.b[0], e.b[1], "--ballots", filepath.Join(parent, "missing.csv")})
+		if code != 1 || !strings.Contains(stderr, "missing.csv") {
+			t.Errorf("bake with a missing input: exit %d, stderr:\n%s", code, stderr)
+		}
+		if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
+			t.Errorf("previous output not restored (-want +got):\n%s", diff)
+		}
+		if n := names(t, parent); !slices.Equal(n, []string{".out.lock", "out"}) {
+			t.Errorf("beside --out: %q; want only .out.lock and out", n)
+		}
+	})
+}
