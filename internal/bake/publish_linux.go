@@ -2,6 +2,7 @@ package bake
 
 import (
 	"errors"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +16,13 @@ func exchange(a, b string) error {
 	return err
 }
 
-// renameNoReplace renames a to b, failing if b exists.
+// renameNoReplace renames a to b, failing if b exists. Where the
+// filesystem lacks the flag, a plain rename will do: the caller holds the
+// lock and has seen that b does not exist.
 func renameNoReplace(a, b string) error {
-	return unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_NOREPLACE)
+	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		return os.Rename(a, b)
+	}
+	return err
 }
