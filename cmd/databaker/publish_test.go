@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,6 +136,15 @@ func (e *pubEnv) mkdir(rel string) string {
 	return p
 }
 
+// previous makes the folder rel with A's output in rel/out, and returns
+// that path and tree.
+func (e *pubEnv) previous(rel string) (string, map[string]string) {
+	e.t.Helper()
+	out := filepath.Join(e.mkdir(rel), "out")
+	e.mustBake(out, e.a)
+	return out, tree(e.t, out)
+}
+
 // cmd is a bake of inputs into out, paused at pause if not "".
 func (e *pubEnv) cmd(pause, out string, inputs []string) *exec.Cmd {
 	c := exec.Command(databakerBin(e.t), append(append([]string{"bake"}, inputs...), "--out", out)...)
@@ -173,25 +181,8 @@ func (e *pubEnv) mustBake(out string, inputs []string) {
 type paused struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stderr *syncBuffer
-	done   chan struct{} // closed when stderr is drained
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr *strings.Builder // read only once done is closed
+	done   chan struct{}    // closed when stderr is drained
 }
 
 // start runs a bake that pauses at point and returns once it is there.
@@ -209,7 +200,7 @@ func (e *pubEnv) start(point, out string, inputs []string) *paused {
 	if err := c.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	p := &paused{cmd: c, stdin: stdin, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &paused{cmd: c, stdin: stdin, stderr: &strings.Builder{}, done: make(chan struct{})}
 	there := make(chan struct{})
 	go func() {
 		defer close(p.done)
@@ -229,6 +220,8 @@ func (e *pubEnv) start(point, out string, inputs []string) *paused {
 		e.t.Fatalf("bake ended before pausing at %q:\n%s", point, p.stderr)
 	case <-time.After(time.Minute):
 		c.Process.Kill()
+		<-p.done
+		c.Wait()
 		e.t.Fatalf("bake did not reach %q within a minute:\n%s", point, p.stderr)
 	}
 	return nil
@@ -287,6 +280,21 @@ func tree(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// expectOut fails t unless out holds want (nil: out does not exist) and,
+// if beside is not nil, out's folder holds only beside.
+func expectOut(t *testing.T, when, out string, want map[string]string, beside []string) {
+	t.Helper()
+	if diff := cmp.Diff(want, tree(t, out)); diff != "" {
+		t.Errorf("%s: --out (-want +got):\n%s", when, diff)
+	}
+	if beside == nil {
+		return
+	}
+	if diff := cmp.Diff(beside, names(t, filepath.Dir(out))); diff != "" {
+		t.Errorf("%s: beside --out (-want +got):\n%s", when, diff)
+	}
 }
 
 // names lists dir's entries.
@@ -406,16 +414,9 @@ func TestBakeKilledAnywhere(t *testing.T) {
 						want = treeA
 					}
 				}
-				if diff := cmp.Diff(want, tree(t, out)); diff != "" {
-					t.Errorf("killed at %q: --out is not the complete %s output (-want +got):\n%s", pt, map[bool]string{true: "new", false: "old"}[committed], diff)
-				}
+				expectOut(t, fmt.Sprintf("killed at %q (committed %v)", pt, committed), out, want, nil)
 				e.mustBake(out, e.b)
-				if diff := cmp.Diff(treeB, tree(t, out)); diff != "" {
-					t.Errorf("killed at %q, then baked again: output differs from a clean bake (-want +got):\n%s", pt, diff)
-				}
-				if diff := cmp.Diff([]string{".out.lock", "out"}, names(t, filepath.Dir(out))); diff != "" {
-					t.Errorf("killed at %q, then baked again: litter left (-want +got):\n%s", pt, diff)
-				}
+				expectOut(t, fmt.Sprintf("killed at %q, then baked again", pt), out, treeB, []string{".out.lock", "out"})
 			}
 		})
 	}
@@ -425,9 +426,7 @@ func TestBakeKilledAnywhere(t *testing.T) {
 // fails at once naming the first's pid; the first then publishes.
 func TestBakeConcurrent(t *testing.T) {
 	e := newPubEnv(t)
-	out := filepath.Join(e.mkdir("p"), "out")
-	e.mustBake(out, e.a)
-	treeA := tree(t, out)
+	out, treeA := e.previous("p")
 	ref := filepath.Join(e.mkdir("ref"), "b")
 	e.mustBake(ref, e.b)
 
@@ -441,15 +440,11 @@ func TestBakeConcurrent(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, want) {
 		t.Errorf("second bake: exit %d, stderr:\n%s\nwant exit 1 and %q", code, stderr, want)
 	}
-	if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
-		t.Errorf("the second bake changed --out (-want +got):\n%s", diff)
-	}
+	expectOut(t, "after the second bake", out, treeA, nil)
 	if code, stderr := first.wait(); code != 0 {
 		t.Fatalf("first bake: exit %d:\n%s", code, stderr)
 	}
-	if diff := cmp.Diff(tree(t, ref), tree(t, out)); diff != "" {
-		t.Errorf("the first bake did not publish its output (-want +got):\n%s", diff)
-	}
+	expectOut(t, "after the first bake", out, tree(t, ref), []string{".out.lock", "out"})
 }
 
 // TestBakeInterrupted sends SIGINT to a real bake: before the swap it
@@ -471,9 +466,7 @@ func TestBakeInterrupted(t *testing.T) {
 	} {
 		t.Run(tc.point, func(t *testing.T) {
 			e := e.with(t)
-			out := filepath.Join(e.mkdir(fmt.Sprint(i)), "out")
-			e.mustBake(out, e.a)
-			treeA := tree(t, out)
+			out, treeA := e.previous(fmt.Sprint(i))
 			p := e.start(tc.point, out, e.b)
 			if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 				t.Fatal(err)
@@ -482,24 +475,16 @@ func TestBakeInterrupted(t *testing.T) {
 			// point; give it that moment before letting it go on.
 			time.Sleep(200 * time.Millisecond)
 			code, stderr := p.wait()
+			want := treeA
 			if tc.published {
+				want = tree(t, ref)
 				if code != 0 {
 					t.Errorf("exit %d after publishing; want 0:\n%s", code, stderr)
 				}
-				if diff := cmp.Diff(tree(t, ref), tree(t, out)); diff != "" {
-					t.Errorf("output (-want +got):\n%s", diff)
-				}
-			} else {
-				if code == 0 || !strings.Contains(stderr, "databaker bake: interrupted: previous output kept\n") {
-					t.Errorf("exit %d, stderr:\n%s\nwant non-zero and %q", code, stderr, "interrupted: previous output kept")
-				}
-				if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
-					t.Errorf("old output changed (-want +got):\n%s", diff)
-				}
+			} else if code == 0 || !strings.Contains(stderr, "databaker bake: interrupted: previous output kept\n") {
+				t.Errorf("exit %d, stderr:\n%s\nwant non-zero and %q", code, stderr, "interrupted: previous output kept")
 			}
-			if diff := cmp.Diff([]string{".out.lock", "out"}, names(t, filepath.Dir(out))); diff != "" {
-				t.Errorf("litter left (-want +got):\n%s", diff)
-			}
+			expectOut(t, "after SIGINT", out, want, []string{".out.lock", "out"})
 		})
 	}
 }
@@ -524,8 +509,7 @@ func TestBakeOutKinds(t *testing.T) {
 	for _, m := range []fs.FileMode{0o750, 0o555, 0o777} {
 		t.Run(fmt.Sprintf("mode %o", m), func(t *testing.T) {
 			e := e.with(t)
-			out := filepath.Join(e.mkdir(fmt.Sprintf("mode%o", m)), "out")
-			e.mustBake(out, e.a)
+			out, _ := e.previous(fmt.Sprintf("mode%o", m))
 			if err := os.Chmod(out, m); err != nil {
 				t.Fatal(err)
 			}
@@ -533,21 +517,14 @@ func TestBakeOutKinds(t *testing.T) {
 			if got := mode(out); got != m {
 				t.Errorf("mode %o after the bake; want %o", got, m)
 			}
-			if diff := cmp.Diff(treeB, tree(t, out)); diff != "" {
-				t.Errorf("output (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff([]string{".out.lock", "out"}, names(t, filepath.Dir(out))); diff != "" {
-				t.Errorf("litter left (-want +got):\n%s", diff)
-			}
+			expectOut(t, "after the bake", out, treeB, []string{".out.lock", "out"})
 		})
 	}
 
 	t.Run("read-only parent", func(t *testing.T) {
 		e := e.with(t)
-		parent := e.mkdir("roparent")
-		out := filepath.Join(parent, "out")
-		e.mustBake(out, e.a)
-		treeA := tree(t, out)
+		out, treeA := e.previous("roparent")
+		parent := filepath.Dir(out)
 		if err := os.Chmod(parent, 0o555); err != nil {
 			t.Fatal(err)
 		}
@@ -556,9 +533,7 @@ func TestBakeOutKinds(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "permission denied") || !strings.Contains(stderr, out) {
 			t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a permission error naming %s", code, stderr, out)
 		}
-		if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
-			t.Errorf("old output changed (-want +got):\n%s", diff)
-		}
+		expectOut(t, "after the failed bake", out, treeA, nil)
 	})
 
 	t.Run("symlink", func(t *testing.T) {
@@ -574,12 +549,7 @@ func TestBakeOutKinds(t *testing.T) {
 		if target, err := os.Readlink(link); err != nil || target != "../data/real" {
 			t.Errorf("symlink now %q, %v; want it kept, pointing to ../data/real", target, err)
 		}
-		if diff := cmp.Diff(treeB, tree(t, real)); diff != "" {
-			t.Errorf("the symlink's folder (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff([]string{".real.lock", "real"}, names(t, data)); diff != "" {
-			t.Errorf("beside the folder (-want +got):\n%s", diff)
-		}
+		expectOut(t, "the symlink's folder", real, treeB, []string{".real.lock", "real"})
 		if diff := cmp.Diff([]string{"out"}, names(t, filepath.Dir(link))); diff != "" {
 			t.Errorf("beside the symlink (-want +got):\n%s", diff)
 		}
@@ -589,10 +559,8 @@ func TestBakeOutKinds(t *testing.T) {
 		e := e.with(t)
 		// An older databaker killed between its two renames left no --out,
 		// the previous output in <staging>.old, and a staging folder.
-		parent := e.mkdir("older")
-		out := filepath.Join(parent, "out")
-		e.mustBake(out, e.a)
-		treeA := tree(t, out)
+		out, treeA := e.previous("older")
+		parent := filepath.Dir(out)
 		if err := os.Rename(out, filepath.Join(parent, ".out.staging-3kq1v.old")); err != nil {
 			t.Fatal(err)
 		}
@@ -603,11 +571,6 @@ func TestBakeOutKinds(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "missing.csv") {
 			t.Errorf("bake with a missing input: exit %d, stderr:\n%s", code, stderr)
 		}
-		if diff := cmp.Diff(treeA, tree(t, out)); diff != "" {
-			t.Errorf("previous output not restored (-want +got):\n%s", diff)
-		}
-		if n := names(t, parent); !slices.Equal(n, []string{".out.lock", "out"}) {
-			t.Errorf("beside --out: %q; want only .out.lock and out", n)
-		}
+		expectOut(t, "previous output restored", out, treeA, []string{".out.lock", "out"})
 	})
 }
