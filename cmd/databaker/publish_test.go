@@ -373,53 +373,115 @@ func TestBakeKilledAnywhere(t *testing.T) {
 		t.Fatal("inputs A and B bake to the same output; the test could not tell them apart")
 	}
 
+	type change struct {
+		at   string            // from this point on (killed there or later)
+		want map[string]string // --out is this
+	}
 	for _, sc := range []struct {
-		name     string
-		previous bool   // --out holds A's output, and litter, before the run
-		commit   string // the first point at which --out is B's output
-		want     []string
+		name    string
+		setup   func(e *pubEnv, out string) // what is at --out before the run
+		before  map[string]string           // --out until the first change
+		changes []change
+		points  []string // the points the run must pass, in order; others may lie between
 	}{
-		{"over previous output", true, "publish: swapped", []string{
+		{"over previous output", func(e *pubEnv, out string) {
+			e.mustBake(out, e.a)
+			e.plantLitter(out)
+		}, treeA, []change{{"publish: swapped", treeB}}, []string{
 			"locked", "cleanup: removed one", "cleaned", "staged", "begin addressbase layer",
 			"begin current elections layer", "begin outcode split", "seeded current_elections_parquet",
-			"publish: start", "publish: mode set", "publish: swapped", "publish: old tree removed"}},
-		{"new out", false, "publish: renamed", []string{
+			"publish: start", "publish: mode set", "publish: swapped", "publish: old tree writable", "publish: old tree removed"}},
+		{"new out", func(*pubEnv, string) {}, nil, []change{{"publish: renamed", treeB}}, []string{
 			"locked", "cleaned", "staged", "begin addressbase layer", "begin current elections layer",
 			"begin outcode split", "seeded current_elections_parquet", "publish: start", "publish: renamed"}},
+		{"older version killed between its renames", func(e *pubEnv, out string) {
+			// It left no --out, the previous output in <staging>.old,
+			// and a staging folder.
+			e.mustBake(out, e.a)
+			if err := os.Rename(out, filepath.Join(filepath.Dir(out), ".out.staging-3kq1v.old")); err != nil {
+				e.t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(filepath.Dir(out), ".out.lock")); err != nil {
+				e.t.Fatal(err)
+			}
+			e.plantLitter(out)
+		}, nil, []change{{"cleanup: restored", treeA}, {"publish: swapped", treeB}}, []string{
+			"locked", "cleanup: restored", "cleanup: removed one", "cleanup: removed one", "cleaned",
+			"publish: mode set", "publish: swapped", "publish: old tree removed"}},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
 			e := e.with(t)
 			prepare := func(name string) string {
-				parent := e.mkdir(filepath.Join(sc.name, name))
-				out := filepath.Join(parent, "out")
-				if sc.previous {
-					e.mustBake(out, e.a)
-					e.plantLitter(out)
-				}
+				out := filepath.Join(e.mkdir(filepath.Join(sc.name, name)), "out")
+				sc.setup(e, out)
 				return out
 			}
 			pts := e.points(prepare("list"), e.b)
-			if diff := cmp.Diff(sc.want, pts); diff != "" {
-				t.Fatalf("pause points (-want +got):\n%s", diff)
+			if !isSubsequence(sc.points, pts) {
+				t.Fatalf("the run passed the points %q; want %q among them, in that order", pts, sc.points)
 			}
-			committed := false
+			want, next := sc.before, 0
 			for i, pt := range pts {
-				committed = committed || pt == sc.commit
+				if next < len(sc.changes) && pt == sc.changes[next].at {
+					want, next = sc.changes[next].want, next+1
+				}
 				out := prepare(fmt.Sprint(i))
 				e.start(pt, out, e.b).kill(t)
-				want := treeB
-				if !committed {
-					want = nil
-					if sc.previous {
-						want = treeA
-					}
-				}
-				expectOut(t, fmt.Sprintf("killed at %q (committed %v)", pt, committed), out, want, nil)
+				expectOut(t, fmt.Sprintf("killed at %q", pt), out, want, nil)
 				e.mustBake(out, e.b)
 				expectOut(t, fmt.Sprintf("killed at %q, then baked again", pt), out, treeB, []string{".out.lock", "out"})
 			}
 		})
 	}
+}
+
+// TestBakeKilledAtRandomMoments kills real bakes over a previous output
+// at evenly spread moments of a run (their timing, not a pause point), wherever they are (in the middle of
+// writing a file, of seeding, of a removal): --out is always A's or B's
+// output, whole, and the next bake gives B's bytes and no litter.
+func TestBakeKilledAtRandomMoments(t *testing.T) {
+	e := newPubEnv(t)
+	ref := filepath.Join(e.mkdir("ref"), "b")
+	e.mustBake(ref, e.b)
+	treeB := tree(t, ref)
+	out, _ := e.previous("timing")
+	t0 := time.Now()
+	e.mustBake(out, e.b)
+	run := time.Since(t0)
+	// Spread over a bit more than a run, as a run's length varies.
+	const kills = 24
+	span := run * 3 / 2
+	seen := map[bool]int{}
+	for i := range kills {
+		out, treeA := e.previous(fmt.Sprint(i))
+		c := e.cmd("", out, e.b)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(span * time.Duration(i) / kills)
+		c.Process.Kill()
+		c.Wait()
+		got := tree(t, out)
+		isB := cmp.Equal(got, treeB)
+		if !isB && !cmp.Equal(got, treeA) {
+			t.Errorf("killed %s into a run: --out is neither the old nor the new output:\n%s", span*time.Duration(i)/kills, cmp.Diff(treeA, got))
+		}
+		seen[isB]++
+		e.mustBake(out, e.b)
+		expectOut(t, "then baked again", out, treeB, []string{".out.lock", "out"})
+	}
+	t.Logf("a run took %s; of %d kills, %d left the old output and %d the new", run, kills, seen[false], seen[true])
+}
+
+// isSubsequence reports whether want appears in got in order, with
+// perhaps other elements between.
+func isSubsequence(want, got []string) bool {
+	for _, g := range got {
+		if len(want) > 0 && g == want[0] {
+			want = want[1:]
+		}
+	}
+	return len(want) == 0
 }
 
 // TestBakeConcurrent: while one bake runs, a second into the same --out
@@ -553,24 +615,5 @@ func TestBakeOutKinds(t *testing.T) {
 		if diff := cmp.Diff([]string{"out"}, names(t, filepath.Dir(link))); diff != "" {
 			t.Errorf("beside the symlink (-want +got):\n%s", diff)
 		}
-	})
-
-	t.Run("older version's litter", func(t *testing.T) {
-		e := e.with(t)
-		// An older databaker killed between its two renames left no --out,
-		// the previous output in <staging>.old, and a staging folder.
-		out, treeA := e.previous("older")
-		parent := filepath.Dir(out)
-		if err := os.Rename(out, filepath.Join(parent, ".out.staging-3kq1v.old")); err != nil {
-			t.Fatal(err)
-		}
-		e.plantLitter(out)
-		os.Remove(filepath.Join(parent, ".out.lock"))
-		// A bake that fails after its cleanup shows what the cleanup did.
-		code, stderr := e.bake(out, []string{e.b[0], e.b[1], "--ballots", filepath.Join(parent, "missing.csv")})
-		if code != 1 || !strings.Contains(stderr, "missing.csv") {
-			t.Errorf("bake with a missing input: exit %d, stderr:\n%s", code, stderr)
-		}
-		expectOut(t, "previous output restored", out, treeA, []string{".out.lock", "out"})
 	})
 }

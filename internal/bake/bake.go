@@ -237,7 +237,7 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	published := false
 	defer func() {
 		if !published {
-			removeTree(j.Staging)
+			removeTree(j.Staging, "failed run: staging")
 		}
 	}()
 	pause("staged")
@@ -260,7 +260,7 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	if prev != nil {
 		// The staging folder now holds the old tree. Should removing it
 		// fail, the next run removes it.
-		if err := removeTree(j.Staging); err != nil {
+		if err := removeTree(j.Staging, "publish: old tree"); err != nil {
 			j.Logger.Warn("previous output not removed; the next bake removes it", "err", err)
 		}
 		pause("publish: old tree removed")

@@ -140,7 +140,7 @@ func cleanLitter(out string) error {
 		}
 	}
 	for _, name := range litter {
-		if err := removeTree(filepath.Join(parent, name)); err != nil {
+		if err := removeTree(filepath.Join(parent, name), "cleanup: litter"); err != nil {
 			return fmt.Errorf("remove what a killed run left: %w", err)
 		}
 		pause("cleanup: removed one")
@@ -150,7 +150,8 @@ func cleanLitter(out string) error {
 
 // removeTree removes a tree this program wrote, making its folders writable
 // first, as Out's mode (copied to the staging folder) may be read-only.
-func removeTree(dir string) error {
+// step names its pause point.
+func removeTree(dir, step string) error {
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -170,6 +171,7 @@ func removeTree(dir string) error {
 	if err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
+	pause(step + " writable")
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}

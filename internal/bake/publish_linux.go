@@ -2,6 +2,7 @@ package bake
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -11,7 +12,7 @@ import (
 func exchange(a, b string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-		return errors.Join(err, errNoExchange)
+		return fmt.Errorf("%w (renameat2: %w)", errNoExchange, err)
 	}
 	return err
 }
