@@ -583,19 +583,40 @@ func TestBakeOutKinds(t *testing.T) {
 		})
 	}
 
-	t.Run("read-only parent", func(t *testing.T) {
+	for _, lockFile := range []bool{true, false} {
+		t.Run(fmt.Sprintf("read-only parent, lock file %v", lockFile), func(t *testing.T) {
+			e := e.with(t)
+			out, treeA := e.previous(fmt.Sprintf("roparent-%v", lockFile))
+			parent := filepath.Dir(out)
+			if !lockFile {
+				if err := os.Remove(filepath.Join(parent, ".out.lock")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(parent, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Chmod(parent, 0o755)
+			code, stderr := e.bake(out, e.b)
+			if code != 1 || !strings.Contains(stderr, "permission denied") || !strings.Contains(stderr, out) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a permission error naming %s", code, stderr, out)
+			}
+			expectOut(t, "after the failed bake", out, treeA, nil)
+		})
+	}
+
+	t.Run("another user's lock file", func(t *testing.T) {
 		e := e.with(t)
-		out, treeA := e.previous("roparent")
-		parent := filepath.Dir(out)
-		if err := os.Chmod(parent, 0o555); err != nil {
+		if !e.asUser {
+			t.Skip("needs root, to make a file of another user")
+		}
+		out, _ := e.previous("otherlock")
+		lock := filepath.Join(filepath.Dir(out), ".out.lock")
+		if err := os.Chown(lock, 0, 0); err != nil {
 			t.Fatal(err)
 		}
-		defer os.Chmod(parent, 0o755)
-		code, stderr := e.bake(out, e.b)
-		if code != 1 || !strings.Contains(stderr, "permission denied") || !strings.Contains(stderr, out) {
-			t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a permission error naming %s", code, stderr, out)
-		}
-		expectOut(t, "after the failed bake", out, treeA, nil)
+		e.mustBake(out, e.b)
+		expectOut(t, "after the bake", out, treeB, []string{".out.lock", "out"})
 	})
 
 	t.Run("symlink", func(t *testing.T) {

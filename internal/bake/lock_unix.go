@@ -5,6 +5,7 @@ package bake
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,14 @@ import (
 func lockOut(out string) (*os.File, error) {
 	name := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".lock")
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	writable := err == nil
+	if errors.Is(err, fs.ErrPermission) {
+		// Another user's lock file: flock works on a read-only file too,
+		// only the pid cannot be written.
+		if ro, rerr := os.Open(name); rerr == nil {
+			f, err = ro, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", out, err)
 	}
@@ -33,6 +42,9 @@ func lockOut(out string) (*os.File, error) {
 			return nil, fmt.Errorf("another databaker bake (%s) is writing %s; it holds %s. Wait for it to finish, or stop it", holder, out, name)
 		}
 		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if !writable {
+		return f, nil
 	}
 	err = f.Truncate(0)
 	if err == nil {
