@@ -29,8 +29,10 @@ as it was, and unchanged outcode files keep their bytes. A symlinked --out
 is followed and kept, and --out keeps its mode. A second bake into the same
 --out fails at once while one runs (lock: .<name>.lock beside it); a later
 bake removes the .<name>.staging-* folders a killed one left. The exit
-status is 0 if and only if the new output was published. Progress, warnings and a summary go to
-stderr as readable lines; --log-format json makes the log records JSON.
+status is 0 if and only if the new output was published (130 after Ctrl-C).
+
+Progress, warnings and a summary go to stderr as readable lines;
+--log-format json makes the log records JSON.
 
 Examples:
 

@@ -230,7 +230,7 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 		m := fi.Mode()
 		prev = &m
 	}
-	// Stage beside Out, on the same filesystem, so publishing is a rename.
+	// Stage beside Out, in its folder, so publishing is one swap of names.
 	if j.Staging, err = mkStaging(out); err != nil {
 		return j.Summary, err
 	}
