@@ -1,0 +1,227 @@
+// Package validate is the one definition of a valid input row (the data
+// contract's "What a valid input row is"): the AddressBase uprn, postcode
+// and location, and the ballots' election_id and geometry. The local bake's
+// readers, the outcode Lambda and the Athena SQL all use it: Go calls the
+// functions, and the SQL templates are rendered with SQLValues, whose
+// patterns and ranges are the constants below. The Go checks are hand-written
+// for speed (tens of millions of rows) and tested to agree with the patterns.
+package validate
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+)
+
+// The patterns are POSIX-style regular expressions that Go's RE2, Trino's
+// regexp_like and PostgreSQL all read the same way. They use no braces, so
+// they can be template values (sql.Render refuses braces).
+const (
+	// OutcodePattern is a UK outcode: [A-Z]{1,2}[0-9][A-Z0-9]?.
+	OutcodePattern = `[A-Z][A-Z]?[0-9][A-Z0-9]?`
+	// IncodePattern is a UK incode: [0-9][A-Z]{2}.
+	IncodePattern = `[0-9][A-Z][A-Z]`
+	// PostcodePattern is a whole postcode: upper case, one space.
+	PostcodePattern = `^` + OutcodePattern + ` ` + IncodePattern + `$`
+	// MaxUPRNDigits is the most digits a numeric UPRN has.
+	MaxUPRNDigits = 12
+	// FillerPrefix starts an ONSPD filler row's uprn, e.g. ONSPD-TE11ST.
+	FillerPrefix = "ONSPD-"
+	// ElectionIDPattern is a non-empty election_id with no surrounding
+	// whitespace and no control characters.
+	ElectionIDPattern = `^[^[:space:][:cntrl:]]([^[:cntrl:]]*[^[:space:][:cntrl:]])?$`
+)
+
+// UPRNPattern is 1 to MaxUPRNDigits ASCII digits, or an ONSPD filler: the
+// prefix and a postcode with its space removed.
+var UPRNPattern = `^([0-9]` + strings.Repeat(`[0-9]?`, MaxUPRNDigits-1) + `|` + FillerPrefix + OutcodePattern + IncodePattern + `)$`
+
+// The UK and Northern Ireland with a margin, in EPSG:4326 degrees. A point
+// outside (swapped lon/lat, (0, 0), another reference system) is an error.
+const (
+	MinLon, MaxLon = -9.0, 2.5
+	MinLat, MaxLat = 49.0, 61.5
+)
+
+// SQLValues are the template values that carry these rules into the SQL
+// templates: {{.uprn_pattern}}, {{.postcode_pattern}},
+// {{.election_id_pattern}}, {{.min_lon}}, {{.max_lon}}, {{.min_lat}},
+// {{.max_lat}}.
+func SQLValues() map[string]string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	return map[string]string{
+		"uprn_pattern":        UPRNPattern,
+		"postcode_pattern":    PostcodePattern,
+		"election_id_pattern": ElectionIDPattern,
+		"min_lon":             f(MinLon),
+		"max_lon":             f(MaxLon),
+		"min_lat":             f(MinLat),
+		"max_lat":             f(MaxLat),
+	}
+}
+
+// With returns values plus SQLValues, for a template that checks rows.
+func With(values map[string]string) map[string]string {
+	out := SQLValues()
+	for k, v := range values {
+		out[k] = v
+	}
+	return out
+}
+
+// UPRN checks a uprn against UPRNPattern.
+func UPRN(s string) error {
+	if strings.HasPrefix(s, FillerPrefix) {
+		pc := s[len(FillerPrefix):]
+		if n := len(pc) - 3; n >= 2 && outcode(pc[:n]) && incode(pc[n:]) {
+			return nil
+		}
+		return fmt.Errorf("%q is not an ONSPD filler (%s then a postcode without its space)", s, FillerPrefix)
+	}
+	if s == "" {
+		return errors.New("empty")
+	}
+	if len(s) > MaxUPRNDigits {
+		return fmt.Errorf("%q has %d characters, want 1 to %d digits", s, len(s), MaxUPRNDigits)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '0' || c > '9' {
+			return fmt.Errorf("%q is not 1 to %d digits (no sign, space, exponent or byte-order mark) or %s<postcode>", s, MaxUPRNDigits, FillerPrefix)
+		}
+	}
+	return nil
+}
+
+// Postcode checks a postcode against PostcodePattern and returns its
+// outcode, the only part of a row that becomes part of a file name.
+func Postcode(s string) (string, error) {
+	sp := strings.IndexByte(s, ' ')
+	if sp < 0 || !outcode(s[:sp]) || !incode(s[sp+1:]) {
+		return "", fmt.Errorf("%q is not a UK postcode (upper case, one space: outcode %s, incode %s)", s, OutcodePattern, IncodePattern)
+	}
+	return s[:sp], nil
+}
+
+// Outcode reports whether s is a UK outcode (OutcodePattern).
+func Outcode(s string) bool { return outcode(s) }
+
+func upper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func digit(c byte) bool { return c >= '0' && c <= '9' }
+
+func outcode(s string) bool {
+	// [A-Z][A-Z]?[0-9][A-Z0-9]?
+	if len(s) < 2 || len(s) > 4 || !upper(s[0]) {
+		return false
+	}
+	i := 1
+	if upper(s[i]) {
+		i++
+	}
+	if i >= len(s) || !digit(s[i]) {
+		return false
+	}
+	i++
+	if i < len(s) && (upper(s[i]) || digit(s[i])) {
+		i++
+	}
+	return i == len(s)
+}
+
+func incode(s string) bool {
+	return len(s) == 3 && digit(s[0]) && upper(s[1]) && upper(s[2])
+}
+
+// Point checks that lon, lat is finite and inside the UK and Northern
+// Ireland (MinLon..MaxLon, MinLat..MaxLat).
+func Point(lon, lat float64) error {
+	if inRange(lon, lat) {
+		return nil
+	}
+	msg := fmt.Sprintf("point (%v %v) is outside longitude %.1f..%.1f, latitude %.1f..%.1f", lon, lat, MinLon, MaxLon, MinLat, MaxLat)
+	switch {
+	case math.IsNaN(lon) || math.IsNaN(lat) || math.IsInf(lon, 0) || math.IsInf(lat, 0):
+		msg = fmt.Sprintf("point (%v %v) is not finite", lon, lat)
+	case inRange(lat, lon):
+		msg += ": longitude and latitude look swapped (want lon lat)"
+	case lon == 0 && lat == 0:
+		msg += ": (0, 0) is not a real location"
+	}
+	return errors.New(msg)
+}
+
+// inRange is written so that NaN fails it, as in the SQL.
+func inRange(lon, lat float64) bool {
+	return lon >= MinLon && lon <= MaxLon && lat >= MinLat && lat <= MaxLat
+}
+
+// Geometry checks a ballot piece: at least one polygon, closed rings of at
+// least four points, and every coordinate checked by Point.
+func Geometry(mp orb.MultiPolygon) error {
+	if len(mp) == 0 {
+		return errors.New("no polygon")
+	}
+	for i, p := range mp {
+		if len(p) == 0 {
+			return fmt.Errorf("polygon %d has no ring", i+1)
+		}
+		for j, r := range p {
+			if len(r) < 4 {
+				return fmt.Errorf("polygon %d ring %d has %d points, want at least 4", i+1, j+1, len(r))
+			}
+			if r[0] != r[len(r)-1] {
+				return fmt.Errorf("polygon %d ring %d is not closed", i+1, j+1)
+			}
+			for k, pt := range r {
+				if err := Point(pt[0], pt[1]); err != nil {
+					return fmt.Errorf("polygon %d ring %d point %d: %w", i+1, j+1, k+1, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ElectionID checks an election_id against ElectionIDPattern.
+func ElectionID(s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	for i := 0; i < len(s); i++ {
+		if cntrl(s[i]) {
+			return fmt.Errorf("%q contains a control character", s)
+		}
+	}
+	if space(s[0]) || space(s[len(s)-1]) {
+		return fmt.Errorf("%q has surrounding whitespace", s)
+	}
+	return nil
+}
+
+// space and cntrl are POSIX [:space:] and [:cntrl:] (ASCII), as the
+// pattern reads them.
+func space(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
+func cntrl(c byte) bool { return c < 0x20 || c == 0x7f }
+
+// bom is the UTF-8 byte-order mark.
+const bom = "\ufeff"
+
+// SkipBOM returns a reader of r without a leading UTF-8 byte-order mark.
+// Every CSV reader calls it, so a file with a BOM is read the same as one
+// without (CRLF line ends are handled by encoding/csv itself). A BOM
+// anywhere else stays, and fails the field it is in.
+func SkipBOM(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	if b, err := br.Peek(len(bom)); err == nil && string(b) == bom {
+		_, _ = br.Discard(len(bom))
+	}
+	return br
+}
