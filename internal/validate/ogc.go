@@ -1,9 +1,24 @@
 package validate
 
 import (
+	"fmt"
+
 	"github.com/paulmach/orb"
 	sf "github.com/peterstace/simplefeatures/geom"
 )
+
+// InvalidPiece reports an input geometry piece that is not OGC-valid: where
+// it is, whose it is (an election_id, or a boundary review's id), and why.
+type InvalidPiece struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+func (p InvalidPiece) String() string {
+	return fmt.Sprintf("%s:%d: %s: not OGC-valid: %s", p.File, p.Line, p.ID, p.Reason)
+}
 
 // OGCValid returns "" when mp is a valid OGC MultiPolygon, else the reason
 // (e.g. a self-intersecting ring). An invalid ballot piece is not an error:

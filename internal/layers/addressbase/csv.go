@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // Columns is the number of columns in every AddressBase cleaned row.
@@ -61,7 +62,7 @@ type Reader struct {
 
 // NewReader returns a Reader over r; name is used in error messages.
 func NewReader(r io.Reader, name string) *Reader {
-	c := csv.NewReader(r)
+	c := csv.NewReader(validate.SkipBOM(r))
 	c.FieldsPerRecord = -1 // checked here, to give a clearer message
 	c.ReuseRecord = true
 	return &Reader{name: name, csv: c}
@@ -117,24 +118,20 @@ func (r *Reader) parse(f []string, line int) (Record, error) {
 		return fail("", "got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns)
 	}
 	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4]}
-	if rec.UPRN == "" {
-		return fail("uprn", "empty uprn")
+	if err := validate.UPRN(rec.UPRN); err != nil {
+		return fail("uprn", "%w", err)
 	}
-	if rec.Postcode == "" {
-		return fail("postcode", "empty postcode")
-	}
-	out, _, ok := strings.Cut(rec.Postcode, " ")
-	if !ok || out == "" {
-		return fail("postcode", "postcode %q has no outcode followed by a space", rec.Postcode)
-	}
-	if c := rec.Postcode[0]; c < 'A' || c > 'Z' {
-		// first_letter names a partition folder, so it must be a plain letter.
-		return fail("postcode", "postcode %q does not start with an upper-case letter A-Z", rec.Postcode)
+	out, err := validate.Postcode(rec.Postcode)
+	if err != nil {
+		return fail("postcode", "%w", err)
 	}
 	rec.Outcode = out
 	rec.FirstLetter = rec.Postcode[:1]
 	lon, lat, err := geo.ParseEWKTPoint(f[3])
 	if err != nil {
+		return fail("location", "%w", err)
+	}
+	if err := validate.Point(lon, lat); err != nil {
 		return fail("location", "%w", err)
 	}
 	rec.Lon, rec.Lat = lon, lat

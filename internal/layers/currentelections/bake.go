@@ -48,6 +48,12 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	}
 	sum := &j.Summary
 	sum.BallotRows, sum.BallotPieces, sum.BallotsSkipped, sum.Elections = bst.Rows, bst.Pieces, bst.SkippedNone, bst.Elections
+	sum.InvalidPieces = bst.Invalid
+	for _, iv := range bst.Invalid {
+		// Not fatal (the contract: used as given, reported), but an
+		// operator should see it.
+		j.Logger.Warn("ballot piece is not OGC-valid; used as given", "file", iv.File, "line", iv.Line, "election_id", iv.ID, "reason", iv.Reason)
+	}
 	if bst.SkippedNone > 0 {
 		// Expected: EE exports ballots without a boundary with an empty
 		// geometry. Counted in the summary; INFO, not a warning.
