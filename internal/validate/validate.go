@@ -75,37 +75,65 @@ func With(values map[string]string) map[string]string {
 	return out
 }
 
+// Text is a field's value as a string or as bytes (the outcode Lambda
+// reads parquet values as bytes).
+type Text interface{ ~string | ~[]byte }
+
 // UPRN checks a uprn against UPRNPattern.
-func UPRN(s string) error {
-	if strings.HasPrefix(s, FillerPrefix) {
-		pc := s[len(FillerPrefix):]
-		if n := len(pc) - 3; n >= 2 && outcode(pc[:n]) && incode(pc[n:]) {
-			return nil
-		}
-		return fmt.Errorf("%q is not an ONSPD filler (%s then a postcode without its space)", s, FillerPrefix)
+func UPRN[S Text](s S) error {
+	if uprnOK(s) {
+		return nil
 	}
-	if s == "" {
+	switch {
+	case len(s) == 0:
 		return errors.New("empty")
-	}
-	if len(s) > MaxUPRNDigits {
+	case len(s) >= len(FillerPrefix) && string(s[:len(FillerPrefix)]) == FillerPrefix:
+		return fmt.Errorf("%q is not an ONSPD filler (%s then a postcode without its space)", s, FillerPrefix)
+	case len(s) > MaxUPRNDigits:
 		return fmt.Errorf("%q has %d characters, want 1 to %d digits", s, len(s), MaxUPRNDigits)
 	}
+	return fmt.Errorf("%q is not 1 to %d digits (no sign, space, exponent or byte-order mark) or %s<postcode>", s, MaxUPRNDigits, FillerPrefix)
+}
+
+func uprnOK[S Text](s S) bool {
+	if len(s) > len(FillerPrefix) && string(s[:len(FillerPrefix)]) == FillerPrefix {
+		pc := s[len(FillerPrefix):]
+		n := len(pc) - 3
+		return n >= 2 && outcode(pc[:n]) && incode(pc[n:])
+	}
+	if len(s) == 0 || len(s) > MaxUPRNDigits {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < '0' || c > '9' {
-			return fmt.Errorf("%q is not 1 to %d digits (no sign, space, exponent or byte-order mark) or %s<postcode>", s, MaxUPRNDigits, FillerPrefix)
+		if !digit(s[i]) {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // Postcode checks a postcode against PostcodePattern and returns its
 // outcode, the only part of a row that becomes part of a file name.
 func Postcode(s string) (string, error) {
-	sp := strings.IndexByte(s, ' ')
-	if sp < 0 || !outcode(s[:sp]) || !incode(s[sp+1:]) {
-		return "", fmt.Errorf("%q is not a UK postcode (upper case, one space: outcode %s, incode %s)", s, OutcodePattern, IncodePattern)
+	if err := PostcodeText(s); err != nil {
+		return "", err
 	}
-	return s[:sp], nil
+	return s[:strings.IndexByte(s, ' ')], nil
+}
+
+// PostcodeText is Postcode for a string or bytes, without the outcode.
+func PostcodeText[S Text](s S) error {
+	sp := -1
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			sp = i
+			break
+		}
+	}
+	if sp < 0 || !outcode(s[:sp]) || !incode(s[sp+1:]) {
+		return fmt.Errorf("%q is not a UK postcode (upper case, one space: outcode %s, incode %s)", s, OutcodePattern, IncodePattern)
+	}
+	return nil
 }
 
 // Outcode reports whether s is a UK outcode (OutcodePattern).
@@ -114,7 +142,7 @@ func Outcode(s string) bool { return outcode(s) }
 func upper(c byte) bool { return c >= 'A' && c <= 'Z' }
 func digit(c byte) bool { return c >= '0' && c <= '9' }
 
-func outcode(s string) bool {
+func outcode[S Text](s S) bool {
 	// [A-Z][A-Z]?[0-9][A-Z0-9]?
 	if len(s) < 2 || len(s) > 4 || !upper(s[0]) {
 		return false
@@ -133,7 +161,7 @@ func outcode(s string) bool {
 	return i == len(s)
 }
 
-func incode(s string) bool {
+func incode[S Text](s S) bool {
 	return len(s) == 3 && digit(s[0]) && upper(s[1]) && upper(s[2])
 }
 
