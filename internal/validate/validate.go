@@ -34,8 +34,9 @@ const (
 	// FillerPrefix starts an ONSPD filler row's uprn, e.g. ONSPD-TE11ST.
 	FillerPrefix = "ONSPD-"
 	// ElectionIDPattern is a non-empty election_id with no surrounding
-	// whitespace and no control characters.
-	ElectionIDPattern = `^[^[:space:][:cntrl:]]([^[:cntrl:]]*[^[:space:][:cntrl:]])?$`
+	// whitespace and no control characters (ASCII whitespace is \t..\r and
+	// space, so "space or control" is \x00-\x20 and \x7f).
+	ElectionIDPattern = `^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$`
 )
 
 // UPRNPattern is 1 to MaxUPRNDigits ASCII digits, or an ONSPD filler: the
@@ -231,7 +232,7 @@ func ElectionID(s string) error {
 	return nil
 }
 
-// space and cntrl are POSIX [:space:] and [:cntrl:] (ASCII), as the
+// space and cntrl are ASCII whitespace and control characters, as the
 // pattern reads them.
 func space(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
 func cntrl(c byte) bool { return c < 0x20 || c == 0x7f }
