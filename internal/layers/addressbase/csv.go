@@ -4,10 +4,12 @@ package addressbase
 // see docs/data-contract.md), read by the local bake and the tests.
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -29,6 +31,9 @@ type Record struct {
 	// FirstLetter is the first character of the postcode (the partition key).
 	FirstLetter string
 	Lon, Lat    float64
+	// Line is the row's line in the file (1-based; a quoted field may
+	// span lines, and this is the first).
+	Line int
 }
 
 // ParseError names the file, line and (when known) field of bad input.
@@ -117,7 +122,7 @@ func (r *Reader) parse(f []string, line int) (Record, error) {
 	if len(f) != Columns {
 		return fail("", "got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns)
 	}
-	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4]}
+	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4], Line: line}
 	if err := validate.UPRN(rec.UPRN); err != nil {
 		return fail("uprn", "%w", err)
 	}
@@ -137,4 +142,33 @@ func (r *Reader) parse(f []string, line int) (Record, error) {
 	rec.Lon, rec.Lat = lon, lat
 	// encoding/csv reuses only the slice, not the strings, so no copy is needed.
 	return rec, nil
+}
+
+// Lines returns the lines of path on which each of uprns occurs. It reads
+// the whole file again, so it is for error reports found late (conflicting
+// duplicates), where the rows no longer carry their line; carrying it
+// through every row would cost each good run for the sake of a bad one.
+func Lines(path string, uprns []string) (map[string][]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open addressbase: %w", err)
+	}
+	defer f.Close()
+	want := make(map[string][]int, len(uprns))
+	for _, u := range uprns {
+		want[u] = nil
+	}
+	r := NewReader(bufio.NewReaderSize(f, 1<<20), path)
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return want, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ls, ok := want[rec.UPRN]; ok {
+			want[rec.UPRN] = append(ls, rec.Line)
+		}
+	}
 }

@@ -36,9 +36,9 @@ func TestReadGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []addressbase.Record{
-		{UPRN: "200003721912", Address: "FRINSBURY HOUSE, COX STREET, DETLING, MAIDSTONE", Postcode: "ME14 3HE", AddressType: "D", Outcode: "ME14", FirstLetter: "M", Lon: 0.5956009, Lat: 51.3176159},
-		{UPRN: "ONSPD-TE11ST", Postcode: "TE1 1ST", Outcode: "TE1", FirstLetter: "T", Lon: -1.5, Lat: 52.25},
-		{UPRN: "000123", Address: `A "QUOTED" NAME`, Postcode: "BT1 1AA", AddressType: "D", Outcode: "BT1", FirstLetter: "B", Lon: -5.93, Lat: 54.6},
+		{UPRN: "200003721912", Address: "FRINSBURY HOUSE, COX STREET, DETLING, MAIDSTONE", Postcode: "ME14 3HE", AddressType: "D", Outcode: "ME14", FirstLetter: "M", Lon: 0.5956009, Lat: 51.3176159, Line: 1},
+		{UPRN: "ONSPD-TE11ST", Postcode: "TE1 1ST", Outcode: "TE1", FirstLetter: "T", Lon: -1.5, Lat: 52.25, Line: 2},
+		{UPRN: "000123", Address: `A "QUOTED" NAME`, Postcode: "BT1 1AA", AddressType: "D", Outcode: "BT1", FirstLetter: "B", Lon: -5.93, Lat: 54.6, Line: 3},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("records (-want +got):\n%s", d)
