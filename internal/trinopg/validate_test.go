@@ -111,4 +111,3 @@ func joinRefusesBadBallots(l *lake) error {
 	}
 	return errors.Join(errs...)
 }
-
