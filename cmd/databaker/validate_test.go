@@ -1,9 +1,10 @@
 package main
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/bake/baketest"
+
 	"bytes"
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,37 +54,6 @@ func (e bakeEnv) bake(t *testing.T) (int, string) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"bake", "--addressbase", e.ab, "--ballots", e.ballots, "--out", e.out}, &stdout, &stderr)
 	return code, stderr.String()
-}
-
-// snapshotDir maps every file under dir to its bytes.
-func snapshotDir(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		files[strings.TrimPrefix(p, dir)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
-
-func entries(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // TestBakeRefusesInvalidRows: every rule of a valid input row (the data
@@ -154,7 +124,7 @@ func TestBakeRefusesInvalidRows(t *testing.T) {
 			if code, stderr := e.bake(t); code != 0 {
 				t.Fatalf("good bake: exit %d\n%s", code, stderr)
 			}
-			before := snapshotDir(t, e.out)
+			before := baketest.Snapshot(t, e.out)
 			path := e.ab
 			if tc.file == bal {
 				path = e.ballots
@@ -171,10 +141,10 @@ func TestBakeRefusesInvalidRows(t *testing.T) {
 			if want := path + ":" + strings.ReplaceAll(tc.want, "{ab}", e.ab); !strings.Contains(stderr, want) {
 				t.Errorf("stderr does not name %q:\n%s", want, stderr)
 			}
-			if d := cmp.Diff(before, snapshotDir(t, e.out)); d != "" {
+			if d := cmp.Diff(before, baketest.Snapshot(t, e.out)); d != "" {
 				t.Errorf("--out changed after a refused bake (-before +after):\n%s", d)
 			}
-			if d := cmp.Diff([]string{"in", "out"}, entries(t, e.dir)); d != "" {
+			if d := cmp.Diff([]string{"in", "out"}, baketest.Siblings(t, e.dir)); d != "" {
 				t.Errorf("litter beside --out (-want +got):\n%s", d)
 			}
 		})
@@ -188,7 +158,7 @@ func TestBakeReadsBOMAndLineEndsAlike(t *testing.T) {
 	if code, stderr := e.bake(t); code != 0 {
 		t.Fatalf("plain bake: exit %d\n%s", code, stderr)
 	}
-	want := snapshotDir(t, e.out)
+	want := baketest.Snapshot(t, e.out)
 	ab, ballots := readFixture(t, "addressbase_run1.csv"), readFixture(t, "ballots.csv")
 	lf := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 	crlf := func(s string) string { return strings.ReplaceAll(lf(s), "\n", "\r\n") }
@@ -205,7 +175,7 @@ func TestBakeReadsBOMAndLineEndsAlike(t *testing.T) {
 		if code, stderr := e.bake(t); code != 0 {
 			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
 		}
-		if d := cmp.Diff(want, snapshotDir(t, e.out)); d != "" {
+		if d := cmp.Diff(want, baketest.Snapshot(t, e.out)); d != "" {
 			t.Errorf("%s: output differs from the plain files' (-plain +%s):\n%s", name, name, d)
 		}
 	}
@@ -229,7 +199,7 @@ func TestBakeReportsInvalidPiece(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if !slices.Contains(entries(t, e.out), "current_elections_parquet") {
-		t.Errorf("no output published: %v", entries(t, e.out))
+	if !slices.Contains(baketest.Siblings(t, e.out), "current_elections_parquet") {
+		t.Errorf("no output published: %v", baketest.Siblings(t, e.out))
 	}
 }
