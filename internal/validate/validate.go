@@ -19,9 +19,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// The patterns are POSIX-style regular expressions that Go's RE2, Trino's
-// regexp_like and PostgreSQL all read the same way. They use no braces, so
-// they can be template values (sql.Render refuses braces).
+// The patterns use only anchors, bracket expressions, ranges, ?, | and \xHH
+// escapes, which Go's RE2, Trino's regexp_like (Joni) and PostgreSQL read the
+// same way. They use no braces, so they can be template values (sql.Render
+// refuses braces).
 const (
 	// OutcodePattern is a UK outcode: [A-Z]{1,2}[0-9][A-Z0-9]?.
 	OutcodePattern = `[A-Z][A-Z]?[0-9][A-Z0-9]?`
