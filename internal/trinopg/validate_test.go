@@ -21,7 +21,7 @@ func init() {
 // badAddressRows are AddressBase rows, each breaking one rule, with what
 // the query's failure must say.
 var badAddressRows = []struct{ row, want string }{
-	{"-1001,X,AA1 1AA,SRID=4326;POINT(.1 51.1),D", "uprn -1001: field uprn"},
+	{"-1001,X,AA1 1AA,SRID=4326;POINT(.1 51.1),D", "uprn -1001: field uprn is not 1 to 12 digits or ONSPD-<postcode>"},
 	{" 1001,X,AA1 1AA,SRID=4326;POINT(.1 51.1),D", "uprn  1001: field uprn"},
 	{"12345678901234567890,X,AA1 1AA,SRID=4326;POINT(.1 51.1),D", "uprn 12345678901234567890: field uprn"},
 	{"1e5,X,AA1 1AA,SRID=4326;POINT(.1 51.1),D", "uprn 1e5: field uprn"},

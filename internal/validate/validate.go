@@ -52,13 +52,14 @@ const (
 )
 
 // SQLValues are the template values that carry these rules into the SQL
-// templates: {{.uprn_pattern}}, {{.postcode_pattern}},
+// templates: {{.uprn_pattern}}, {{.uprn_max_digits}}, {{.postcode_pattern}},
 // {{.election_id_pattern}}, {{.min_lon}}, {{.max_lon}}, {{.min_lat}},
 // {{.max_lat}}.
 func SQLValues() map[string]string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	return map[string]string{
 		"uprn_pattern":        UPRNPattern,
+		"uprn_max_digits":     strconv.Itoa(MaxUPRNDigits),
 		"postcode_pattern":    PostcodePattern,
 		"election_id_pattern": ElectionIDPattern,
 		"min_lon":             f(MinLon),

@@ -32,7 +32,7 @@ UNLOAD (
     ) AS r
     WHERE CAST(CASE
         WHEN NOT regexp_like(coalesce(uprn, ''), '{{.uprn_pattern}}')
-            THEN fail(format('addressbase: uprn %s: field uprn is not 1 to 12 digits or ONSPD-<postcode>', uprn))
+            THEN fail(format('addressbase: uprn %s: field uprn is not 1 to {{.uprn_max_digits}} digits or ONSPD-<postcode>', uprn))
         WHEN NOT regexp_like(coalesce(postcode, ''), '{{.postcode_pattern}}')
             THEN fail(format('addressbase: uprn %s: field postcode %s is not a UK postcode (upper case, one space)', uprn, postcode))
         WHEN NOT (longitude >= {{.min_lon}} AND longitude <= {{.max_lon}} AND latitude >= {{.min_lat}} AND latitude <= {{.max_lat}})
