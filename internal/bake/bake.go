@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // Layer is one layer's local engine.
@@ -91,6 +92,11 @@ type Summary struct {
 	BallotPieces   int   `json:"ballot_pieces"`
 	BallotsSkipped int   `json:"ballot_rows_skipped_none"` // source_table None
 	Elections      int   `json:"elections"`                // distinct election ids with a geometry
+	// InvalidPieces are the ballot pieces that are not OGC-valid (e.g. a
+	// self-intersection): used as given, not fatal, and reported here with
+	// line, election and reason for the manifest and the plausibility gate
+	// (their share of BallotPieces).
+	InvalidPieces []validate.InvalidPiece `json:"invalid_pieces"`
 
 	JoinedRows      int64 `json:"joined_rows"`       // rows of the joined table
 	RowsWithBallots int64 `json:"rows_with_ballots"` // joined rows with at least one ballot

@@ -87,6 +87,16 @@ func (p *progress) summary(s Summary) {
 		s.AddressRows, s.Letters, s.BallotRows, s.BallotPieces, s.Elections)
 	fmt.Fprintf(p.w, "databaker: %d ballot rows skipped: source_table None (no geometry), as EE exports for ballots without a boundary\n",
 		s.BallotsSkipped)
+	if n := len(s.InvalidPieces); n > 0 {
+		fmt.Fprintf(p.w, "databaker: %d of %d ballot pieces are not OGC-valid; used as given:\n", n, s.BallotPieces)
+		for i, iv := range s.InvalidPieces {
+			if i == 10 {
+				fmt.Fprintf(p.w, "databaker:   ... and %d more\n", n-i)
+				break
+			}
+			fmt.Fprintf(p.w, "databaker:   %s\n", iv)
+		}
+	}
 	fmt.Fprintf(p.w, "databaker: joined %d rows: %d inside at least one ballot's area, %d inside none\n",
 		s.JoinedRows, s.RowsWithBallots, s.JoinedRows-s.RowsWithBallots)
 	fmt.Fprintf(p.w, "databaker: %d identical duplicate rows dropped (same UPRN, same data), leaving %d output rows\n",

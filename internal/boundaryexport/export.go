@@ -211,7 +211,7 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, sel Selection) (Stats
 			return st, fmt.Errorf("boundary review %d, %s division %q, piece %d: %w",
 				reviewID, rec[10], rec[14], *pieceID, err)
 		}
-		if wkt == nil || *wkt == "" || isEmptyWKT(*wkt) {
+		if wkt == nil || *wkt == "" || eeexport.IsEmptyWKT(*wkt) {
 			st.EmptyPieces++
 			continue
 		}
@@ -232,10 +232,4 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, sel Selection) (Stats
 		}
 	}
 	return st, eeexport.FinishCSV(cw, rows, "boundary reviews", st.Rows)
-}
-
-// isEmptyWKT reports an empty geometry as PostGIS writes it, e.g.
-// "POLYGON EMPTY".
-func isEmptyWKT(wkt string) bool {
-	return len(wkt) >= 5 && wkt[len(wkt)-5:] == "EMPTY"
 }

@@ -4,6 +4,8 @@
 package addressbase
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
+
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
@@ -84,7 +86,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{raw, partitioned},
 		Queries: []layer.NamedQuery{
-			{Name: QueryPartition, Template: "addressbase/partition-addressbase-cleaned", Values: map[string]string{"database": db, "source_table": raw.Name, "target_location": target}},
+			{Name: QueryPartition, Template: "addressbase/partition-addressbase-cleaned", Values: validate.With(map[string]string{"database": db, "source_table": raw.Name, "target_location": target})},
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": partitioned.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": partitioned.Name}},
 		},

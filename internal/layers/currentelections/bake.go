@@ -2,6 +2,7 @@ package currentelections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"path/filepath"
@@ -48,6 +49,12 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	}
 	sum := &j.Summary
 	sum.BallotRows, sum.BallotPieces, sum.BallotsSkipped, sum.Elections = bst.Rows, bst.Pieces, bst.SkippedNone, bst.Elections
+	sum.InvalidPieces = bst.Invalid
+	for _, iv := range bst.Invalid {
+		// Not fatal (the contract: used as given, reported), but an
+		// operator should see it.
+		j.Logger.Warn("ballot piece is not OGC-valid; used as given", "file", iv.File, "line", iv.Line, "election_id", iv.ID, "reason", iv.Reason)
+	}
 	if bst.SkippedNone > 0 {
 		// Expected: EE exports ballots without a boundary with an empty
 		// geometry. Counted in the summary; INFO, not a warning.
@@ -80,6 +87,9 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 		return err
 	}
 	splitIn, err := splitLayer(ctx, j)
+	if ce := (*outcodes.ConflictError)(nil); errors.As(err, &ce) {
+		return conflictLines(j, ce.Examples, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -200,19 +210,44 @@ func checkLettersDisjoint(j *bake.Job, hashes []uint64) error {
 			}
 		}
 	}
-	var examples []string
+	var uprns []string
 	for uprn, ls := range seenIn {
 		if len(ls) > 1 {
-			examples = append(examples, fmt.Sprintf("%s (letters %s)", uprn, strings.Join(ls, ", ")))
+			uprns = append(uprns, uprn)
 		}
 	}
-	if len(examples) == 0 {
+	if len(uprns) == 0 {
 		return nil
 	}
-	slices.Sort(examples)
-	n := len(examples)
-	return fmt.Errorf("quality gate: %d uprns have conflicting duplicate rows under different postcodes, e.g. %s",
-		n, strings.Join(examples[:min(n, 5)], "; "))
+	slices.Sort(uprns)
+	n := len(uprns)
+	examples := make([]string, min(n, 5))
+	for i := range examples {
+		examples[i] = fmt.Sprintf("%s (letters %s)", uprns[i], strings.Join(seenIn[uprns[i]], ", "))
+	}
+	return conflictLines(j, uprns[:len(examples)], fmt.Errorf("quality gate: %d uprns have conflicting duplicate rows under different postcodes, e.g. %s",
+		n, strings.Join(examples, "; ")))
+}
+
+// conflictLines adds to cause, an error about conflicting duplicate uprns
+// found late (in the joined table), the AddressBase CSV lines that hold
+// them, so the error names the input rather than a staging file's row. The
+// CSV is read again only on this failure path: a good bake pays nothing.
+func conflictLines(j *bake.Job, uprns []string, cause error) error {
+	path := j.Input(addressbase.Input)
+	lines, err := addressbase.Lines(path, uprns)
+	if err != nil {
+		return fmt.Errorf("%w (finding their lines in the input failed: %v)", cause, err)
+	}
+	var rows []string
+	for _, u := range uprns {
+		at := make([]string, len(lines[u]))
+		for i, l := range lines[u] {
+			at[i] = fmt.Sprintf("%s:%d", path, l)
+		}
+		rows = append(rows, fmt.Sprintf("%s: field uprn %s", strings.Join(at, " and "), u))
+	}
+	return fmt.Errorf("%w\nconflicting rows: %s", cause, strings.Join(rows, "; "))
 }
 
 // geoJoin fills rows from addrs, in parallel over chunks, and returns how

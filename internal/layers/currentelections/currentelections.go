@@ -4,6 +4,8 @@
 package currentelections
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
+
 	"fmt"
 	"slices"
 
@@ -102,7 +104,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{ballots, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
+			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: validate.With(map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target})},
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
