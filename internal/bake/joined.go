@@ -142,14 +142,21 @@ func (j *Job) checkLettersDisjoint(joined string, hashes []uint64) error {
 		n, strings.Join(examples[:min(n, 5)], "; "))
 }
 
+// SplitSpec names a layer's outcode split: its progress step, its joined
+// table's folder, its output folder and its list column.
+type SplitSpec struct {
+	Step, Joined, Output, ListColumn string
+}
+
 // SplitOutcodes is a layer's last step, as in its state machine: it splits
 // each letter of the joined table (a staging folder) into the per-outcode
-// files of output, list column listColumn (concurrently), deletes stale
+// files of the output folder (letters concurrently), deletes stale
 // outcodes, counts into sum, and checks the split read exactly the joined
 // rows of g. The output folder is seeded from the previous bake first, so
 // unchanged files keep their bytes.
-func (j *Job) SplitOutcodes(ctx context.Context, g *JoinGates, joined, output, listColumn string, sum *Split) error {
-	j.Begin("outcode split")
+func (j *Job) SplitOutcodes(ctx context.Context, g *JoinGates, sp SplitSpec, sum *Split) error {
+	joined, output, listColumn := sp.Joined, sp.Output, sp.ListColumn
+	j.Begin(sp.Step)
 	if err := j.Seed(output); err != nil {
 		return err
 	}

@@ -62,7 +62,9 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	if err := j.CheckJoin(&jst.gates, addressbase.PartitionedName, JoinedName); err != nil {
 		return err
 	}
-	return j.SplitOutcodes(ctx, &jst.gates, JoinedName, OutputFolder, ListColumn, &sum.Split)
+	return j.SplitOutcodes(ctx, &jst.gates, bake.SplitSpec{
+		Step: "outcode split", Joined: JoinedName, Output: OutputFolder, ListColumn: ListColumn,
+	}, &sum.Split)
 }
 
 // joinedRow is the joined table's row for address a; ids is sorted,
