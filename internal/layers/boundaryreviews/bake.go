@@ -325,9 +325,14 @@ func (jn *joiner) join(k pointKey, divs []int) pointResult {
 			reviews = append(reviews, c.review)
 		}
 	}
+	// By review, then as the SQL orders a review's changes: by
+	// division_type, then by the change's JSON. Nothing depends on the
+	// CSV's row order.
 	slices.SortFunc(changes, func(a, b change) int {
-		return cmp.Or(cmp.Compare(jn.rs.divisions[a.old].typ, jn.rs.divisions[b.old].typ), strings.Compare(a.json, b.json))
+		return cmp.Or(cmp.Compare(jn.rs.reviews[a.review].id, jn.rs.reviews[b.review].id),
+			cmp.Compare(jn.rs.divisions[a.old].typ, jn.rs.divisions[b.old].typ), strings.Compare(a.json, b.json))
 	})
+	slices.SortFunc(orgs, func(a, b int) int { return cmp.Compare(jn.rs.reviews[a].id, jn.rs.reviews[b].id) })
 	for _, ri := range reviews {
 		var b strings.Builder
 		b.WriteString(jn.prefix[ri])
