@@ -170,13 +170,14 @@ func TestBakeOutcodeFiles(t *testing.T) {
 			rows = append(rows, reviewstest.Row{UPRN: r.UPRN, Postcode: r.Postcode, BoundaryReviews: r.List})
 		}
 	}
-	// The joined table's addresses of the outcodes with a review.
+	// The joined table's addresses, less EF1's (no elements, so one line
+	// each), which its 0-row file leaves out.
 	joined, _ := joinedText(t, out)
 	got, _ := reviewstest.Text(rows)
 	var want []string
-	for _, block := range strings.SplitAfter(string(joined), "\n") {
-		if !strings.Contains(block, " EF1 ") && !(strings.HasPrefix(block, "  ") && len(want) == 0) {
-			want = append(want, block)
+	for _, line := range strings.SplitAfter(string(joined), "\n") {
+		if !strings.Contains(line, " EF1 ") {
+			want = append(want, line)
 		}
 	}
 	if diff := cmp.Diff(strings.Join(want, ""), string(got)); diff != "" {
@@ -379,4 +380,3 @@ func TestBakeRejectsBadReviews(t *testing.T) {
 		})
 	}
 }
-
