@@ -2,6 +2,7 @@ package boundaryreviews_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -77,9 +78,14 @@ func bakeInto(t *testing.T, in inputs, out string) bake.Summary {
 }
 
 func bakeErr(in inputs, out string) (bake.Summary, error) {
+	return bakeTo(in, out, io.Discard)
+}
+
+// bakeTo bakes in into out, printing progress and the summary to w.
+func bakeTo(in inputs, out string, w io.Writer) (bake.Summary, error) {
 	return bake.Run(context.Background(), bake.Options{
 		Inputs: map[string]string{"addressbase": in.addressbase, "ballots": in.ballots, boundaryreviews.ReviewsInput: in.reviews},
-		Out:    out, Workers: 2, Progress: io.Discard,
+		Out:    out, Workers: 2, Progress: w,
 	}, layers.Bake())
 }
 
@@ -126,6 +132,17 @@ func TestBakeAgreesWithSQLGolden(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantSum, *br); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	// In JSON, the layer's counts are an object of their own beside the
+	// current elections layer's, whose keys stay at the top level.
+	js, err := json.Marshal(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"outcodes_written":4,`, `"boundary_reviews":{"rows":11,"pieces":11,"reviews":2,"divisions":10,`, `"change_rows":14,"output_rows":10,"outcodes":4,"outcodes_written":4,`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("summary JSON %s lacks %s", js, want)
+		}
 	}
 }
 
@@ -327,9 +344,23 @@ func TestReviewDisappears(t *testing.T) {
 func TestBakeWithoutReviewsSkipsLayer(t *testing.T) {
 	in := fixtureInputs(t)
 	with, without := filepath.Join(t.TempDir(), "with"), filepath.Join(t.TempDir(), "without")
-	bakeInto(t, in, with)
+	var withLog, withoutLog strings.Builder
+	if _, err := bakeTo(in, with, &withLog); err != nil {
+		t.Fatal(err)
+	}
 	in.reviews = ""
-	sum := bakeInto(t, in, without)
+	sum, err := bakeTo(in, without, &withoutLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The printed summary says what the layer did only when it ran.
+	const line = "databaker: boundary reviews: 4 outcodes: 4 written (new or changed), 0 unchanged (same bytes, not rewritten), 1 empty (no boundary review in the outcode: a 0-row file), 0 stale deleted"
+	if !strings.Contains(withLog.String(), line) {
+		t.Errorf("summary with --boundary-reviews lacks %q:\n%s", line, withLog.String())
+	}
+	if strings.Contains(withoutLog.String(), "boundary reviews") {
+		t.Errorf("summary without --boundary-reviews mentions the layer:\n%s", withoutLog.String())
+	}
 	if sum.BoundaryReviews != nil {
 		t.Errorf("Summary.BoundaryReviews = %+v, want nil", sum.BoundaryReviews)
 	}
