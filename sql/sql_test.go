@@ -53,7 +53,7 @@ func TestRenderRefusesQuoteInValue(t *testing.T) {
 }
 
 func TestRuntimePlaceholdersAndFill(t *testing.T) {
-	rendered, err := dcsql.Render("currentelections/uprn-to-ballots-first-letter", sample)
+	rendered, err := dcsql.Render("boundaryreviews/uprn-to-boundary-reviews-first-letter", sample)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ const (
 	ExportBallots Role = "export-ballots" // export_current_ballots
 	// ExportBoundaryReviews is export_boundary_reviews.
 	ExportBoundaryReviews Role = "export-boundary-reviews"
-	OutcodeSplit          Role = "outcodes"     // first_letter_to_outcode_parquet
-	DeleteStale           Role = "delete-stale" // delete_stale_outcodes
+	OutcodeSplit          Role = "outcodes"         // first_letter_to_outcode_parquet
+	Publish               Role = "publish-outcodes" // publish_outcodes
 )
 
 // SharedRoles are Core's functions, which every layer may call.

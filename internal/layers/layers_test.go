@@ -158,7 +158,7 @@ func TestCheckRefusesBadSpecs(t *testing.T) {
 	}{
 		{"no flow", func(s *layer.Spec) { s.Flow = nil }, "Flow are required"},
 		{"unknown role", func(s *layer.Spec) { s.Calls = append(s.Calls, "mystery") }, "calls mystery, which is neither shared nor its own"},
-		{"owned but never called", func(s *layer.Spec) { s.Calls = s.Calls[:len(s.Calls)-1] }, "owns delete-stale but never calls it"},
+		{"owned but never called", func(s *layer.Spec) { s.Calls = s.Calls[:len(s.Calls)-1] }, "owns publish-outcodes but never calls it"},
 		{"shadows a shared role", func(s *layer.Spec) { s.Functions = append(s.Functions, layer.Function{Role: layer.Query}) }, "shadows a shared one"},
 		{"grant for a role not called", func(s *layer.Spec) {
 			s.Grants = append(s.Grants, layer.Grant{Role: layer.TableLocation, Sid: "X"})

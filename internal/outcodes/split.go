@@ -59,7 +59,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	}
 	if t.len() == 0 {
 		// Athena writes no partition for a letter without rows. An empty
-		// result deletes nothing by itself: delete_stale_outcodes refuses to
+		// result deletes nothing by itself: publish_outcodes refuses to
 		// run when no letter reports any outcode.
 		log.Warn("no input rows for letter", "letter", in.Letter, "prefix", in.SrcPrefix, "objects", len(objs))
 		return res, nil

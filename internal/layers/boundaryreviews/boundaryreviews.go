@@ -122,11 +122,11 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
-	reviews, changes, joined, output := Reviews(b), Changes(b), Joined(b), Output(b)
+	reviews, changes, joined, output, staging := Reviews(b), Changes(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
 	addresses, raw := addressbase.Partitioned(b), addressbase.Raw(b)
 	prefix := map[string]string{}
 	location := map[string]string{}
-	for _, t := range []tables.Table{raw, reviews, addresses, changes, joined, output} {
+	for _, t := range []tables.Table{raw, reviews, addresses, changes, joined, output, staging} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, fmt.Errorf("boundary reviews layer: %w", err)
@@ -164,7 +164,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			gate(QueryGateConflicts, "gate-conflicting-duplicates", map[string]string{"table": joined.Name, "list_column": ListColumn}),
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.DeleteStale},
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
@@ -192,11 +192,11 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, ChangesTable: changes.Name, JoinedTable: joined.Name,
-				Bucket: ab, ChangesPrefix: prefix[changes.Name], JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+				Bucket: ab, ChangesPrefix: prefix[changes.Name], JoinedPrefix: prefix[joined.Name], StagingPrefix: prefix[staging.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},
 		Triggers: &layer.Triggers{

@@ -20,7 +20,7 @@ const StateMachineName = "MakeCurrentElectionsParquet"
 
 // The layer's named queries, as its state machine starts them.
 const (
-	QueryJoinLetter    = "uprn-to-ballots-first-letter"
+	QueryJoin          = "uprn-to-ballots"
 	QueryGateOneSource = "current-elections-gate-one-source"
 	QueryGateUPRNs     = "current-elections-gate-uprns"
 	// QueryGateRawUPRNs compares the joined table with the raw AddressBase
@@ -63,7 +63,7 @@ func Ballots(b tables.Buckets) tables.Table {
 func Joined(b tables.Buckets) tables.Table {
 	return layer.JoinedTable(b, JoinedName,
 		"Every address with the sorted, distinct IDs of the current ballots containing it",
-		ListColumn, "sorted, distinct, [] when none", QueryJoinLetter)
+		ListColumn, "sorted, distinct, [] when none", QueryJoin)
 }
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
@@ -73,10 +73,10 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
-	ballots, addresses, joined, output := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b)
+	ballots, addresses, joined, output, staging := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
 	raw := addressbase.Raw(b) // read by the raw UPRN gate
 	prefix := map[string]string{}
-	for _, t := range []tables.Table{raw, ballots, addresses, joined, output} {
+	for _, t := range []tables.Table{raw, ballots, addresses, joined, output, staging} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, err
@@ -102,14 +102,14 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{ballots, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryJoinLetter, Template: "currentelections/uprn-to-ballots-first-letter", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
+			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
 			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name, "list_column": ListColumn}},
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
@@ -131,11 +131,11 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,
-				Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+				Bucket: ab, JoinedPrefix: prefix[joined.Name], StagingPrefix: prefix[staging.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},
 		Triggers: &layer.Triggers{

@@ -1,9 +1,11 @@
--- Join one first letter's addresses with the current ballots whose geometry
--- contains the address (ST_Contains: a point on the boundary is outside).
--- Every address gets one row, duplicates included (the outcode Lambda
--- reports and drops identical ones, and fails on conflicting ones), with
--- ballot_ids sorted, distinct, without nulls, and [] when there are none.
--- {first_letter} is filled at run time; the target prefix is emptied first.
+-- Join every address with the current ballots whose geometry contains the
+-- address (ST_Contains: a point on the boundary is outside), in one query
+-- written partitioned by first letter: one Athena round trip instead of one
+-- per letter, which the 120 s budget needs (docs/design.md). Every address
+-- gets one row, duplicates included (the outcode Lambda reports and drops
+-- identical ones, and fails on conflicting ones), with ballot_ids sorted,
+-- distinct, without nulls, and [] when there are none. The target prefix
+-- must be empty, as UNLOAD requires: the state machine empties it first.
 UNLOAD (
     WITH
         ballots AS (
@@ -14,9 +16,8 @@ UNLOAD (
               AND election_id IS NOT NULL
         ),
         addresses AS (
-            SELECT uprn, address, postcode, addressbase_source, longitude, latitude
+            SELECT uprn, address, postcode, addressbase_source, longitude, latitude, first_letter
             FROM "{{.database}}"."{{.addressbase_table}}"
-            WHERE first_letter = '{first_letter}'
         ),
         hits AS (
             SELECT p.uprn, p.longitude, p.latitude, array_sort(array_agg(DISTINCT b.election_id)) AS ballot_ids
@@ -29,10 +30,11 @@ UNLOAD (
         a.address,
         a.postcode,
         a.addressbase_source,
-        coalesce(h.ballot_ids, CAST(ARRAY[] AS array(varchar))) AS ballot_ids
+        coalesce(h.ballot_ids, CAST(ARRAY[] AS array(varchar))) AS ballot_ids,
+        a.first_letter
     FROM addresses AS a
     LEFT JOIN hits AS h
         ON a.uprn = h.uprn AND a.longitude = h.longitude AND a.latitude = h.latitude
 )
-TO '{{.target_location}}first_letter={first_letter}/'
-WITH (format = 'PARQUET', compression = 'SNAPPY')
+TO '{{.target_location}}'
+WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['first_letter'])
