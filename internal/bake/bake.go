@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
@@ -101,6 +102,19 @@ type Summary struct {
 	JoinedRows      int64 `json:"joined_rows"`       // rows of the joined table
 	RowsWithBallots int64 `json:"rows_with_ballots"` // joined rows with at least one ballot
 
+	// Split is the current elections layer's outcode split (embedded, so
+	// its JSON keys stay where they were before there were other layers).
+	Split
+
+	// BoundaryReviews is the boundary reviews layer's counts; nil when it
+	// did not run (no --boundary-reviews).
+	BoundaryReviews *BoundaryReviewsSummary `json:"boundary_reviews,omitempty"`
+
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// Split counts what a layer's outcode split did.
+type Split struct {
 	// OutputRows counts rows after de-duplication (rows of an empty outcode
 	// included, though its file holds none).
 	OutputRows        int64 `json:"output_rows"`
@@ -110,8 +124,30 @@ type Summary struct {
 	Empty             int   `json:"outcodes_empty"`     // 0-row files
 	Deleted           int   `json:"outcodes_deleted"`   // stale files removed
 	DuplicatesDropped int   `json:"duplicates_dropped"` // identical duplicate rows
+}
 
-	Elapsed time.Duration `json:"elapsed_ns"`
+// add adds one letter's outcodes.Split result.
+func (s *Split) add(r outcodes.Result) {
+	s.Written += r.Written
+	s.Unchanged += r.Unchanged
+	s.Empty += r.Empty
+	s.DuplicatesDropped += r.DuplicatesDropped
+	s.OutputRows += int64(r.Rows)
+}
+
+// BoundaryReviewsSummary reports the boundary reviews layer.
+type BoundaryReviewsSummary struct {
+	Rows      int `json:"rows"`      // reviews CSV rows after the header
+	Pieces    int `json:"pieces"`    // geometry pieces (one per row)
+	Reviews   int `json:"reviews"`   // distinct boundary_review_id
+	Divisions int `json:"divisions"` // distinct old and new divisions, and organisation areas
+
+	JoinedRows      int64 `json:"joined_rows"`       // rows of the joined table
+	RowsWithReviews int64 `json:"rows_with_reviews"` // joined rows with at least one review
+	RowsWithChanges int64 `json:"rows_with_changes"` // joined rows with at least one change
+	ChangeRows      int64 `json:"change_rows"`       // rows of boundary_review_address_changes
+
+	Split
 }
 
 // Job is one bake in progress, shared by its layers.

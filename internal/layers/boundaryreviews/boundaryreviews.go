@@ -1,9 +1,8 @@
 // Package boundaryreviews is the BoundaryReviews layer: every address with
 // the boundary reviews that affect it and how (docs/data-contract.md,
 // "Boundary reviews"), published as one parquet file per outcode.
-//
-// It is declared for the cloud here but is not yet in layers.All: its
-// local engine comes later, and the list is what deploys and bakes.
+// Spec declares it for the cloud; Bake is its local engine (databaker bake
+// --boundary-reviews).
 package boundaryreviews
 
 import (
@@ -48,7 +47,7 @@ const (
 )
 
 // Reviews is the export of EveryElection's boundary reviews, one row per
-// geometry piece, with a header row (boundaryexport.Header).
+// geometry piece, with a header row (reviewcsv.Header).
 //
 // Every environment, production included, has its own folder: the project
 // writes this file itself (EveryElection publishes none), so no stack can
