@@ -2,7 +2,7 @@ package boundaryreviews
 
 import "testing"
 
-// jsonString writes what the SQL's json_format(CAST(nullif(x, ”) AS JSON))
+// jsonString writes what the SQL's json_format(CAST(nullif(x, <empty string>) AS JSON))
 // writes (internal/trinopg's TestFunctionsHaveTrinoSemantics checks the
 // SQL side on the same input): control characters, quotes and backslashes
 // escaped, non-ASCII and HTML characters as they are, "" as null.
