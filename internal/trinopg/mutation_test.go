@@ -35,6 +35,7 @@ func TestMutantsFail(t *testing.T) {
 		{"review join: NAME_CHANGED without comparing the sets", brChanges, "WHEN os.uprns = ns.uprns THEN 'NAME_CHANGED'", "WHEN o.division_type = n.division_type THEN 'NAME_CHANGED'"},
 		{"review join: old and new divisions of different types paired", brChanges, "AND n.boundary_review_id = o.boundary_review_id AND n.division_type = o.division_type", "AND n.boundary_review_id = o.boundary_review_id"},
 		{"review join: the old division's set read from the new set", brChanges, "ON os.generation = 'old'", "ON os.generation = 'new'"},
+		{"review join: range ignores latitude", brChanges, "AND ST_YMin(ST_GeometryFromText(geometry)) >= {{.min_lat}} AND ST_YMax(ST_GeometryFromText(geometry)) <= {{.max_lat}})\n                    THEN fail(format('boundary reviews", ")\n                    THEN fail(format('boundary reviews"},
 		{"review join: organisation-only reviews dropped", brChanges, "WHERE generation = 'organisation'", "WHERE generation = 'none'"},
 		{"aggregate: elements sorted as strings", brAggregate, "ORDER BY boundary_review_id, element", "ORDER BY element"},
 		{"aggregate: changes sorted backwards", brAggregate, "ORDER BY division_type, change", "ORDER BY division_type DESC, change"},

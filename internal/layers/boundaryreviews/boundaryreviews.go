@@ -15,6 +15,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // StateMachineName is the layer's state machine, before layer.Names adds
@@ -152,9 +153,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{reviews, changes, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: map[string]string{
+			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: validate.With(map[string]string{
 				"database": db, "reviews_table": reviews.Name, "addressbase_table": addresses.Name, "target_location": location[changes.Name],
-			}},
+			})},
 			{Name: QueryJoinLetter, Template: "boundaryreviews/uprn-to-boundary-reviews-first-letter", Values: map[string]string{
 				"database": db, "changes_table": changes.Name, "addressbase_table": addresses.Name, "target_location": location[joined.Name],
 			}},
