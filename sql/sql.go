@@ -1,6 +1,6 @@
 // Package sql holds the Athena (Trino) query templates: sql/<layer>/ has a
 // layer's own, sql/gates/ the quality gates every layer shares. A template's
-// name is its path without .sql, e.g. "currentelections/uprn-to-ballots-first-letter".
+// name is its path without .sql, e.g. "currentelections/uprn-to-ballots".
 //
 // A template has two kinds of placeholder. Deploy-time values use Go
 // template syntax, {{.table}}, and are filled by Render from the table model;

@@ -6,10 +6,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
-var sample = map[string]string{
+var sample = validate.With(map[string]string{
 	"database":          "dc_data_baker",
 	"table":             "addressbase_partitioned",
 	"source_table":      "addressbase_cleaned_raw",
@@ -20,7 +21,7 @@ var sample = map[string]string{
 	"reviews_table":     "current_boundary_reviews",
 	"changes_table":     "boundary_review_address_changes",
 	"list_column":       "ballot_ids",
-}
+})
 
 func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
 	names := dcsql.Names()
@@ -39,7 +40,7 @@ func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
 }
 
 func TestRenderNamesTheMissingValue(t *testing.T) {
-	_, err := dcsql.Render("addressbase/partition-addressbase-cleaned", map[string]string{"database": "d", "source_table": "s"})
+	_, err := dcsql.Render("addressbase/partition-addressbase-cleaned", validate.With(map[string]string{"database": "d", "source_table": "s"}))
 	if err == nil || !strings.Contains(err.Error(), "target_location") {
 		t.Fatalf("Render without target_location: err = %v, want one naming target_location", err)
 	}
@@ -53,7 +54,7 @@ func TestRenderRefusesQuoteInValue(t *testing.T) {
 }
 
 func TestRuntimePlaceholdersAndFill(t *testing.T) {
-	rendered, err := dcsql.Render("currentelections/uprn-to-ballots-first-letter", sample)
+	rendered, err := dcsql.Render("boundaryreviews/uprn-to-boundary-reviews-first-letter", sample)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@
 //   baseURL: "http://127.0.0.1:port",   // POST ${baseURL}/invoke/${role}
 //   waitMs: 10,                         // every Wait state's pause (default 0)
 //   roles: {"<function ARN>": "guard" | "tableLocation" | "emptyPrefix" |
-//           "query" | "exportBallots" | "outcodeSplit" | "deleteStale"},
+//           "query" | "exportBallots" | "outcodeSplit" | "publish"},
 // }
 // The server answers 200 with the handler's JSON output, or a non-2xx status
 // with {errorType, errorMessage}; the task then throws an Error named

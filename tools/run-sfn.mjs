@@ -7,7 +7,7 @@
 //   input: <execution input>,
 //   context: <Context Object, e.g. {StateMachine: {Id}, Execution: {Id}}>,
 //   roles: {"<function ARN>": "guard" | "tableLocation" | "emptyPrefix" |
-//           "query" | "exportBallots" | "outcodeSplit" | "deleteStale"},
+//           "query" | "exportBallots" | "outcodeSplit" | "publish"},
 //   scenario: {
 //     guardDecisions: ["wait", ...], // guard's decisions in call order; the
 //                                  // last repeats (default "proceed")
@@ -84,9 +84,12 @@ const fakes = {
       outcodes, written: 1, unchanged: 1, empty: 0,
     };
   },
-  deleteStale: (p) => {
+  publish: (p) => {
+    for (const k of ['bucket', 'staging_prefix', 'dest_prefix']) {
+      if (!p[k]) throw fakeError('ValidationError', `${k} is required`);
+    }
     if (!Array.isArray(p.letters)) throw fakeError('ValidationError', 'letters must be a list');
-    return { deleted: [] };
+    return { copied: [], unchanged: 0, deleted: [] };
   },
 };
 

@@ -86,9 +86,8 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 	t.Cleanup(func() { f.w.Close(context.Background()) })
 
 	engine := athenafake.Executing{Warehouse: f.w, Fail: map[string]string{}}
-	if sc.failJoinLetter != "" {
-		engine.Fail[f.sqlOf(currentelections.QueryJoinLetter+"/"+sc.failJoinLetter)] =
-			"GENERIC_INTERNAL_ERROR: fake failure joining first_letter=" + sc.failJoinLetter
+	if sc.fail != "" {
+		engine.Fail[f.sqlOf(sc.fail)] = failMessage(sc.fail)
 	}
 	var hold []string
 	for _, label := range sc.hold {
@@ -106,6 +105,11 @@ func newFakeAthena(t *testing.T, client *s3.Client, sc scenario) *fakeAthena {
 		f.AddExecution(foreignID, "SELECT 1"+tag, athenafake.Status{State: "RUNNING"})
 	}
 	return f
+}
+
+// failMessage is the error Athena reports for scenario.fail's query.
+func failMessage(label string) string {
+	return "GENERIC_INTERNAL_ERROR: fake failure of " + label
 }
 
 // fill returns a named query's SQL as run_athena_query starts it, without

@@ -76,10 +76,10 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 		t.Errorf("ballots CSV does not start with its header: %.80q", csv)
 	}
 	wantQueries := []string{
-		"uprn-to-ballots-first-letter/B", "uprn-to-ballots-first-letter/N", "msck",
+		"uprn-to-ballots", "msck",
 		"current-elections-gate-conflicting-duplicates", "current-elections-gate-one-source", "current-elections-gate-raw-uprns", "current-elections-gate-uprns",
 	}
-	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 2, 4)); diff != "" {
+	if diff := cmp.Diff(wantQueries, sortedTail(e.athena.started(), 0, 4)); diff != "" {
 		t.Errorf("Athena queries (-want +got):\n%s", diff)
 	}
 	if _, ok := e.keys(abBucket, joinedPrefix)[joinedPrefix+"first_letter=B/leftover-from-last-run.parquet"]; ok {
@@ -106,6 +106,16 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	if diff := cmp.Diff(wantOutcodes, got); diff != "" {
 		t.Errorf("published outcode files (-want +got):\n%s", diff)
 	}
+	// Each live file is the staged one, copied.
+	staged := e.keys(abBucket, stagingPrefix)
+	for key, etag := range e.keys(abBucket, outcodePrefix) {
+		if s := staged[stagingPrefix+strings.TrimPrefix(key, outcodePrefix)]; s != etag {
+			t.Errorf("%s ETag %s, staged %q", key, etag, s)
+		}
+	}
+	if len(staged) != len(wantOutcodes) {
+		t.Errorf("%d staged files, want %d", len(staged), len(wantOutcodes))
+	}
 }
 
 // putSource places the AddressBase fixture where the partition query reads.
@@ -114,8 +124,8 @@ func (e *env) putSource() {
 	e.put(abBucket, cleanedPrefix+"part-0.csv", addressBaseCSV(e.t))
 }
 
-// sortedTail sorts the parallel runs inside s: the first n (the Map's
-// joins) and the last m (the gates), leaving the middle in order.
+// sortedTail sorts the parallel runs inside s: the first n and the last m
+// (the gates), leaving the middle in order.
 func sortedTail(s []string, n, m int) []string {
 	out := append([]string(nil), s...)
 	if len(out) >= n+m {
@@ -220,7 +230,7 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 	e.assertWaitedFor(ceArn, abArn)
 	for i, ev := range e.events()[:abEnded] {
 		// The roles only CurrentElections calls.
-		if slices.Contains([]string{"exportBallots", "outcodeSplit", "deleteStale"}, ev.role) {
+		if slices.Contains([]string{"exportBallots", "outcodeSplit", "publish"}, ev.role) {
 			t.Errorf("CurrentElections ran %s (event %d) before AddressBase ended (event %d)", ev.role, i, abEnded)
 		}
 	}
@@ -322,16 +332,26 @@ func TestRunsStartedMidRunGiveOneFollowUp(t *testing.T) {
 }
 
 // A failed run stops its own queries that are still running, leaves other
-// executions' queries alone, and still notifies.
+// executions' queries alone, and still notifies. The gates run in
+// parallel: one fails while another is still running.
 func TestFailedRunStopsItsQueries(t *testing.T) {
 	t.Parallel()
 	other := "arn:aws:states:eu-west-2:123456789012:execution:Layer:run-10"
-	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N", hold: []string{"uprn-to-ballots-first-letter/B"}, foreignQuery: other})
+	failing, held := currentelections.QueryGateConflicts, currentelections.QueryGateUPRNs
+	e := newEnv(t, scenario{withExport: true, fail: failing, hold: []string{held}, foreignQuery: other})
+	e.seedAddressBase(addressBaseCSV(t))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
-	want := []string{"foreign RUNNING", "uprn-to-ballots-first-letter/B CANCELLED", "uprn-to-ballots-first-letter/N FAILED"}
-	if diff := cmp.Diff(want, sortedTail(e.athena.states(), 0, 2)); diff != "" {
+	assertFailedAndNotified(t, e, r, before, failMessage(failing))
+	var got []string
+	for _, s := range e.athena.states() {
+		if strings.HasPrefix(s, "foreign") || strings.HasPrefix(s, failing) || strings.HasPrefix(s, held) {
+			got = append(got, s)
+		}
+	}
+	slices.Sort(got)
+	want := []string{failing + " FAILED", held + " CANCELLED", "foreign RUNNING"}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("query states after the run (-want +got):\n%s", diff)
 	}
 	var stops []call
@@ -351,10 +371,10 @@ func TestFailedRunStopsItsQueries(t *testing.T) {
 // When the queries cannot be stopped, the failure is still notified.
 func TestStopFailureStillNotifies(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N", refuseStops: true})
+	e := newEnv(t, scenario{withExport: true, fail: currentelections.QueryJoin, refuseStops: true})
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
+	assertFailedAndNotified(t, e, r, before, failMessage(currentelections.QueryJoin))
 	if i := slices.IndexFunc(r.Calls, func(c call) bool { return c.State == flows.StateStopQueries }); i < 0 || r.Calls[i].Error == "" {
 		t.Errorf("the stop call did not fail:\n%s", fmtCalls(r))
 	}
@@ -381,7 +401,7 @@ func assertFailedAndNotified(t *testing.T, e *env, r report, before map[string]s
 		}
 	}
 	calls := e.handlerCalls()
-	if calls["outcodeSplit"]+calls["deleteStale"] != 0 {
+	if calls["outcodeSplit"]+calls["publish"] != 0 {
 		t.Errorf("publishing handlers ran after the failure: %v", calls)
 	}
 	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff != "" {
@@ -391,11 +411,11 @@ func assertFailedAndNotified(t *testing.T, e *env, r report, before map[string]s
 
 func TestFailingJoinIsCaughtAndNotified(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true, failJoinLetter: "N"})
+	e := newEnv(t, scenario{withExport: true, fail: currentelections.QueryJoin})
 	e.seedAddressBase(addressBaseCSV(t))
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
-	assertFailedAndNotified(t, e, r, before, "GENERIC_INTERNAL_ERROR: fake failure joining first_letter=N")
+	assertFailedAndNotified(t, e, r, before, failMessage(currentelections.QueryJoin))
 	for _, q := range e.athena.started() {
 		if q == "msck" || strings.Contains(q, "gate") {
 			t.Errorf("query %s started after a join failed", q)
@@ -426,6 +446,33 @@ func TestConflictAcrossLettersFailsBeforePublishing(t *testing.T) {
 	before := seedOutputs(e)
 	r := e.run(currentelections.Flow(currentElectionsParams()))
 	assertFailedAndNotified(t, e, r, before, "1 uprns in current_ballots_joined_to_address_base have conflicting duplicate rows, e.g. 100004")
+}
+
+// A letter whose outcode split fails publishes nothing: the other letter's
+// files stay in staging, and the live folder keeps every file as it was.
+func TestOutcodeFailurePublishesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, scenario{withExport: true, corruptLetter: "N"})
+	e.seedAddressBase(addressBaseCSV(t))
+	before := seedOutputs(e)
+	r := e.run(currentelections.Flow(currentElectionsParams()))
+	if r.Status != "FAILED" || !strings.Contains(r.Cause, "zz-corrupt.parquet") {
+		t.Fatalf("execution %s %s: %s; want FAILED naming the corrupt file\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	if len(r.SNS) != 1 || !strings.Contains(r.SNS[0].Message, "zz-corrupt.parquet") {
+		t.Errorf("SNS messages %+v, want one naming the corrupt file", r.SNS)
+	}
+	calls := e.handlerCalls()
+	if calls["outcodeSplit"] != 2 || calls["publish"] != 0 {
+		t.Errorf("handler calls %v, want both letters split and no publish", calls)
+	}
+	if diff := cmp.Diff(before, e.keys(abBucket, outcodePrefix)); diff != "" {
+		t.Errorf("live outcode files changed (-before +after):\n%s", diff)
+	}
+	staged := e.keys(abBucket, stagingPrefix)
+	if _, ok := staged[stagingPrefix+"BN15.parquet"]; !ok {
+		t.Errorf("staged files %v, want letter B's BN15 (its split succeeded)", staged)
+	}
 }
 
 // Athena's throttling reaches the state machine as the query Lambda's

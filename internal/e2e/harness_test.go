@@ -96,6 +96,7 @@ var (
 	partitionedPrefix = "addressbase/development/addressbase_partitioned/"
 	joinedPrefix      = "addressbase/development/current_ballots_joined_to_address_base/"
 	outcodePrefix     = "addressbase/development/current_elections_parquet/"
+	stagingPrefix     = "addressbase/development/staging/current_elections_parquet/"
 	ballotsKey        = "ballots-with-wkt/current_elections.csv"
 	// abSource is the addressbase_source every row carries.
 	abSource = "s3://" + abBucket + "/" + cleanedPrefix
@@ -111,8 +112,8 @@ func addressBaseParams() addressbase.FlowParams {
 func currentElectionsParams() currentelections.FlowParams {
 	return currentelections.FlowParams{
 		Frame:    flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}}},
-		Database: database, Bucket: abBucket, JoinedPrefix: joinedPrefix, OutcodePrefix: outcodePrefix,
-		Letters: []string{"B", "N"}, MaxConcurrency: 2, OutcodeMaxConcurrency: 2,
+		Database: database, Bucket: abBucket, JoinedPrefix: joinedPrefix, StagingPrefix: stagingPrefix, OutcodePrefix: outcodePrefix,
+		Letters: []string{"B", "N"},
 	}
 }
 
@@ -121,8 +122,9 @@ type scenario struct {
 	// running are RUNNING executions of machineID besides the ones the
 	// test starts.
 	running []runningExecution
-	// failJoinLetter makes the join query FAIL for that letter.
-	failJoinLetter string
+	// fail makes that query ("name" or "name/letter") FAIL with
+	// failMessage(fail).
+	fail string
 	// throttleStarts is how many StartQueryExecution calls Athena refuses
 	// with ThrottlingException before accepting.
 	throttleStarts int
@@ -136,6 +138,26 @@ type scenario struct {
 	foreignQuery string
 	// refuseStops denies the query Lambda ListQueryExecutions.
 	refuseStops bool
+	// corruptLetter puts an object that is not parquet into that letter's
+	// joined partition just before its outcode split reads it, so the real
+	// split fails for that letter only.
+	corruptLetter string
+}
+
+// corruptingSplit is the real split Lambda, run after planting a corrupt
+// object in scenario.corruptLetter's joined partition.
+type corruptingSplit struct {
+	next   lambda.Handler
+	put    func(bucket, key string, body []byte)
+	letter string
+}
+
+func (c corruptingSplit) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev outcodes.SplitEvent
+	if err := json.Unmarshal(payload, &ev); err == nil && ev.FirstLetter == c.letter {
+		c.put(ev.Bucket, ev.SourcePrefix+"first_letter="+c.letter+"/zz-corrupt.parquet", []byte("not parquet"))
+	}
+	return c.next.Invoke(ctx, payload)
 }
 
 type runningExecution struct {
@@ -238,7 +260,10 @@ func newEnv(t *testing.T, sc scenario) *env {
 		"emptyPrefix":   lambda.NewHandler(s3prefix.New(e.s3.Client, logger).Handle),
 		"query":         lambda.NewHandler(query.Handle),
 		"outcodeSplit":  lambda.NewHandler(outcodes.SplitHandler{S3: e.s3.Client, Logger: logger}.Handle),
-		"deleteStale":   lambda.NewHandler(outcodes.DeleteStaleHandler{S3: e.s3.Client, Logger: logger}.Handle),
+		"publish":       lambda.NewHandler(outcodes.PublishHandler{S3: e.s3.Client, Logger: logger}.Handle),
+	}
+	if sc.corruptLetter != "" {
+		handlers["outcodeSplit"] = corruptingSplit{next: handlers["outcodeSplit"], put: e.put, letter: sc.corruptLetter}
 	}
 	if sc.withExport {
 		handlers["exportBallots"] = lambda.NewHandler(ballotExport(t, e.s3.Client, logger).Handle)

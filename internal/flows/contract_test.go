@@ -140,10 +140,10 @@ func contracts() map[string]lambdaContract {
 			call: (*flowSim).split,
 			full: splitResult("A"),
 		},
-		lambdas[layer.DeleteStale]: {
-			function: "delete_stale_outcodes", input: "outcodes.DeleteStaleEvent",
-			call: (*flowSim).deleteStale,
-			full: outcodes.DeleteStaleOutput{Deleted: []string{"k"}},
+		lambdas[layer.Publish]: {
+			function: "publish_outcodes", input: "outcodes.PublishEvent",
+			call: (*flowSim).publish,
+			full: outcodes.PublishOutput{Copied: []string{"k"}, Unchanged: 1, Deleted: []string{"k"}},
 		},
 	}
 }
@@ -203,6 +203,7 @@ type flowSim struct {
 	guardCalls   int
 	queries      map[string]int // status calls per started query ID
 	splitLetters []string       // letters split, in call order
+	splitDest    string         // where the splits wrote
 	calls        []lambdaCall
 	steps        int
 }
@@ -318,16 +319,20 @@ func (s *flowSim) split(b []byte) (any, error) {
 		return nil, fmt.Errorf("fields source_prefix and dest_prefix: both are %q", in.SourcePrefix)
 	}
 	s.splitLetters = append(s.splitLetters, in.FirstLetter)
+	s.splitDest = in.DestPrefix
 	return splitResult(in.FirstLetter), nil
 }
 
-func (s *flowSim) deleteStale(b []byte) (any, error) {
-	in, err := strictDecode[outcodes.DeleteStaleEvent](b)
+func (s *flowSim) publish(b []byte) (any, error) {
+	in, err := strictDecode[outcodes.PublishEvent](b)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireFields(map[string]string{"bucket": in.Bucket, "dest_prefix": in.DestPrefix}); err != nil {
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "staging_prefix": in.StagingPrefix, "dest_prefix": in.DestPrefix}); err != nil {
 		return nil, err
+	}
+	if in.StagingPrefix != s.splitDest {
+		return nil, fmt.Errorf("field staging_prefix: %q, but the splits wrote to %q", in.StagingPrefix, s.splitDest)
 	}
 	var got []string
 	for i, r := range in.Letters {
@@ -340,7 +345,7 @@ func (s *flowSim) deleteStale(b []byte) (any, error) {
 	if diff := cmp.Diff(s.splitLetters, got); diff != "" {
 		return nil, fmt.Errorf("field letters: not the split results (-split +letters):\n%s", diff)
 	}
-	return outcodes.DeleteStaleOutput{Deleted: []string{}}, nil
+	return outcodes.PublishOutput{Copied: []string{}, Deleted: []string{}}, nil
 }
 
 // run executes a scope (a state machine, branch or item processor) from
@@ -815,8 +820,8 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 			payload(d, addressbase.StateEmptyTarget)["prefix"] = "/"
 		}, []string{addressbase.StateEmptyTarget, "whole bucket"}},
 		{"missing required field", "current_elections", func(d map[string]any) {
-			delete(payload(d, currentelections.StateDeleteStale), "dest_prefix")
-		}, []string{currentelections.StateDeleteStale, "dest_prefix"}},
+			delete(payload(d, currentelections.StatePublish), "dest_prefix")
+		}, []string{currentelections.StatePublish, "dest_prefix"}},
 		{"split without its list column", "current_elections", func(d map[string]any) {
 			delete(payload(d, currentelections.StateOutcodeLetter), "list_column")
 		}, []string{currentelections.StateOutcodeLetter, "list_column"}},
@@ -824,8 +829,8 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 			payload(d, currentelections.StateOutcodeLetter)["list_column"] = "ballot-ids"
 		}, []string{currentelections.StateOutcodeLetter, "list_column", "plain lower-case identifier"}},
 		{"delete gets the wrong list", "current_elections", func(d map[string]any) {
-			payload(d, currentelections.StateDeleteStale)["letters.$"] = "$.config.letters"
-		}, []string{currentelections.StateDeleteStale, "outcodes.Result"}},
+			payload(d, currentelections.StatePublish)["letters.$"] = "$.config.letters"
+		}, []string{currentelections.StatePublish, "outcodes.Result"}},
 		{"output key the guard does not return", "addressbase", func(d map[string]any) {
 			rules := findState(d, flows.StateGuardChoice)["Choices"].([]any)
 			rules[0].(map[string]any)["Variable"] = "$.guard.Payload.go"
@@ -837,8 +842,8 @@ func TestContractCheckCatchesMismatches(t *testing.T) {
 			payload(d, currentelections.StateRepair+" - status")["queryExecutionId.$"] = "$.repair.Payload.QueryExecutionId"
 		}, []string{currentelections.StateRepair + " - status", `no key "QueryExecutionId"`}},
 		{"letter as a number", "current_elections", func(d map[string]any) {
-			payload(d, currentelections.StateJoinLetter)["context"] = map[string]any{"first_letter": 1.0}
-		}, []string{currentelections.StateJoinLetter, "context.first_letter"}},
+			payload(d, currentelections.StateOutcodeLetter)["first_letter"] = 1.0
+		}, []string{currentelections.StateOutcodeLetter, "first_letter"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -898,16 +903,16 @@ func TestFlowReadsKeysTheLambdasReturn(t *testing.T) {
 			}
 		})
 	}
-	// The outcode Map's result is the list delete_stale_outcodes takes: each
+	// The outcode Map's result is the list publish_outcodes takes: each
 	// iteration outputs the split Lambda's Payload, an outcodes.Result.
 	def := decode(t, render(t, machines()["current_elections"]))
 	outMap := findState(def, currentelections.StateOutcodes)
 	task := findState(def, currentelections.StateOutcodeLetter)
-	if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, currentelections.StateDeleteStale), "Parameters", "Payload", "letters.$")},
+	if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, currentelections.StatePublish), "Parameters", "Payload", "letters.$")},
 		[]any{"$.letters", "$.Payload", true, "$.letters"}; !cmp.Equal(got, want) {
 		t.Errorf("outcode Map ResultPath, item OutputPath, End, delete's letters.$ = %v, want %v", got, want)
 	}
-	var _ []outcodes.Result = outcodes.DeleteStaleEvent{}.Letters
+	var _ []outcodes.Result = outcodes.PublishEvent{}.Letters
 }
 
 // jsonPaths lists the paths a state reads: "*.$" values, Choice variables,
@@ -1197,10 +1202,10 @@ func TestLayerStepOrder(t *testing.T) {
 		want    []string
 	}{
 		{"addressbase", []string{addressbase.StateSetSource, addressbase.StateEmptyTarget, addressbase.StatePartition, addressbase.StateRepair, addressbase.StateGates}},
-		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
-		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
+		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
+		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.machine, func(t *testing.T) {

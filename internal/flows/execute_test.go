@@ -140,7 +140,6 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	t.Parallel()
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B", "C", "D", "E"}
-	p.MaxConcurrency = 2
 	r := execute(t, currentelections.Flow(p), scenario{})
 	mustSucceed(t, r)
 	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
@@ -149,19 +148,19 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	called := callStates(r)
 	steps := []string{
-		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetter,
-		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StateDeleteStale,
+		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
+		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
 	}
 	if !isSubsequence(steps, called) {
 		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
 	}
-	// Every join finishes before the repair; every gate finishes before the
+	// The join finishes before the repair; every gate finishes before the
 	// first outcode file is written; deleting stale files comes last.
 	order := []struct{ before, after string }{
-		{currentelections.StateJoinLetter + " - status", currentelections.StateRepair},
+		{currentelections.StateJoin + " - status", currentelections.StateRepair},
 		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
-		{currentelections.StateOutcodeLetter, currentelections.StateDeleteStale},
+		{currentelections.StateOutcodeLetter, currentelections.StatePublish},
 	}
 	for _, o := range order {
 		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
@@ -170,46 +169,49 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 		}
 	}
 
-	var joined, split []string
+	// One join query for every letter, so no letter in its payload.
+	var joins, split []string
 	for _, c := range callsOf(r, "query") {
-		if c.Payload["QueryName"] == "uprn-to-ballots-first-letter" {
-			joined = append(joined, c.Payload["context"].(map[string]any)["first_letter"].(string))
+		if c.Payload["QueryName"] == currentelections.QueryJoin {
+			if _, ok := c.Payload["context"]; ok {
+				t.Errorf("join payload %v has a context", c.Payload)
+			}
+			joins = append(joins, c.State)
 		}
+	}
+	if len(joins) != 1 {
+		t.Errorf("join query started %d times (%q), want once", len(joins), joins)
 	}
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.OutcodePrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
+		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}
 	}
-	sort.Strings(joined)
 	sort.Strings(split)
-	if diff := cmp.Diff(p.Letters, joined); diff != "" {
-		t.Errorf("join query letters (-want +got):\n%s", diff)
-	}
 	if diff := cmp.Diff(p.Letters, split); diff != "" {
 		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
 	}
 
-	stale := callsOf(r, "deleteStale")
-	if len(stale) != 1 {
-		t.Fatalf("deleteStale called %d times, want 1", len(stale))
+	published := callsOf(r, "publish")
+	if len(published) != 1 {
+		t.Fatalf("publish called %d times, want 1", len(published))
 	}
-	letters, _ := stale[0].Payload["letters"].([]any)
+	letters, _ := published[0].Payload["letters"].([]any)
 	var got []string
 	for _, l := range letters {
 		res := l.(map[string]any)
 		got = append(got, res["first_letter"].(string))
 		if _, ok := res["outcodes"].([]any); !ok {
-			t.Errorf("deleteStale letter result has no outcodes list: %v", res)
+			t.Errorf("publish letter result has no outcodes list: %v", res)
 		}
 	}
 	if diff := cmp.Diff(p.Letters, got); diff != "" {
-		t.Errorf("deleteStale got letter results (-want +got):\n%s", diff)
+		t.Errorf("publish got letter results (-want +got):\n%s", diff)
 	}
-	if stale[0].Payload["dest_prefix"] != p.OutcodePrefix || stale[0].Payload["bucket"] != p.Bucket {
-		t.Errorf("deleteStale payload = %v", stale[0].Payload)
+	if published[0].Payload["dest_prefix"] != p.OutcodePrefix || published[0].Payload["staging_prefix"] != p.StagingPrefix || published[0].Payload["bucket"] != p.Bucket {
+		t.Errorf("publish payload = %v", published[0].Payload)
 	}
 }
 
@@ -277,7 +279,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 	}{
 		{"addressbase uprn gate", addressbase.Flow(addressBaseParams()), "addressbase-gate-uprns"},
 		{"current elections one-source gate", currentelections.Flow(currentElectionsParams()), "current-elections-gate-one-source"},
-		{"current elections join", currentelections.Flow(currentElectionsParams()), "uprn-to-ballots-first-letter"},
+		{"current elections join", currentelections.Flow(currentElectionsParams()), currentelections.QueryJoin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,7 +311,7 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 			if len(stops) != 1 || stops[0].State != flows.StateStopQueries || stops[0].Payload["executionArn"] != executionID {
 				t.Errorf("stop calls = %+v, want one from %q for %s", stops, flows.StateStopQueries, executionID)
 			}
-			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "deleteStale")); n != 0 {
+			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "publish")); n != 0 {
 				t.Errorf("%d publishing calls after a failed query, want none", n)
 			}
 		})

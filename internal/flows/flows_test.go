@@ -47,6 +47,7 @@ func currentElectionsParams() currentelections.FlowParams {
 		Database:      "dc_data_baker",
 		Bucket:        "pollingstations.private.data",
 		JoinedPrefix:  "addressbase/development/current_ballots_joined_to_address_base/",
+		StagingPrefix: "addressbase/development/staging/current_elections_parquet/",
 		OutcodePrefix: "addressbase/development/current_elections_parquet/",
 	}
 }
@@ -55,8 +56,7 @@ func currentElectionsParams() currentelections.FlowParams {
 func machines() map[string]asl.StateMachine {
 	small := currentElectionsParams()
 	small.Letters = []string{"A", "B", "C"}
-	small.MaxConcurrency = 2
-	small.OutcodeMaxConcurrency = 3
+	small.OutcodeMaxConcurrency = 2
 	return map[string]asl.StateMachine{
 		"addressbase":                addressbase.Flow(addressBaseParams()),
 		"current_elections":          currentelections.Flow(currentElectionsParams()),
@@ -186,23 +186,19 @@ func TestDefinitionPolicies(t *testing.T) {
 func TestCurrentElectionsParameters(t *testing.T) {
 	p := currentElectionsParams()
 	p.Letters = []string{"B", "M"}
-	p.MaxConcurrency = 2
 	def := decode(t, render(t, currentelections.Flow(p)))
 	got := map[string]any{}
 	walk(def["States"].(map[string]any), func(name string, s map[string]any) {
 		switch name {
 		case currentelections.StateSetLetters:
 			got["letters"] = s["Result"].(map[string]any)["letters"]
-		case currentelections.StateJoinLetters:
-			got["join concurrency"] = s["MaxConcurrency"]
 		case currentelections.StateOutcodes:
 			got["outcode concurrency"] = s["MaxConcurrency"]
 		}
 	})
 	want := map[string]any{
 		"letters":             []any{"B", "M"},
-		"join concurrency":    2.0,
-		"outcode concurrency": float64(flows.DefaultMaxConcurrency),
+		"outcode concurrency": 2.0, // every letter at once
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

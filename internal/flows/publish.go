@@ -24,13 +24,16 @@ func (f Frame) Gates(next string, gates ...Gate) asl.Parallel {
 }
 
 // Outcodes are a layer's per-outcode publish: the joined table's letters
-// split into <OUTCODE>.parquet files, then the stale files deleted.
+// split into <OUTCODE>.parquet files under StagingPrefix, then, once every
+// letter has succeeded, the changed files copied to OutcodePrefix and the
+// stale ones deleted in one step. A failed letter publishes nothing.
 type Outcodes struct {
-	// Map and Letter name the bounded Map and its one step, Delete the
-	// stale deletion that ends the branch.
-	Map, Letter, Delete string
-	// Bucket holds both the joined parquet and the outcode files.
-	Bucket, JoinedPrefix, OutcodePrefix string
+	// Map and Letter name the bounded Map and its one step, Publish the
+	// publish that ends the branch.
+	Map, Letter, Publish string
+	// Bucket holds the joined parquet, the staged and the live outcode
+	// files.
+	Bucket, JoinedPrefix, StagingPrefix, OutcodePrefix string
 	// ListColumn is the joined table's list<string> column.
 	ListColumn string
 	// MaxConcurrency bounds the parallel outcode Lambdas (default 4).
@@ -40,19 +43,19 @@ type Outcodes struct {
 // LetterItem is a letters Map's item: {"first_letter": <letter>}.
 var LetterItem = map[string]any{"first_letter.$": "$$.Map.Item.Value"}
 
-// OutcodeStates write each of $.config.letters' outcode files in a bounded
-// Map and then delete outcode files that no letter produced, passing the
-// Map's results.
+// OutcodeStates write each of $.config.letters' outcode files to the
+// staging prefix in a bounded Map, then publish them, passing the Map's
+// results.
 func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
 	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], map[string]any{
 		"bucket":         o.Bucket,
 		"source_prefix":  o.JoinedPrefix,
-		"dest_prefix":    o.OutcodePrefix,
+		"dest_prefix":    o.StagingPrefix,
 		"first_letter.$": "$.first_letter",
 		"list_column":    o.ListColumn,
 	})
 	// Each iteration's output is the Lambda's response, so the Map's result
-	// is the list delete_stale_outcodes expects.
+	// is the list publish_outcodes expects.
 	split.OutputPath = "$.Payload"
 	split.End = true
 	return map[string]asl.State{
@@ -62,12 +65,13 @@ func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
 			MaxConcurrency: Or(o.MaxConcurrency, DefaultMaxConcurrency),
 			ItemProcessor:  asl.ItemProcessor{StartAt: o.Letter, States: map[string]asl.State{o.Letter: split}},
 			ResultPath:     "$.letters",
-			Next:           o.Delete,
+			Next:           o.Publish,
 		},
-		o.Delete: LambdaStep(f.Lambdas[layer.DeleteStale], map[string]any{
-			"bucket":      o.Bucket,
-			"dest_prefix": o.OutcodePrefix,
-			"letters.$":   "$.letters",
-		}, "$.stale", ""),
+		o.Publish: LambdaStep(f.Lambdas[layer.Publish], map[string]any{
+			"bucket":         o.Bucket,
+			"staging_prefix": o.StagingPrefix,
+			"dest_prefix":    o.OutcodePrefix,
+			"letters.$":      "$.letters",
+		}, "$.published", ""),
 	}
 }

@@ -4,10 +4,13 @@ import "github.com/DemocracyClub/dc-data-baker/internal/tables"
 
 // The per-outcode publish that every layer ending in outcode files shares:
 // first_letter_to_outcode_parquet splits each letter of a joined table into
-// <OUTCODE>.parquet files, delete_stale_outcodes removes those no letter
-// produced. A layer owns its own copies, so each has its own role.
+// <OUTCODE>.parquet files under a staging folder; once every letter has
+// succeeded, publish_outcodes copies the changed ones to the folder
+// consumers read and removes those no letter produced. A failure before
+// the publish leaves that folder as it was. A layer owns its own copies,
+// so each has its own role.
 
-// OutcodeFunctions are the split and the stale deletion, as a layer owns them.
+// OutcodeFunctions are the split and the publish, as a layer owns them.
 func OutcodeFunctions() []Function {
 	return []Function{
 		{
@@ -16,27 +19,36 @@ func OutcodeFunctions() []Function {
 			Timeout:     900, MemorySize: 1024, ExternalObjects: true,
 		},
 		{
-			Role: DeleteStale, Source: "delete_stale_outcodes",
-			Description: "Deletes outcode files whose outcode is no longer in AddressBase",
+			Role: Publish, Source: "publish_outcodes",
+			Description: "Copies changed outcode files from staging to the live folder and deletes outcodes no longer in AddressBase",
 			Timeout:     120,
 		},
 	}
 }
 
-// OutcodeGrants are what those two need: read the joined table under
-// joinedPrefix and write, skip and delete outcode files under
-// outcodePrefix, all in bucket.
-func OutcodeGrants(bucket, joinedPrefix, outcodePrefix string) []Grant {
+// OutcodeGrants are what those two need, all in bucket: the split reads
+// the joined table under joinedPrefix and writes and skips files under
+// stagingPrefix; the publish reads staged files, copies them to
+// outcodePrefix and deletes stale files under both.
+func OutcodeGrants(bucket, joinedPrefix, stagingPrefix, outcodePrefix string) []Grant {
 	return []Grant{
-		{Role: OutcodeSplit, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
+		List(OutcodeSplit, "ListBucket", bucket, joinedPrefix, stagingPrefix),
 		{Role: OutcodeSplit, Sid: "ReadJoined", Actions: []string{"s3:GetObject"}, Resources: []Resource{Objects(bucket, joinedPrefix)}, WildcardReason: ObjectsUnderPrefix},
 		{
 			// GetObject also covers HeadObject, used to skip unchanged files.
-			Role: OutcodeSplit, Sid: "WriteOutcodes", Actions: []string{"s3:GetObject", "s3:PutObject"},
+			Role: OutcodeSplit, Sid: "WriteStaged", Actions: []string{"s3:GetObject", "s3:PutObject"},
+			Resources: []Resource{Objects(bucket, stagingPrefix)}, WildcardReason: ObjectsUnderPrefix,
+		},
+		List(Publish, "ListBucket", bucket, stagingPrefix, outcodePrefix),
+		{
+			// A copy's source needs GetObject; HeadObject compares digests.
+			Role: Publish, Sid: "ReadAndTidyStaged", Actions: []string{"s3:GetObject", "s3:DeleteObject"},
+			Resources: []Resource{Objects(bucket, stagingPrefix)}, WildcardReason: ObjectsUnderPrefix,
+		},
+		{
+			Role: Publish, Sid: "PublishOutcodes", Actions: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
 			Resources: []Resource{Objects(bucket, outcodePrefix)}, WildcardReason: ObjectsUnderPrefix,
 		},
-		{Role: DeleteStale, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
-		{Role: DeleteStale, Sid: "DeleteOutcodes", Actions: []string{"s3:DeleteObject"}, Resources: []Resource{Objects(bucket, outcodePrefix)}, WildcardReason: ObjectsUnderPrefix},
 	}
 }
 
@@ -64,4 +76,11 @@ func JoinedTable(b tables.Buckets, name, description, listColumn, listComment, q
 // but located like one.
 func OutcodeFolder(b tables.Buckets, folder string) tables.Table {
 	return tables.Table{Name: folder, Bucket: b.AddressBase, Prefix: "addressbase/{environment}/" + folder + "/"}
+}
+
+// OutcodeStaging is where a layer's split writes the per-outcode files
+// before they are published to OutcodeFolder: beside it, not inside, so
+// consumers that sync the live folder never see a staged file.
+func OutcodeStaging(b tables.Buckets, folder string) tables.Table {
+	return tables.Table{Name: folder + "_staging", Bucket: b.AddressBase, Prefix: "addressbase/{environment}/staging/" + folder + "/"}
 }

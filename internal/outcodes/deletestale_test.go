@@ -70,7 +70,7 @@ func TestDeleteStaleRefusesEmptyPrefix(t *testing.T) {
 
 // The Lambda refuses to delete more than a small share of the files: an
 // incomplete joined table must not take live outcodes away from the APIs.
-func TestDeleteStaleHandlerRefusesMassDeletion(t *testing.T) {
+func TestPublishHandlerRefusesMassDeletion(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name       string
@@ -99,23 +99,28 @@ func TestDeleteStaleHandlerRefusesMassDeletion(t *testing.T) {
 			if tc.keep == 0 {
 				keep = []string{"NONE"}
 			}
+			for _, oc := range keep {
+				if _, err := st.Put(ctx, "stage/"+oc+".parquet", []byte("new "+oc)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			count.Reset()
-			h := outcodes.DeleteStaleHandler{S3: client}
-			out, err := h.Handle(ctx, outcodes.DeleteStaleEvent{Bucket: "bucket", DestPrefix: "out/", Letters: []outcodes.Result{{Letter: "O", Outcodes: keep}}})
+			h := outcodes.PublishHandler{S3: client}
+			out, err := h.Handle(ctx, outcodes.PublishEvent{Bucket: "bucket", StagingPrefix: "stage/", DestPrefix: "out/", Letters: []outcodes.Result{{Letter: "O", Outcodes: keep}}})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
-				if n := count.Get("POST delete"); n != 0 {
-					t.Errorf("%d delete requests after refusing", n)
+				if n, m := count.Get("POST delete"), count.Get("PUT object"); n+m != 0 {
+					t.Errorf("%d delete and %d copy requests after refusing", n, m)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(out.Deleted) != tc.wantDelete {
-				t.Errorf("deleted %d, want %d", len(out.Deleted), tc.wantDelete)
+			if len(out.Deleted) != tc.wantDelete || len(out.Copied) != len(keep) {
+				t.Errorf("deleted %d, copied %d; want %d, %d", len(out.Deleted), len(out.Copied), tc.wantDelete, len(keep))
 			}
 		})
 	}

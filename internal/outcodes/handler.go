@@ -38,7 +38,7 @@ type SplitHandler struct {
 }
 
 // Handle validates the event and splits the letter. Its output is the
-// Result, which delete_stale_outcodes later receives.
+// Result, which publish_outcodes later receives.
 func (h SplitHandler) Handle(ctx context.Context, ev SplitEvent) (Result, error) {
 	if err := ev.validate(); err != nil {
 		return Result{}, fmt.Errorf("first_letter_to_outcode_parquet: %w", err)
@@ -82,29 +82,38 @@ func dirPrefix(p string) string {
 	return p + "/"
 }
 
-// DeleteStaleEvent is the delete_stale_outcodes Lambda's input: the
+// PublishEvent is the publish_outcodes Lambda's input: where the letters'
+// splits wrote (StagingPrefix), where consumers read (DestPrefix), and the
 // outputs of every letter's split.
-type DeleteStaleEvent struct {
-	Bucket     string   `json:"bucket"`
-	DestPrefix string   `json:"dest_prefix"`
-	Letters    []Result `json:"letters"`
+type PublishEvent struct {
+	Bucket        string   `json:"bucket"`
+	StagingPrefix string   `json:"staging_prefix"`
+	DestPrefix    string   `json:"dest_prefix"`
+	Letters       []Result `json:"letters"`
 }
 
-// DeleteStaleOutput lists the deleted keys, sorted.
-type DeleteStaleOutput struct {
-	Deleted []string `json:"deleted"`
+// PublishOutput lists the live keys copied and deleted, sorted, and how
+// many files were already the same.
+type PublishOutput struct {
+	Copied    []string `json:"copied"`
+	Unchanged int      `json:"unchanged"`
+	Deleted   []string `json:"deleted"`
 }
 
-// DeleteStaleHandler deletes the files of outcodes no letter produced.
-type DeleteStaleHandler struct {
-	S3     blob.S3API
+// PublishHandler publishes the staged outcode files: it copies the changed
+// ones to the live prefix, then deletes live (and staged) files of
+// outcodes no letter produced.
+type PublishHandler struct {
+	S3     PublishAPI
 	Logger *slog.Logger // nil uses slog.Default()
 }
 
-// Handle keeps the union of the letters' outcodes and deletes the rest. It
-// refuses input that looks like an upstream bug, since deleting files that
-// WDIV expects is worse than keeping stale ones: no letters, no outcodes at
-// all, or letters built from different AddressBase sources.
+// Handle keeps the union of the letters' outcodes, copies those whose
+// staged file differs from the live one, and deletes the rest. It refuses
+// input that looks like an upstream bug before copying anything, since
+// deleting files that WDIV expects is worse than keeping stale ones: no
+// letters, no outcodes at all, letters built from different AddressBase
+// sources, or too many stale files.
 // The stale-deletion safety limit: the Lambda refuses to delete more than
 // MaxStalePercent of the outcode files, or MaxStaleFloor, whichever is more.
 const (
@@ -112,47 +121,64 @@ const (
 	MaxStaleFloor   = 25
 )
 
-func (h DeleteStaleHandler) Handle(ctx context.Context, ev DeleteStaleEvent) (DeleteStaleOutput, error) {
+func (h PublishHandler) Handle(ctx context.Context, ev PublishEvent) (PublishOutput, error) {
 	log := h.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	keep, err := ev.keep()
 	if err != nil {
-		return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes: %w", err)
+		return PublishOutput{}, fmt.Errorf("publish_outcodes: %w", err)
 	}
-	prefix := dirPrefix(ev.DestPrefix)
+	prefix, staging := dirPrefix(ev.DestPrefix), dirPrefix(ev.StagingPrefix)
 	store := blob.NewS3(h.S3, ev.Bucket)
 	deleted, files, err := Stale(ctx, store, prefix, keep)
 	if err != nil {
-		return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
+		return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
 	}
 	// An AddressBase release drops a handful of outcodes. Many more means
 	// the joined table was incomplete (say, AddressBase being rebuilt while
 	// this ran), and deleting would take live outcodes away from the APIs.
 	if limit := max(MaxStaleFloor, files*MaxStalePercent/100); len(deleted) > limit {
-		return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes s3://%s/%s: refusing to delete %d of %d outcode files (more than %d); check AddressBase, then delete them by hand if intended",
+		return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s: refusing to delete %d of %d outcode files (more than %d); check AddressBase, then delete them by hand if intended",
 			ev.Bucket, prefix, len(deleted), files, limit)
+	}
+	copied, unchanged, err := CopyChanged(ctx, h.S3, ev.Bucket, staging, prefix, keep)
+	if err != nil {
+		return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s to %s: %w", ev.Bucket, staging, prefix, err)
 	}
 	if len(deleted) > 0 {
 		if err := store.Delete(ctx, deleted...); err != nil {
-			return DeleteStaleOutput{}, fmt.Errorf("delete_stale_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
+			return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
 		}
+	}
+	// Staged files of gone outcodes would otherwise pile up; they are
+	// never published, so this is tidying only.
+	if _, err := DeleteStale(ctx, store, staging, keep); err != nil {
+		return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s: %w", ev.Bucket, staging, err)
 	}
 	if deleted == nil {
 		deleted = []string{}
 	}
-	log.Info("deleted stale outcodes", "bucket", ev.Bucket, "prefix", prefix, "kept", len(keep), "deleted", len(deleted), "keys", deleted)
-	return DeleteStaleOutput{Deleted: deleted}, nil
+	if copied == nil {
+		copied = []string{}
+	}
+	log.Info("published outcodes", "bucket", ev.Bucket, "staging", staging, "prefix", prefix, "kept", len(keep),
+		"copied", len(copied), "unchanged", unchanged, "deleted", len(deleted), "deleted_keys", deleted)
+	return PublishOutput{Copied: copied, Unchanged: unchanged, Deleted: deleted}, nil
 }
 
 // keep validates the event and returns the sorted union of outcodes.
-func (ev DeleteStaleEvent) keep() ([]string, error) {
+func (ev PublishEvent) keep() ([]string, error) {
 	switch {
 	case ev.Bucket == "":
 		return nil, fmt.Errorf("field bucket: empty")
 	case ev.DestPrefix == "":
 		return nil, fmt.Errorf("field dest_prefix: empty")
+	case ev.StagingPrefix == "":
+		return nil, fmt.Errorf("field staging_prefix: empty")
+	case dirPrefix(ev.StagingPrefix) == dirPrefix(ev.DestPrefix):
+		return nil, fmt.Errorf("fields staging_prefix and dest_prefix: both are %q", ev.StagingPrefix)
 	case len(ev.Letters) == 0:
 		return nil, fmt.Errorf("field letters: empty; refusing to delete every outcode")
 	}

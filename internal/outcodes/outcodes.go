@@ -88,7 +88,7 @@ type SplitInput struct {
 }
 
 // Result reports one letter's split. It is also the per-letter Lambda's
-// JSON output, which delete_stale_outcodes receives.
+// JSON output, which publish_outcodes receives.
 type Result struct {
 	Letter            string   `json:"first_letter"`
 	Rows              int      `json:"rows"` // distinct rows kept (those of empty-file outcodes included)

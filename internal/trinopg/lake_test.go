@@ -219,10 +219,13 @@ func (l *lake) addressBaseLayer() error {
 	return nil
 }
 
-// joinLetters runs the per-letter join for every letter of
-// addressbase_partitioned, then the repair.
+// joinLetters runs the join, which writes every letter at once, then the
+// repair.
 func (l *lake) joinLetters() error {
-	return l.perLetter(currentelections.QueryJoinLetter, joined)
+	if _, err := l.run(currentelections.QueryJoin, nil); err != nil {
+		return err
+	}
+	return l.repair(joined)
 }
 
 // perLetter runs the named query for every letter of

@@ -17,7 +17,7 @@ var Lambdas = layer.Lambdas{
 	// Rendered only: no local handler runs it yet, so Roles has none.
 	layer.ExportBoundaryReviews: fnPrefix + "export_boundary_reviews",
 	layer.OutcodeSplit:          fnPrefix + "first_letter_to_outcode_parquet",
-	layer.DeleteStale:           fnPrefix + "delete_stale_outcodes",
+	layer.Publish:               fnPrefix + "publish_outcodes",
 }
 
 // Roles names the handler of each ARN in Lambdas.
@@ -28,5 +28,5 @@ var Roles = map[string]string{
 	Lambdas[layer.Query]:         "query",
 	Lambdas[layer.ExportBallots]: "exportBallots",
 	Lambdas[layer.OutcodeSplit]:  "outcodeSplit",
-	Lambdas[layer.DeleteStale]:   "deleteStale",
+	Lambdas[layer.Publish]:       "publish",
 }

@@ -1,9 +1,8 @@
 // Package boundaryreviews is the BoundaryReviews layer: every address with
 // the boundary reviews that affect it and how (docs/data-contract.md,
 // "Boundary reviews"), published as one parquet file per outcode.
-//
-// It is declared for the cloud here but is not yet in layers.All: its
-// local engine comes later, and the list is what deploys and bakes.
+// Spec declares it for the cloud; Bake is its local engine (databaker bake
+// --boundary-reviews).
 package boundaryreviews
 
 import (
@@ -48,7 +47,7 @@ const (
 )
 
 // Reviews is the export of EveryElection's boundary reviews, one row per
-// geometry piece, with a header row (boundaryexport.Header).
+// geometry piece, with a header row (reviewcsv.Header).
 //
 // Every environment, production included, has its own folder: the project
 // writes this file itself (EveryElection publishes none), so no stack can
@@ -123,11 +122,11 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
-	reviews, changes, joined, output := Reviews(b), Changes(b), Joined(b), Output(b)
+	reviews, changes, joined, output, staging := Reviews(b), Changes(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
 	addresses, raw := addressbase.Partitioned(b), addressbase.Raw(b)
 	prefix := map[string]string{}
 	location := map[string]string{}
-	for _, t := range []tables.Table{raw, reviews, addresses, changes, joined, output} {
+	for _, t := range []tables.Table{raw, reviews, addresses, changes, joined, output, staging} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, fmt.Errorf("boundary reviews layer: %w", err)
@@ -165,7 +164,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			gate(QueryGateConflicts, "gate-conflicting-duplicates", map[string]string{"table": joined.Name, "list_column": ListColumn}),
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.DeleteStale},
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
@@ -175,7 +174,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name), layer.Table(changes.Name), layer.Table(joined.Name)},
 			},
 			{Role: layer.Query, Sid: "RepairLayerTables", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(changes.Name), layer.Table(joined.Name)}},
-			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[changes.Name], prefix[joined.Name]),
+			layer.List(layer.Query, "ListReviews", ee, prefix[reviews.Name]),
+			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
 				Resources: []layer.Resource{
@@ -188,16 +189,16 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteLayerTables", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[changes.Name], prefix[joined.Name]),
 			{
 				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, ChangesTable: changes.Name, JoinedTable: joined.Name,
-				Bucket: ab, ChangesPrefix: prefix[changes.Name], JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+				Bucket: ab, ChangesPrefix: prefix[changes.Name], JoinedPrefix: prefix[joined.Name], StagingPrefix: prefix[staging.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},
 		Triggers: &layer.Triggers{

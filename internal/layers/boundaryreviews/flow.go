@@ -18,7 +18,9 @@ type FlowParams struct {
 	Bucket string
 	// ChangesPrefix and JoinedPrefix are emptied at the start.
 	ChangesPrefix, JoinedPrefix string
-	// OutcodePrefix is where <OUTCODE>.parquet files are published.
+	// StagingPrefix is where the split writes <OUTCODE>.parquet files, and
+	// OutcodePrefix where the publish copies the changed ones.
+	StagingPrefix string
 	OutcodePrefix string
 	// Letters are the postcode first letters to process (default A–Z).
 	Letters []string
@@ -46,7 +48,7 @@ const (
 	StateGateConflicts = "Gate no conflicting duplicates"
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
-	StateDeleteStale   = "Delete stale outcodes"
+	StatePublish       = "Publish outcode files"
 )
 
 // Flow builds MakeBoundaryReviewsParquet: guard; empty the changes and
@@ -110,8 +112,8 @@ func Flow(p FlowParams) asl.StateMachine {
 				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
 				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
 		}, join.States(), repairChanges.States(), repair.States(), p.OutcodeStates(flows.Outcodes{
-			Map: StateOutcodes, Letter: StateOutcodeLetter, Delete: StateDeleteStale,
-			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, OutcodePrefix: p.OutcodePrefix,
+			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish,
+			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
 			ListColumn: ListColumn, MaxConcurrency: p.OutcodeMaxConcurrency,
 		})),
 	}

@@ -4,6 +4,8 @@
 package currentelections
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
+
 	"fmt"
 	"slices"
 
@@ -20,7 +22,7 @@ const StateMachineName = "MakeCurrentElectionsParquet"
 
 // The layer's named queries, as its state machine starts them.
 const (
-	QueryJoinLetter    = "uprn-to-ballots-first-letter"
+	QueryJoin          = "uprn-to-ballots"
 	QueryGateOneSource = "current-elections-gate-one-source"
 	QueryGateUPRNs     = "current-elections-gate-uprns"
 	// QueryGateRawUPRNs compares the joined table with the raw AddressBase
@@ -63,7 +65,7 @@ func Ballots(b tables.Buckets) tables.Table {
 func Joined(b tables.Buckets) tables.Table {
 	return layer.JoinedTable(b, JoinedName,
 		"Every address with the sorted, distinct IDs of the current ballots containing it",
-		ListColumn, "sorted, distinct, [] when none", QueryJoinLetter)
+		ListColumn, "sorted, distinct, [] when none", QueryJoin)
 }
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
@@ -73,10 +75,10 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
-	ballots, addresses, joined, output := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b)
+	ballots, addresses, joined, output, staging := Ballots(b), addressbase.Partitioned(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
 	raw := addressbase.Raw(b) // read by the raw UPRN gate
 	prefix := map[string]string{}
-	for _, t := range []tables.Table{raw, ballots, addresses, joined, output} {
+	for _, t := range []tables.Table{raw, ballots, addresses, joined, output, staging} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, err
@@ -102,14 +104,14 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{ballots, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryJoinLetter, Template: "currentelections/uprn-to-ballots-first-letter", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target}},
+			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: validate.With(map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "target_location": target})},
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": joined.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": joined.Name}},
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": joined.Name}},
 			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": joined.Name, "list_column": ListColumn}},
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.DeleteStale},
+		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// empties and rewrites: their runs must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
@@ -119,7 +121,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name)},
 			},
 			{Role: layer.Query, Sid: "RepairJoined", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(joined.Name)}},
-			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[joined.Name]),
+			layer.List(layer.Query, "ListBallots", ee, prefix[ballots.Name]),
+			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
 				Resources:      []layer.Resource{layer.Objects(ee, prefix[ballots.Name]), layer.Objects(ab, prefix[raw.Name]), layer.Objects(ab, prefix[addresses.Name]), layer.Objects(ab, prefix[joined.Name])},
@@ -129,13 +133,13 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteJoined", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[joined.Name]),
 			{Role: layer.EmptyPrefix, Sid: "EmptyJoined", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[output.Name])),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,
-				Bucket: ab, JoinedPrefix: prefix[joined.Name], OutcodePrefix: prefix[output.Name],
+				Bucket: ab, JoinedPrefix: prefix[joined.Name], StagingPrefix: prefix[staging.Name], OutcodePrefix: prefix[output.Name],
 			})
 		},
 		Triggers: &layer.Triggers{

@@ -11,21 +11,21 @@ type FlowParams struct {
 	flows.Frame
 	// Database is the Glue database holding JoinedTable.
 	Database string
-	// JoinedTable is the per-letter join's table
+	// JoinedTable is the join's table
 	// (default current_ballots_joined_to_address_base).
 	JoinedTable string
 	// Bucket holds both the joined parquet and the outcode files.
 	Bucket string
 	// JoinedPrefix is JoinedTable's prefix, emptied at the start.
 	JoinedPrefix string
-	// OutcodePrefix is where <OUTCODE>.parquet files are published.
+	// StagingPrefix is where the split writes <OUTCODE>.parquet files, and
+	// OutcodePrefix where the publish copies the changed ones.
+	StagingPrefix string
 	OutcodePrefix string
 	// Letters are the postcode first letters to process (default A–Z).
 	Letters []string
-	// MaxConcurrency bounds the parallel join queries, so the Athena
-	// concurrent-query quota is respected (default 4).
-	MaxConcurrency int
-	// OutcodeMaxConcurrency bounds the parallel outcode Lambdas (default 4).
+	// OutcodeMaxConcurrency bounds the parallel outcode Lambdas (default:
+	// every letter at once, which the 120 s budget needs).
 	OutcodeMaxConcurrency int
 }
 
@@ -34,8 +34,7 @@ const (
 	StateSetLetters    = "Set letters"
 	StateEmptyJoined   = "Empty joined prefix"
 	StateExport        = "Export ballots"
-	StateJoinLetters   = "Join letters"
-	StateJoinLetter    = "Join one letter"
+	StateJoin          = "Join ballots to addresses"
 	StateRepair        = "Repair joined partitions"
 	StateGates         = "Joined quality gates"
 	StateGateOneSource = "Gate one addressbase_source"
@@ -44,14 +43,15 @@ const (
 	StateGateConflicts = "Gate no conflicting duplicates"
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
-	StateDeleteStale   = "Delete stale outcodes"
+	StatePublish       = "Publish outcode files"
 )
 
-// Flow builds MakeCurrentElectionsParquet: guard; empty the
-// joined prefix; export current ballots; join each letter in a bounded Map;
-// MSCK REPAIR the joined table; quality gates in parallel; write each
-// letter's outcode files in a bounded Map; delete outcode files that no
-// letter produced, passing the Map's results.
+// Flow builds MakeCurrentElectionsParquet: guard; empty the joined prefix;
+// export current ballots; one join query written partitioned by first
+// letter; MSCK REPAIR the joined table; quality gates in parallel; write
+// every letter's outcode files at once in a Map; delete outcode files that
+// no letter produced, passing the Map's results. One query and one round
+// of outcode Lambdas keep the run inside its 120 s budget (Budget).
 func Flow(p FlowParams) asl.StateMachine {
 	joined := flows.Or(p.JoinedTable, JoinedName)
 	letters := p.Letters
@@ -60,10 +60,7 @@ func Flow(p FlowParams) asl.StateMachine {
 	}
 	l, query := p.Lambdas, p.Query
 
-	joinLetter := query(StateJoinLetter, map[string]any{
-		"QueryName": QueryJoinLetter,
-		"context":   map[string]any{"first_letter.$": "$.first_letter"},
-	}, "$.query", "")
+	join := query(StateJoin, map[string]any{"QueryName": QueryJoin}, "$.query", StateRepair)
 	repair := query(StateRepair, map[string]any{
 		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, joined),
 	}, "$.repair", StateGates)
@@ -79,16 +76,7 @@ func Flow(p FlowParams) asl.StateMachine {
 				"bucket": p.Bucket,
 				"prefix": p.JoinedPrefix,
 			}, "$.emptied", StateExport),
-			StateExport: flows.LambdaStep(l[layer.ExportBallots], map[string]any{}, "$.ballots", StateJoinLetters),
-			StateJoinLetters: asl.Map{
-				Comment:        "One Athena join per letter, bounded to respect the concurrent-query quota.",
-				ItemsPath:      "$.config.letters",
-				ItemSelector:   flows.LetterItem,
-				MaxConcurrency: flows.Or(p.MaxConcurrency, flows.DefaultMaxConcurrency),
-				ItemProcessor:  asl.ItemProcessor{StartAt: joinLetter.Name, States: joinLetter.States()},
-				ResultPath:     asl.DiscardResult,
-				Next:           StateRepair,
-			},
+			StateExport: flows.LambdaStep(l[layer.ExportBallots], map[string]any{}, "$.ballots", StateJoin),
 			// addressbase_partitioned can itself be wrong (an AddressBase run
 			// that failed half-way, or one against another release): the raw
 			// gate compares with the raw source too, so such a run never
@@ -100,10 +88,10 @@ func Flow(p FlowParams) asl.StateMachine {
 				flows.Gate{State: StateGateUPRNs, Query: QueryGateUPRNs},
 				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
 				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
-		}, repair.States(), p.OutcodeStates(flows.Outcodes{
-			Map: StateOutcodes, Letter: StateOutcodeLetter, Delete: StateDeleteStale,
-			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, OutcodePrefix: p.OutcodePrefix,
-			ListColumn: ListColumn, MaxConcurrency: p.OutcodeMaxConcurrency,
+		}, join.States(), repair.States(), p.OutcodeStates(flows.Outcodes{
+			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish,
+			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
+			ListColumn: ListColumn, MaxConcurrency: flows.Or(p.OutcodeMaxConcurrency, len(letters)),
 		})),
 	}
 	return p.Machine("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.", body)

@@ -1,5 +1,6 @@
-// Command delete_stale_outcodes is the Lambda that, after every letter was
-// split, deletes the <OUTCODE>.parquet files of outcodes no letter produced.
+// Command publish_outcodes is the Lambda that, after every letter was
+// split into the staging prefix, copies the changed <OUTCODE>.parquet files
+// to the live prefix and deletes the files of outcodes no letter produced.
 package main
 
 import (
@@ -12,6 +13,6 @@ import (
 
 func main() {
 	logger, cfg := lambdamain.Setup()
-	h := outcodes.DeleteStaleHandler{S3: s3.NewFromConfig(cfg), Logger: logger}
+	h := outcodes.PublishHandler{S3: s3.NewFromConfig(cfg), Logger: logger}
 	lambda.Start(h.Handle)
 }
