@@ -182,21 +182,7 @@ func TestReviewPiecesTileOrganisations(t *testing.T) {
 	}
 	ix.Build()
 	in := map[string]int{} // review/generation -> addresses inside
-	r := csv.NewReader(bytes.NewReader(ab))
-	var dst []string
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		lon, lat, err := geo.ParseEWKTPoint(rec[3])
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst = ix.Containing(orb.Point{lon, lat}, dst[:0])
+	forEachAddress(t, ab, ix, func(rec []string, _ orb.Point, dst []string) {
 		hits := map[string]int{}
 		for _, id := range dst {
 			hits[id[:strings.LastIndexByte(id, '/')]]++
@@ -207,7 +193,7 @@ func TestReviewPiecesTileOrganisations(t *testing.T) {
 			}
 			in[set]++
 		}
-	}
+	})
 	compared := 0
 	for review, org := range orgOf {
 		want, ok := in[org+"/ballot"]
