@@ -75,11 +75,9 @@ func TestReviewInputsGiveEveryScenario(t *testing.T) {
 					t.Errorf("no address has %s (got %v)", want, got)
 				}
 			}
+			// (The fixture tests check the elements' JSON.)
 			_, lists, err := l.boundaryReviewsText()
 			if err != nil {
-				t.Fatal(err)
-			}
-			if err := checkElements(lists); err != nil {
 				t.Fatal(err)
 			}
 			reviewed, multi := 0, 0
