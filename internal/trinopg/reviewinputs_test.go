@@ -27,7 +27,7 @@ func TestReviewInputsGiveEveryScenario(t *testing.T) {
 	}{
 		{"synth", func(t *testing.T) ([]byte, []byte) {
 			if testing.Short() {
-				t.Skip("2.5 minutes of PostGIS: skipped with -short")
+				t.Skip("1-2.5 minutes of PostGIS: skipped with -short")
 			}
 			// Short sides keep PostgreSQL's point-in-polygon tests quick;
 			// the scenarios do not depend on them (internal/synth checks
