@@ -450,9 +450,15 @@ func TestOnlyProductionWritesEEsBallotsCSV(t *testing.T) {
 		"development": "ballots-with-wkt-development/current_elections.csv",
 	}
 	each(t, func(t *testing.T, env string, m *mocks) {
+		// BoundaryReviews' export writes a file the project owns, in every
+		// environment's own folder.
+		wantKey := map[string]string{
+			"current-elections-export-ballots-fn":         want[env],
+			"boundary-reviews-export-boundary-reviews-fn": "boundary-reviews-" + env + "/current_boundary_reviews.csv",
+		}
 		for _, f := range m.byType("aws:lambda/function:Function") {
-			if key := get(f.Inputs, "environment", "variables", "KEY"); key != nil && key != want[env] {
-				t.Errorf("%s: export writes %v, want %s", f.Name, key, want[env])
+			if key := get(f.Inputs, "environment", "variables", "KEY"); key != nil && key != wantKey[f.Name] {
+				t.Errorf("%s: export writes %v, want %s", f.Name, key, wantKey[f.Name])
 			}
 		}
 		for _, tbl := range m.byType("aws:glue/catalogTable:CatalogTable") {
@@ -641,7 +647,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 6}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 6, "boundary-reviews-sm-policy": 6}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {
@@ -658,11 +664,16 @@ func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 		}
 		guard := 0
 		// Each layer's guard lists its own machine and, by ARN built from
-		// the name, the other layer's: they conflict in both directions.
+		// the name, the conflicting layers': AddressBase and each layer
+		// that reads addressbase_partitioned, in both directions.
 		names := layer.NamesFor(env)
-		conflicting := map[string]string{
-			"addressbase-guard-grant":       ":stateMachine:" + names.StateMachine("MakeCurrentElectionsParquet"),
-			"current-elections-guard-grant": ":stateMachine:" + names.StateMachine("MakeAddressBasePartitioned"),
+		arn := func(machine string) string {
+			return "arn:aws:states:eu-west-2:123456789012:stateMachine:" + names.StateMachine(machine)
+		}
+		conflicting := map[string][]string{
+			"addressbase-guard-grant":       {arn("MakeCurrentElectionsParquet"), arn("MakeBoundaryReviewsParquet")},
+			"current-elections-guard-grant": {arn("MakeAddressBasePartitioned")},
+			"boundary-reviews-guard-grant":  {arn("MakeAddressBasePartitioned")},
 		}
 		for name, doc := range docs {
 			if s, ok := doc.StatementBySid("ListOwnExecutions"); ok {
@@ -671,13 +682,13 @@ func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 					t.Errorf("%s: guard lists executions of %v, want its own state machine", name, s.Resource)
 				}
 				c, _ := doc.StatementBySid("ListConflictingExecutions")
-				want := "arn:aws:states:eu-west-2:123456789012" + conflicting[name]
-				if !cmp.Equal([]string(c.Action), []string{"states:ListExecutions"}) || len(c.Resource) != 1 || c.Resource[0] != want {
-					t.Errorf("%s: guard lists %v of %v, want states:ListExecutions of exactly %s", name, c.Action, c.Resource, want)
+				want := conflicting[name]
+				if !cmp.Equal([]string(c.Action), []string{"states:ListExecutions"}) || !cmp.Equal([]string(c.Resource), want) {
+					t.Errorf("%s: guard lists %v of %v, want states:ListExecutions of exactly %v", name, c.Action, c.Resource, want)
 				}
 			}
 		}
-		if guard != 2 {
+		if guard != len(conflicting) {
 			t.Errorf("guard grants = %d, want one per layer", guard)
 		}
 	})
@@ -713,7 +724,7 @@ func TestEveryStateMachineValidates(t *testing.T) {
 		}
 		defs[fmt.Sprint(sm.Inputs["name"])] = []byte(def)
 	}
-	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned-development", "MakeCurrentElectionsParquet-development"}, keys(defs)); diff != "" {
+	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned-development", "MakeBoundaryReviewsParquet-development", "MakeCurrentElectionsParquet-development"}, keys(defs)); diff != "" {
 		t.Fatalf("state machines (-want +got):\n%s", diff)
 	}
 	if err := nodetool.ValidateASL(t.Context(), defs); err != nil {
@@ -721,41 +732,58 @@ func TestEveryStateMachineValidates(t *testing.T) {
 	}
 }
 
+// triggeredLayers are the Pulumi names of the layers with triggers, and
+// the events of each.
+var triggeredLayers = []string{"current-elections", "boundary-reviews"}
+
+var triggerEvents = map[string][]string{
+	"current-elections": {"elections_set_changed"},
+	"boundary-reviews":  {"boundary_change_set_changed", "elections_set_changed"},
+}
+
 func TestTriggersGoThroughADeduplicatingFIFOQueue(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
-		q := byName(t, m, "aws:sqs/queue:Queue", "current-elections-rebuilds").Inputs
-		if q["fifoQueue"] != true || q["contentBasedDeduplication"] != true || q["delaySeconds"] != 300.0 || q["sqsManagedSseEnabled"] != true {
-			t.Errorf("queue = %v", q)
-		}
 		rules := map[string]map[string]any{}
 		for _, r := range m.byType("aws:cloudwatch/eventRule:EventRule") {
 			rules[r.Name] = r.Inputs
 		}
-		if rules["current-elections-nightly"]["scheduleExpression"] != "cron(0 3 * * ? *)" {
-			t.Errorf("nightly rule = %v", rules["current-elections-nightly"])
-		}
-		if !strings.Contains(fmt.Sprint(rules["current-elections-elections-set-changed"]["eventPattern"]), "elections_set_changed") {
-			t.Errorf("change rule = %v", rules["current-elections-elections-set-changed"])
-		}
-		var targets []*res
-		for _, tg := range m.byType("aws:cloudwatch/eventTarget:EventTarget") {
-			if strings.HasPrefix(tg.Name, "current-elections-") {
-				targets = append(targets, tg)
-			}
-		}
-		if len(targets) != 2 {
-			t.Fatalf("event targets = %d", len(targets))
-		}
-		for _, tg := range targets {
-			// A constant body is what lets content-based deduplication
-			// collapse a burst of events into one rebuild.
-			if tg.Inputs["input"] != targets[0].Inputs["input"] || tg.Inputs["input"] == nil {
-				t.Errorf("%s: input %v differs between targets", tg.Name, tg.Inputs["input"])
-			}
-		}
 		pipes := m.byType("aws:pipes/pipe:Pipe")
-		if len(pipes) != 1 || !strings.Contains(fmt.Sprint(pipes[0].Inputs["target"]), "current-elections-sm") {
-			t.Errorf("pipes = %+v", pipes)
+		if len(pipes) != len(triggeredLayers) {
+			t.Errorf("pipes = %d, want one per layer with triggers", len(pipes))
+		}
+		for _, name := range triggeredLayers {
+			q := byName(t, m, "aws:sqs/queue:Queue", name+"-rebuilds").Inputs
+			if q["fifoQueue"] != true || q["contentBasedDeduplication"] != true || q["delaySeconds"] != 300.0 || q["sqsManagedSseEnabled"] != true {
+				t.Errorf("%s: queue = %v", name, q)
+			}
+			if rules[name+"-nightly"]["scheduleExpression"] != "cron(0 3 * * ? *)" {
+				t.Errorf("%s: nightly rule = %v", name, rules[name+"-nightly"])
+			}
+			for _, ev := range triggerEvents[name] {
+				rule := name + "-" + strings.ReplaceAll(ev, "_", "-")
+				if !strings.Contains(fmt.Sprint(rules[rule]["eventPattern"]), ev) {
+					t.Errorf("%s: change rule = %v", rule, rules[rule])
+				}
+			}
+			var targets []*res
+			for _, tg := range m.byType("aws:cloudwatch/eventTarget:EventTarget") {
+				if strings.HasPrefix(tg.Name, name+"-") {
+					targets = append(targets, tg)
+				}
+			}
+			if len(targets) != 1+len(triggerEvents[name]) {
+				t.Fatalf("%s: event targets = %d, want the nightly one and one per event", name, len(targets))
+			}
+			for _, tg := range targets {
+				// A constant body is what lets content-based deduplication
+				// collapse a burst of events into one rebuild.
+				if tg.Inputs["input"] != targets[0].Inputs["input"] || tg.Inputs["input"] == nil {
+					t.Errorf("%s: input %v differs between targets", tg.Name, tg.Inputs["input"])
+				}
+			}
+			if !slices.ContainsFunc(pipes, func(p *res) bool { return strings.Contains(fmt.Sprint(p.Inputs["target"]), name+"-sm") }) {
+				t.Errorf("%s: no pipe targets its state machine: %+v", name, pipes)
+			}
 		}
 	})
 }
@@ -773,8 +801,10 @@ func TestEveryFunctionLogsWithRetentionAndEveryQueueAndTopicIsEncrypted(t *testi
 	each(t, func(t *testing.T, env string, m *mocks) {
 		groups := m.byType("aws:cloudwatch/logGroup:LogGroup")
 		fns := m.byType("aws:lambda/function:Function")
-		if len(fns) != 7 || len(groups) != len(fns) {
-			t.Fatalf("functions = %d, log groups = %d; want 7 each", len(fns), len(groups))
+		// core's 4, CurrentElections' 3 (export, outcodes, delete stale)
+		// and BoundaryReviews' 3.
+		if len(fns) != 10 || len(groups) != len(fns) {
+			t.Fatalf("functions = %d, log groups = %d; want 10 each", len(fns), len(groups))
 		}
 		for _, g := range groups {
 			if g.Inputs["retentionInDays"] != 30.0 {
@@ -972,7 +1002,7 @@ func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
 	}
 	stmt := "UseExternalBucketKeys [kms:Decrypt kms:GenerateDataKey] [" + key + "]"
 	want := map[string][]string{}
-	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes"} {
+	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "boundary-reviews-export-boundary-reviews", "boundary-reviews-outcodes"} {
 		want[fn+"-policy"] = []string{stmt}
 	}
 	if diff := cmp.Diff(want, kmsUsers(m)); diff != "" {

@@ -15,14 +15,18 @@ func init() {
 	commands["bake"] = command{summary: "run the AddressBase and CurrentElections layers from local CSVs", run: runBake}
 }
 
-const bakeUsage = `Usage: databaker bake --addressbase <csv> --ballots <csv> --out <dir>
+const bakeUsage = `Usage: databaker bake --addressbase <csv> --ballots <csv> [--boundary-reviews <csv>] --out <dir>
 
-Bake runs the AddressBase layer and the CurrentElections layer locally and
-writes, under --out, the same layout and schema as on S3:
+Bake runs the AddressBase layer and the CurrentElections layer locally, and
+the BoundaryReviews layer when --boundary-reviews is given, and writes,
+under --out, the same layout and schema as on S3:
 
 	addressbase_partitioned/first_letter=X/part-00000.parquet
 	current_ballots_joined_to_address_base/first_letter=X/part-00000.parquet
 	current_elections_parquet/<OUTCODE>.parquet
+	boundary_review_address_changes/first_letter=X/part-00000.parquet
+	current_boundary_reviews_joined_to_address_base/first_letter=X/part-00000.parquet
+	current_boundary_reviews_parquet/<OUTCODE>.parquet
 
 --out is replaced atomically: bad input leaves it untouched, and unchanged
 outcode files keep their bytes. Progress, warnings and a summary go to

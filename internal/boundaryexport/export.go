@@ -14,22 +14,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
 // Header is the CSV header row fixed by the data contract.
-var Header = []string{
-	"boundary_review_id", "slug", "status", "latest_event", "consultation_url",
-	"legislation_title", "effective_date", "organisation_name",
-	"organisation_official_name", "organisation_gss", "divisionset_generation",
-	"divisionset_id", "divisionset_pmtiles_url", "division_type", "division_slug",
-	"division_name", "division_official_identifier", "geometry",
-}
+var Header = reviewcsv.Header
 
 // Values of the divisionset_generation column.
 const (
-	GenerationOld          = "old"          // the organisation's division set in force today
-	GenerationNew          = "new"          // the review's own division set
-	GenerationOrganisation = "organisation" // no new set yet: the organisation's area
+	GenerationOld          = reviewcsv.GenerationOld
+	GenerationNew          = reviewcsv.GenerationNew
+	GenerationOrganisation = reviewcsv.GenerationOrganisation
 )
 
 // PMTilesBase is where EE publishes a division set's pmtiles.

@@ -178,7 +178,10 @@ func readObject(ctx context.Context, src blob.Store, key, letter, listColumn str
 					rows.Close()
 					return fmt.Errorf("%s row %d %w", key, row, err)
 				}
-				slices.SortFunc(items, bytes.Compare)
+				// The list keeps the joined table's order: each layer's
+				// query sorts it as its contract says (ballot_ids by id,
+				// boundary_reviews by boundary_review_id, which a byte sort
+				// would break: "12" < "7"). Repeats are dropped.
 				items = slices.CompactFunc(items, bytes.Equal)
 				t.add(fieldVals[0], fieldVals[1], fieldVals[2], items, fieldVals[3])
 			}

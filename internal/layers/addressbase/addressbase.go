@@ -14,9 +14,12 @@ import (
 // the environment.
 const StateMachineName = "MakeAddressBasePartitioned"
 
-// currentElectionsMachine is the CurrentElections layer's state machine,
-// named here rather than imported: that layer imports this one.
-const currentElectionsMachine = "MakeCurrentElectionsParquet"
+// The state machines of the layers that read addressbase_partitioned,
+// named here rather than imported: those layers import this one.
+const (
+	currentElectionsMachine = "MakeCurrentElectionsParquet"
+	boundaryReviewsMachine  = "MakeBoundaryReviewsParquet"
+)
 
 // The layer's named queries, as its state machine starts them.
 const (
@@ -89,9 +92,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": partitioned.Name}},
 		},
 		Calls: []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query},
-		// CurrentElections reads addressbase_partitioned, which this layer
-		// empties and rewrites: their runs must not overlap.
-		Conflicts: []string{s.Names.StateMachine(currentElectionsMachine)},
+		// CurrentElections and BoundaryReviews read addressbase_partitioned,
+		// which this layer empties and rewrites: their runs must not overlap.
+		Conflicts: []string{s.Names.StateMachine(currentElectionsMachine), s.Names.StateMachine(boundaryReviewsMachine)},
 		Grants: []layer.Grant{
 			{Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(partitioned.Name)}},
 			{Role: layer.Query, Sid: "RepairTarget", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(partitioned.Name)}},

@@ -16,8 +16,8 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
-	"github.com/DemocracyClub/dc-data-baker/internal/boundaryexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
 // ReviewsInput is the bake's flag for the boundary reviews CSV.
@@ -155,7 +155,7 @@ func newJoiner(rs *ReviewSet) *joiner {
 	jn.old, jn.new = make([]string, len(rs.divisions)), make([]string, len(rs.divisions))
 	for i, d := range rs.divisions {
 		jn.setOf[i] = -1
-		if d.generation == boundaryexport.GenerationOrganisation {
+		if d.generation == reviewcsv.GenerationOrganisation {
 			continue
 		}
 		k := setKey{d.review, d.generation, d.typ, d.slug}
@@ -301,17 +301,17 @@ func (jn *joiner) join(k pointKey, divs []int) pointResult {
 	for _, o := range divs {
 		od := jn.rs.divisions[o]
 		switch od.generation {
-		case boundaryexport.GenerationOrganisation:
+		case reviewcsv.GenerationOrganisation:
 			if !slices.Contains(orgs, od.review) {
 				orgs = append(orgs, od.review)
 			}
 			continue
-		case boundaryexport.GenerationNew:
+		case reviewcsv.GenerationNew:
 			continue
 		}
 		for _, n := range divs {
 			nd := jn.rs.divisions[n]
-			if nd.generation != boundaryexport.GenerationNew || nd.review != od.review || nd.typ != od.typ {
+			if nd.generation != reviewcsv.GenerationNew || nd.review != od.review || nd.typ != od.typ {
 				continue
 			}
 			sc := jn.scenario(o, n)
@@ -325,9 +325,14 @@ func (jn *joiner) join(k pointKey, divs []int) pointResult {
 			reviews = append(reviews, c.review)
 		}
 	}
+	// By review, then as the SQL orders a review's changes: by
+	// division_type, then by the change's JSON. Nothing depends on the
+	// CSV's row order.
 	slices.SortFunc(changes, func(a, b change) int {
-		return cmp.Or(cmp.Compare(jn.rs.divisions[a.old].typ, jn.rs.divisions[b.old].typ), strings.Compare(a.json, b.json))
+		return cmp.Or(cmp.Compare(jn.rs.reviews[a.review].id, jn.rs.reviews[b.review].id),
+			cmp.Compare(jn.rs.divisions[a.old].typ, jn.rs.divisions[b.old].typ), strings.Compare(a.json, b.json))
 	})
+	slices.SortFunc(orgs, func(a, b int) int { return cmp.Compare(jn.rs.reviews[a].id, jn.rs.reviews[b].id) })
 	for _, ri := range reviews {
 		var b strings.Builder
 		b.WriteString(jn.prefix[ri])

@@ -47,7 +47,7 @@ const (
 )
 
 // Reviews is the export of EveryElection's boundary reviews, one row per
-// geometry piece, with a header row (boundaryexport.Header).
+// geometry piece, with a header row (reviewcsv.Header).
 //
 // Every environment, production included, has its own folder: the project
 // writes this file itself (EveryElection publishes none), so no stack can

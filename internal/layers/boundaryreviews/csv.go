@@ -1,6 +1,6 @@
 package boundaryreviews
 
-// The boundary reviews CSV (boundaryexport.Header), read by the local bake.
+// The boundary reviews CSV (reviewcsv.Header), read by the local bake.
 
 import (
 	"encoding/csv"
@@ -15,12 +15,12 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"github.com/DemocracyClub/dc-data-baker/internal/boundaryexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
-// The columns of boundaryexport.Header, by position.
+// The columns of reviewcsv.Header, by position.
 const (
 	colID = iota
 	colSlug
@@ -104,7 +104,7 @@ func ReadReviewsFile(path string) (*ReviewSet, error) {
 
 // ReadReviews reads a boundary reviews CSV with its header row. Bad input
 // fails with an addressbase.ParseError naming name, the line and the field:
-// a header other than boundaryexport.Header, a boundary_review_id that is
+// a header other than reviewcsv.Header, a boundary_review_id that is
 // not an integer, a divisionset_generation other than old, new or
 // organisation, rows of one review that disagree on the review's columns,
 // and a geometry that is empty, not POLYGON or MULTIPOLYGON WKT, or has a
@@ -116,7 +116,7 @@ func ReadReviews(r io.Reader, name string) (*ReviewSet, error) {
 	rs := &ReviewSet{index: geo.NewIndex()}
 	byID := map[int64]int{}
 	divIndex := map[division]int{}
-	header := strings.Join(boundaryexport.Header, ",")
+	header := strings.Join(reviewcsv.Header, ",")
 	for first := true; ; first = false {
 		f, err := c.Read()
 		if err == io.EOF {
@@ -136,7 +136,7 @@ func ReadReviews(r io.Reader, name string) (*ReviewSet, error) {
 		fail := func(col int, format string, args ...any) error {
 			pe := &addressbase.ParseError{File: name, Line: line, Err: fmt.Errorf(format, args...)}
 			if col >= 0 {
-				pe.Field = boundaryexport.Header[col]
+				pe.Field = reviewcsv.Header[col]
 			}
 			return pe
 		}
@@ -178,7 +178,7 @@ func ReadReviews(r io.Reader, name string) (*ReviewSet, error) {
 		}
 		gen := f[colGeneration]
 		switch gen {
-		case boundaryexport.GenerationOld, boundaryexport.GenerationNew, boundaryexport.GenerationOrganisation:
+		case reviewcsv.GenerationOld, reviewcsv.GenerationNew, reviewcsv.GenerationOrganisation:
 		default:
 			return nil, fail(colGeneration, "review %d: %q is not old, new or organisation", id, gen)
 		}
