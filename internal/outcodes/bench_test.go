@@ -54,9 +54,9 @@ func ballotLists() letterLists {
 }
 
 // reviewedShare is the share of the largest letter's addresses under a
-// boundary review. databaker synth --addresses 1000000 --ballots 500
+// boundary review. Baked, databaker synth --addresses 1000000 --ballots 500
 // --reviews 20 puts 46% of all addresses and 51% of its largest letter's
-// (S) under a review (counted with internal/geo); 0.55 rounds that up.
+// (S) under a review (the joined table's rows); 0.55 rounds that up.
 const reviewedShare = 0.55
 
 // reviewLists are boundary_reviews elements shaped as the SQL builds them:
