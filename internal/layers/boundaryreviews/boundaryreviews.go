@@ -8,6 +8,7 @@ package boundaryreviews
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
@@ -141,6 +142,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	reviewsKey := prefix[reviews.Name] + ReviewsFile
 	export, exportGrants := layer.EEExport(layer.ExportBoundaryReviews, "export_boundary_reviews",
 		"Exports EveryElection's current boundary reviews with their division geometries to the reviews CSV", ee, reviewsKey, s.EEDatabase)
+	// Which reviews besides the contract's rule: stack config, never code.
+	export.Env["MAP_ONLY"] = strconv.FormatBool(s.Selection.ReviewsMapOnly)
+	export.Env["COMPLETED_LOOKBACK_DAYS"] = strconv.Itoa(s.Selection.ReviewsLookbackDays)
 	gate := func(name, template string, values map[string]string) layer.NamedQuery {
 		values["database"] = db
 		return layer.NamedQuery{Name: name, Template: "gates/" + template, Values: values}
