@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -25,7 +26,16 @@ var (
 	scheduleExpr  = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
 	ballotsPrefix = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*/$`)
 	kmsKeyArn     = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$`)
+	subnetID      = regexp.MustCompile(`^subnet-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	securityGroup = regexp.MustCompile(`^sg-[0-9a-f]{8}([0-9a-f]{9})?$`)
 )
+
+// VPCConfig is the eeDatabaseVpc config: where the export Lambdas run to
+// reach EveryElection's database when it is not public.
+type VPCConfig struct {
+	SubnetIDs        []string `json:"subnetIds"`
+	SecurityGroupIDs []string `json:"securityGroupIds"`
+}
 
 // eeBallotsPrefix is the folder where EveryElection writes its own ballots
 // CSV. Production reads it; any other stack reading or writing under it would
@@ -55,6 +65,16 @@ type Config struct {
 	EEDBHostParam, EEDBUserParam, EEDBNameParam, EEDBPasswordParam string
 	CurrentElectionsSchedule                                       string
 	RebuildDelaySeconds                                            int
+	// EEDatabaseVPC, if set, puts the export Lambdas in these subnets.
+	EEDatabaseVPC *VPCConfig
+	// ExportEphemeralStorageMB is the export Lambdas' /tmp, where the CSV
+	// is staged before upload.
+	ExportEphemeralStorageMB int
+	// RawHistoryDays is how long the dated copies of each export are kept.
+	RawHistoryDays int
+	// Which rows the exports select besides the contract's rule.
+	BallotsLookbackDays, BoundaryReviewsLookbackDays int
+	BoundaryReviewsMapOnly                           bool
 }
 
 // Tags go on every taggable resource.
@@ -97,6 +117,21 @@ func configure(ctx *pulumi.Context) (Config, error) {
 	num("athenaBytesScannedCutoff", &c.AthenaBytesScannedCutoff)
 	num("athenaResultsExpireDays", &c.AthenaResultsExpireDays)
 	num("logRetentionDays", &c.LogRetentionDays)
+	num("exportEphemeralStorageMb", &c.ExportEphemeralStorageMB)
+	num("rawHistoryDays", &c.RawHistoryDays)
+	num("ballotsLookbackDays", &c.BallotsLookbackDays)
+	num("boundaryReviewsLookbackDays", &c.BoundaryReviewsLookbackDays)
+	if v, err := cfg.TryBool("boundaryReviewsMapOnly"); err == nil {
+		c.BoundaryReviewsMapOnly = v
+	} else {
+		errs = append(errs, fmt.Sprintf("config %s:boundaryReviewsMapOnly: %v", ctx.Project(), err))
+	}
+	var vpc VPCConfig
+	if err := cfg.TryObject("eeDatabaseVpc", &vpc); err == nil {
+		c.EEDatabaseVPC = &vpc
+	} else if !errors.Is(err, config.ErrMissingVar) {
+		errs = append(errs, fmt.Sprintf("config %s:eeDatabaseVpc: %v (want {subnetIds: [...], securityGroupIds: [...]})", ctx.Project(), err))
+	}
 	c.FailureEmail = strings.TrimSpace(cfg.Get("failureEmail"))
 	if err := cfg.TryObject("externalBucketKmsKeyArns", &c.ExternalBucketKMSKeyArns); err != nil && !errors.Is(err, config.ErrMissingVar) {
 		errs = append(errs, fmt.Sprintf("config %s:externalBucketKmsKeyArns: %v (want a list of KMS key ARNs)", ctx.Project(), err))
@@ -161,12 +196,52 @@ func (c Config) validate() error {
 	if c.RebuildDelaySeconds < 0 || c.RebuildDelaySeconds > 900 {
 		return fmt.Errorf("rebuildDelaySeconds %d must be between 0 and 900", c.RebuildDelaySeconds)
 	}
+	if err := c.EEDatabaseVPC.validate(); err != nil {
+		return fmt.Errorf("eeDatabaseVpc: %w", err)
+	}
+	if c.ExportEphemeralStorageMB < 512 || c.ExportEphemeralStorageMB > 10240 {
+		return fmt.Errorf("exportEphemeralStorageMb %d must be between 512 and 10240 (Lambda's limits)", c.ExportEphemeralStorageMB)
+	}
+	if c.RawHistoryDays < 1 {
+		return fmt.Errorf("rawHistoryDays %d must be at least 1", c.RawHistoryDays)
+	}
+	for key, days := range map[string]int{"ballotsLookbackDays": c.BallotsLookbackDays, "boundaryReviewsLookbackDays": c.BoundaryReviewsLookbackDays} {
+		// The exports refuse more (a typo must not export all of EE's history).
+		if days < 0 || days > layer.MaxLookbackDays {
+			return fmt.Errorf("%s %d must be between 0 and %d", key, days, layer.MaxLookbackDays)
+		}
+	}
 	if c.FailureEmail != "" {
 		if _, err := mail.ParseAddress(c.FailureEmail); err != nil {
 			return fmt.Errorf("failureEmail %q: %w", c.FailureEmail, err)
 		}
 	} else if c.Environment == "production" {
 		return errors.New("failureEmail is required in production: without a subscriber a failed run reaches nobody")
+	}
+	return nil
+}
+
+// validate checks a VPC config: nil (not configured) is fine; otherwise
+// 1 to 16 subnets and 1 to 5 security groups (Lambda's limits), each an ID.
+func (v *VPCConfig) validate() error {
+	if v == nil {
+		return nil
+	}
+	if n := len(v.SubnetIDs); n < 1 || n > 16 {
+		return fmt.Errorf("subnetIds has %d subnets, want 1 to 16", n)
+	}
+	if n := len(v.SecurityGroupIDs); n < 1 || n > 5 {
+		return fmt.Errorf("securityGroupIds has %d security groups, want 1 to 5", n)
+	}
+	for i, id := range v.SubnetIDs {
+		if !subnetID.MatchString(id) {
+			return fmt.Errorf("subnetIds[%d] %q is not a subnet ID (subnet-0123456789abcdef0)", i, id)
+		}
+	}
+	for i, id := range v.SecurityGroupIDs {
+		if !securityGroup.MatchString(id) {
+			return fmt.Errorf("securityGroupIds[%d] %q is not a security group ID (sg-0123456789abcdef0)", i, id)
+		}
 	}
 	return nil
 }

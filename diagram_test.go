@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/golden"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	ilayers "github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/tables"
 )
 
 const (
@@ -50,6 +53,15 @@ func TestREADMEDiagramIsCurrent(t *testing.T) {
 	t.Errorf("README.md's diagram is out of date; regenerate it with:\n\tgo test . -run TestREADMEDiagramIsCurrent -update")
 }
 
+// diagramSettings are enough for each layer's Spec to name its component
+// type; the values do not matter.
+var diagramSettings = layer.Settings{
+	Names:    layer.NamesFor("development"),
+	Vars:     tables.Vars{Environment: "development", Release: "current", BallotsPrefix: "ballots-with-wkt-development/"},
+	Buckets:  tables.Buckets{AddressBase: "pollingstations.private.data", EE: "ee.data-cache.production"},
+	Schedule: "cron(0 3 * * ? *)",
+}
+
 var nonID = regexp.MustCompile(`[^A-Za-z0-9_]`)
 
 func nodeID(parts ...string) string { return nonID.ReplaceAllString(strings.Join(parts, "_"), "_") }
@@ -77,7 +89,16 @@ func diagram(t *testing.T, m *mocks) string {
 	}
 	external := map[string]bool{}
 	var tableEdges []string
-	for _, comp := range append(m.byType("dc-data-baker:core:Core"), append(m.byType("dc-data-baker:layers:AddressBase"), m.byType("dc-data-baker:layers:CurrentElections")...)...) {
+	comps := m.byType("dc-data-baker:core:Core")
+	// Every layer's component, in layers.All's order.
+	for _, l := range ilayers.All {
+		spec, err := l.Spec(diagramSettings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		comps = append(comps, m.byType("dc-data-baker:layers:"+spec.Type)...)
+	}
+	for _, comp := range comps {
 		id := nodeID(comp.Name)
 		fmt.Fprintf(&b, "  subgraph %s[\"%s (%s)\"]\n", id, comp.Name, comp.Type)
 		for _, sm := range of(comp.Type, comp.Name, "aws:sfn/stateMachine:StateMachine") {

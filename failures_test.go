@@ -9,10 +9,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/DemocracyClub/dc-data-baker/components/failures"
 	"github.com/DemocracyClub/dc-data-baker/components/gofunction"
 	"github.com/DemocracyClub/dc-data-baker/components/layers"
+	ilayers "github.com/DemocracyClub/dc-data-baker/internal/layers"
 )
 
 // byName returns the one resource of a type with that name.
@@ -135,18 +137,24 @@ func TestEveryExecutionFailureReachesTheTopic(t *testing.T) {
 			t.Fatal(err)
 		}
 		machines := arns(m, "aws:sfn/stateMachine:StateMachine")
-		if len(machines) != 2 {
-			t.Fatalf("state machines %v", machines)
+		if len(machines) != len(ilayers.All) {
+			t.Fatalf("state machines %v, want one per layer", machines)
+		}
+		machineArns := make([]any, len(machines))
+		for i, a := range machines {
+			machineArns[i] = a
 		}
 		want := map[string]any{
 			"source":      []any{"aws.states"},
 			"detail-type": []any{"Step Functions Execution Status Change"},
 			"detail": map[string]any{
 				"status":          []any{"FAILED", "TIMED_OUT", "ABORTED"},
-				"stateMachineArn": []any{machines[0], machines[1]},
+				"stateMachineArn": machineArns,
 			},
 		}
-		if diff := cmp.Diff(want, pattern); diff != "" {
+		// The program lists the machines in layer order; the order does not matter.
+		anyOrder := cmpopts.SortSlices(func(a, b any) bool { return fmt.Sprint(a) < fmt.Sprint(b) })
+		if diff := cmp.Diff(want, pattern, anyOrder); diff != "" {
 			t.Errorf("pattern (-want +got):\n%s", diff)
 		}
 
@@ -187,7 +195,7 @@ func TestEveryExecutionFailureReachesTheTopic(t *testing.T) {
 			"ArnEquals":    {"aws:SourceArn": arns(m, "aws:cloudwatch/metricAlarm:MetricAlarm")},
 			"StringEquals": {"aws:SourceAccount": {"123456789012"}},
 		}
-		if diff := cmp.Diff(wantAlarms, alarms.Condition); diff != "" {
+		if diff := cmp.Diff(wantAlarms, alarms.Condition, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 			t.Errorf("alarm condition (-want +got):\n%s", diff)
 		}
 		for _, s := range doc.Statement {
@@ -219,42 +227,49 @@ func TestEveryStateMachineHasATimeout(t *testing.T) {
 // and when it clears.
 func TestTriggerQueueDeadLetters(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
-		dlq := byName(t, m, "aws:sqs/queue:Queue", "current-elections-rebuilds-dlq")
-		in := dlq.Inputs
-		if in["fifoQueue"] != true || in["sqsManagedSseEnabled"] != true || in["messageRetentionSeconds"] != 1209600.0 {
-			t.Errorf("dead-letter queue = %v, want FIFO, encrypted, kept 14 days", in)
-		}
-		var redrive map[string]any
-		queue := byName(t, m, "aws:sqs/queue:Queue", "current-elections-rebuilds")
-		if err := json.Unmarshal([]byte(fmt.Sprint(queue.Inputs["redrivePolicy"])), &redrive); err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]any{"deadLetterTargetArn": dlq.State["arn"], "maxReceiveCount": float64(layers.MaxReceiveCount)}
-		if diff := cmp.Diff(want, redrive); diff != "" {
-			t.Errorf("redrive policy (-want +got):\n%s", diff)
-		}
-		allow := byName(t, m, "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "current-elections-rebuilds-dlq-allow")
-		if !strings.Contains(fmt.Sprint(allow.Inputs["redriveAllowPolicy"]), `"sourceQueueArns":["`+fmt.Sprint(queue.State["arn"])+`"]`) {
-			t.Errorf("redrive allow policy %v, want only the trigger queue", allow.Inputs["redriveAllowPolicy"])
-		}
-
 		alarms := m.byType("aws:cloudwatch/metricAlarm:MetricAlarm")
-		if len(alarms) != 1 {
-			t.Fatalf("alarms = %d, want one per layer with triggers", len(alarms))
+		if len(alarms) != len(triggeredLayers) {
+			t.Fatalf("alarms = %d, want one per layer with triggers (%v)", len(alarms), triggeredLayers)
 		}
-		a := alarms[0].Inputs
-		got := map[string]any{
-			"namespace": a["namespace"], "metricName": a["metricName"], "queue": get(a, "dimensions", "QueueName"),
-			"comparisonOperator": a["comparisonOperator"], "threshold": a["threshold"],
-			"alarmActions": a["alarmActions"], "okActions": a["okActions"],
-		}
-		wantAlarm := map[string]any{
-			"namespace": "AWS/SQS", "metricName": "ApproximateNumberOfMessagesVisible", "queue": dlq.State["name"],
-			"comparisonOperator": "GreaterThanThreshold", "threshold": 0.0,
-			"alarmActions": []any{failureTopicArn}, "okActions": []any{failureTopicArn},
-		}
-		if diff := cmp.Diff(wantAlarm, got); diff != "" {
-			t.Errorf("dead-letter alarm (-want +got):\n%s", diff)
+		for _, name := range triggeredLayers {
+			dlq := byName(t, m, "aws:sqs/queue:Queue", name+"-rebuilds-dlq")
+			in := dlq.Inputs
+			if in["fifoQueue"] != true || in["sqsManagedSseEnabled"] != true || in["messageRetentionSeconds"] != 1209600.0 {
+				t.Errorf("%s: dead-letter queue = %v, want FIFO, encrypted, kept 14 days", name, in)
+			}
+			var redrive map[string]any
+			queue := byName(t, m, "aws:sqs/queue:Queue", name+"-rebuilds")
+			if err := json.Unmarshal([]byte(fmt.Sprint(queue.Inputs["redrivePolicy"])), &redrive); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"deadLetterTargetArn": dlq.State["arn"], "maxReceiveCount": float64(layers.MaxReceiveCount)}
+			if diff := cmp.Diff(want, redrive); diff != "" {
+				t.Errorf("%s: redrive policy (-want +got):\n%s", name, diff)
+			}
+			allow := byName(t, m, "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", name+"-rebuilds-dlq-allow")
+			if !strings.Contains(fmt.Sprint(allow.Inputs["redriveAllowPolicy"]), `"sourceQueueArns":["`+fmt.Sprint(queue.State["arn"])+`"]`) {
+				t.Errorf("%s: redrive allow policy %v, want only the trigger queue", name, allow.Inputs["redriveAllowPolicy"])
+			}
+
+			i := slices.IndexFunc(alarms, func(a *res) bool { return get(a.Inputs, "dimensions", "QueueName") == dlq.State["name"] })
+			if i < 0 {
+				t.Errorf("%s: no alarm on its dead-letter queue %v", name, dlq.State["name"])
+				continue
+			}
+			a := alarms[i].Inputs
+			got := map[string]any{
+				"namespace": a["namespace"], "metricName": a["metricName"], "queue": get(a, "dimensions", "QueueName"),
+				"comparisonOperator": a["comparisonOperator"], "threshold": a["threshold"],
+				"alarmActions": a["alarmActions"], "okActions": a["okActions"],
+			}
+			wantAlarm := map[string]any{
+				"namespace": "AWS/SQS", "metricName": "ApproximateNumberOfMessagesVisible", "queue": dlq.State["name"],
+				"comparisonOperator": "GreaterThanThreshold", "threshold": 0.0,
+				"alarmActions": []any{failureTopicArn}, "okActions": []any{failureTopicArn},
+			}
+			if diff := cmp.Diff(wantAlarm, got); diff != "" {
+				t.Errorf("%s: dead-letter alarm (-want +got):\n%s", name, diff)
+			}
 		}
 	})
 }

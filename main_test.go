@@ -325,16 +325,13 @@ func TestBucketsArePrivateEncryptedAndTLSOnly(t *testing.T) {
 
 func TestResultsExpire(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
-		lc := m.byType("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2")
-		if len(lc) != 1 {
-			t.Fatalf("lifecycle configurations = %d, want 1 (results bucket)", len(lc))
-		}
-		if d := get(lc[0].Inputs, "rules", "0", "expiration", "days"); d != 7.0 {
+		lc := lifecycles(t, m)
+		if d := get(lc["core-results"].Inputs, "rules", "0", "expiration", "days"); d != 7.0 {
 			t.Errorf("results expire after %v days, want Pulumi.yaml's default 7", d)
 		}
 		// Scratch data: the bucket must not block `pulumi destroy`.
-		if b := m.byType("aws:s3/bucketV2:BucketV2"); len(b) != 1 || b[0].Inputs["forceDestroy"] != true {
-			t.Errorf("results bucket forceDestroy = %v, want true", b[0].Inputs["forceDestroy"])
+		if b := bucketNamed(t, m, "core-results"); b.Inputs["forceDestroy"] != true {
+			t.Errorf("results bucket forceDestroy = %v, want true", b.Inputs["forceDestroy"])
 		}
 	})
 }
@@ -378,7 +375,7 @@ func TestWorkgroupEnforcesItsConfiguration(t *testing.T) {
 		if got := get(c, "bytesScannedCutoffPerQuery"); got != 107374182400.0 {
 			t.Errorf("bytes scanned cutoff = %v, want Pulumi.yaml's default", got)
 		}
-		results := m.byType("aws:s3/bucketV2:BucketV2")[0].ID
+		results := bucketNamed(t, m, "core-results").ID
 		loc, _ := get(c, "resultConfiguration", "outputLocation").(string)
 		if !strings.HasPrefix(loc, "s3://"+results+"/") {
 			t.Errorf("result location %q is not under the results bucket %s", loc, results)
@@ -475,11 +472,8 @@ func TestUpdateTableNamesOnlyTheLayersRunScopedTables(t *testing.T) {
 			t.Fatal("no run-scoped table")
 		}
 		found := 0
-		for name, doc := range policies(t, m) {
-			for _, st := range doc.Statement {
-				if !slices.Contains(st.Action, "glue:UpdateTable") {
-					continue
-				}
+		for name, sts := range statementsAllowing(t, m, "glue:UpdateTable") {
+			for _, st := range sts {
 				found++
 				if !strings.Contains(name, "table-location") {
 					t.Errorf("%s %s: glue:UpdateTable outside get_glue_table_location's role", name, st.Sid)
@@ -509,9 +503,15 @@ func TestOnlyProductionWritesEEsBallotsCSV(t *testing.T) {
 		"development": "ballots-with-wkt-development/current_elections.csv",
 	}
 	each(t, func(t *testing.T, env string, m *mocks) {
+		// BoundaryReviews' export writes a file the project owns, in every
+		// environment's own folder.
+		wantKey := map[string]string{
+			"current-elections-export-ballots-fn":         want[env],
+			"boundary-reviews-export-boundary-reviews-fn": "boundary-reviews-" + env + "/current_boundary_reviews.csv",
+		}
 		for _, f := range m.byType("aws:lambda/function:Function") {
-			if key := get(f.Inputs, "environment", "variables", "KEY"); key != nil && key != want[env] {
-				t.Errorf("%s: export writes %v, want %s", f.Name, key, want[env])
+			if key := get(f.Inputs, "environment", "variables", "KEY"); key != nil && key != wantKey[f.Name] {
+				t.Errorf("%s: export writes %v, want %s", f.Name, key, wantKey[f.Name])
 			}
 		}
 		for _, tbl := range m.byType("aws:glue/catalogTable:CatalogTable") {
@@ -583,6 +583,14 @@ func TestBadConfigFailsClearly(t *testing.T) {
 		{"staging in EE's ballots folder", withAll(with("dc-data-baker:environment", "staging"), "dc-data-baker:ballotsPrefix", "ballots-with-wkt/"), "a staging stack needs a folder outside it"},
 		{"KMS alias for a key ARN", with("dc-data-baker:externalBucketKmsKeyArns", `["alias/pollingstations"]`), "is not a KMS key ARN"},
 		{"KMS keys not a list", with("dc-data-baker:externalBucketKmsKeyArns", `"arn:aws:kms:eu-west-2:111122223333:key/k"`), "want a list of KMS key ARNs"},
+		{"VPC subnet not an ID", with("dc-data-baker:eeDatabaseVpc", `{"subnetIds": ["10.0.1.0/24"], "securityGroupIds": ["sg-0123abcd"]}`), `eeDatabaseVpc: subnetIds[0] "10.0.1.0/24" is not a subnet ID`},
+		{"VPC without security groups", with("dc-data-baker:eeDatabaseVpc", `{"subnetIds": ["subnet-0123abcd"]}`), "eeDatabaseVpc: securityGroupIds has 0 security groups, want 1 to 5"},
+		{"VPC not an object", with("dc-data-baker:eeDatabaseVpc", `"subnet-0123abcd"`), "want {subnetIds: [...], securityGroupIds: [...]}"},
+		{"ephemeral storage too small", with("dc-data-baker:exportEphemeralStorageMb", "256"), "exportEphemeralStorageMb 256 must be between 512 and 10240"},
+		{"history kept no days", with("dc-data-baker:rawHistoryDays", "0"), "rawHistoryDays 0 must be at least 1"},
+		{"ballots look-back negative", with("dc-data-baker:ballotsLookbackDays", "-1"), "ballotsLookbackDays -1 must be between 0 and 3660"},
+		{"reviews look-back too long", with("dc-data-baker:boundaryReviewsLookbackDays", "4000"), "boundaryReviewsLookbackDays 4000 must be between 0 and 3660"},
+		{"reviews visibility not a boolean", with("dc-data-baker:boundaryReviewsMapOnly", "MAP"), "boundaryReviewsMapOnly"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := run(t, tc.cfg)
@@ -654,6 +662,21 @@ func policies(t *testing.T, m *mocks) map[string]gofunction.PolicyDocument {
 	return out
 }
 
+// statementsAllowing returns the statements of each role policy whose
+// actions include action, by policy.
+func statementsAllowing(t *testing.T, m *mocks, action string) map[string][]gofunction.PolicyStatement {
+	t.Helper()
+	out := map[string][]gofunction.PolicyStatement{}
+	for name, doc := range policies(t, m) {
+		for _, st := range doc.Statement {
+			if slices.Contains(st.Action, action) {
+				out[name] = append(out[name], st)
+			}
+		}
+	}
+	return out
+}
+
 // allowedWildcard is the one shape of "*" IAM needs here: a trailing
 // wildcard that scopes S3 objects to a prefix (or a key stem) below a
 // folder, or log streams to one log group. Each is declared with a
@@ -700,7 +723,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7, "boundary-reviews-sm-policy": 6}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {
@@ -717,11 +740,16 @@ func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 		}
 		guard := 0
 		// Each layer's guard lists its own machine and, by ARN built from
-		// the name, the other layer's: they conflict in both directions.
+		// the name, the conflicting layers': AddressBase and each layer
+		// that reads addressbase_partitioned, in both directions.
 		names := layer.NamesFor(env)
-		conflicting := map[string]string{
-			"addressbase-guard-grant":       ":stateMachine:" + names.StateMachine("MakeCurrentElectionsParquet"),
-			"current-elections-guard-grant": ":stateMachine:" + names.StateMachine("MakeAddressBasePartitioned"),
+		arn := func(machine string) string {
+			return "arn:aws:states:eu-west-2:123456789012:stateMachine:" + names.StateMachine(machine)
+		}
+		conflicting := map[string][]string{
+			"addressbase-guard-grant":       {arn("MakeCurrentElectionsParquet"), arn("MakeBoundaryReviewsParquet")},
+			"current-elections-guard-grant": {arn("MakeAddressBasePartitioned")},
+			"boundary-reviews-guard-grant":  {arn("MakeAddressBasePartitioned")},
 		}
 		for name, doc := range docs {
 			if s, ok := doc.StatementBySid("ListOwnExecutions"); ok {
@@ -730,13 +758,13 @@ func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 					t.Errorf("%s: guard lists executions of %v, want its own state machine", name, s.Resource)
 				}
 				c, _ := doc.StatementBySid("ListConflictingExecutions")
-				want := "arn:aws:states:eu-west-2:123456789012" + conflicting[name]
-				if !cmp.Equal([]string(c.Action), []string{"states:ListExecutions"}) || len(c.Resource) != 1 || c.Resource[0] != want {
-					t.Errorf("%s: guard lists %v of %v, want states:ListExecutions of exactly %s", name, c.Action, c.Resource, want)
+				want := conflicting[name]
+				if !cmp.Equal([]string(c.Action), []string{"states:ListExecutions"}) || !cmp.Equal([]string(c.Resource), want) {
+					t.Errorf("%s: guard lists %v of %v, want states:ListExecutions of exactly %v", name, c.Action, c.Resource, want)
 				}
 			}
 		}
-		if guard != 2 {
+		if guard != len(conflicting) {
 			t.Errorf("guard grants = %d, want one per layer", guard)
 		}
 	})
@@ -772,7 +800,7 @@ func TestEveryStateMachineValidates(t *testing.T) {
 		}
 		defs[fmt.Sprint(sm.Inputs["name"])] = []byte(def)
 	}
-	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned-development", "MakeCurrentElectionsParquet-development"}, keys(defs)); diff != "" {
+	if diff := cmp.Diff([]string{"MakeAddressBasePartitioned-development", "MakeBoundaryReviewsParquet-development", "MakeCurrentElectionsParquet-development"}, keys(defs)); diff != "" {
 		t.Fatalf("state machines (-want +got):\n%s", diff)
 	}
 	if err := nodetool.ValidateASL(t.Context(), defs); err != nil {
@@ -780,41 +808,58 @@ func TestEveryStateMachineValidates(t *testing.T) {
 	}
 }
 
+// triggeredLayers are the Pulumi names of the layers with triggers, and
+// the events of each.
+var triggeredLayers = []string{"current-elections", "boundary-reviews"}
+
+var triggerEvents = map[string][]string{
+	"current-elections": {"elections_set_changed"},
+	"boundary-reviews":  {"boundary_change_set_changed", "elections_set_changed"},
+}
+
 func TestTriggersGoThroughADeduplicatingFIFOQueue(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
-		q := byName(t, m, "aws:sqs/queue:Queue", "current-elections-rebuilds").Inputs
-		if q["fifoQueue"] != true || q["contentBasedDeduplication"] != true || q["delaySeconds"] != 300.0 || q["sqsManagedSseEnabled"] != true {
-			t.Errorf("queue = %v", q)
-		}
 		rules := map[string]map[string]any{}
 		for _, r := range m.byType("aws:cloudwatch/eventRule:EventRule") {
 			rules[r.Name] = r.Inputs
 		}
-		if rules["current-elections-nightly"]["scheduleExpression"] != "cron(0 3 * * ? *)" {
-			t.Errorf("nightly rule = %v", rules["current-elections-nightly"])
-		}
-		if !strings.Contains(fmt.Sprint(rules["current-elections-elections-set-changed"]["eventPattern"]), "elections_set_changed") {
-			t.Errorf("change rule = %v", rules["current-elections-elections-set-changed"])
-		}
-		var targets []*res
-		for _, tg := range m.byType("aws:cloudwatch/eventTarget:EventTarget") {
-			if strings.HasPrefix(tg.Name, "current-elections-") {
-				targets = append(targets, tg)
-			}
-		}
-		if len(targets) != 2 {
-			t.Fatalf("event targets = %d", len(targets))
-		}
-		for _, tg := range targets {
-			// A constant body is what lets content-based deduplication
-			// collapse a burst of events into one rebuild.
-			if tg.Inputs["input"] != targets[0].Inputs["input"] || tg.Inputs["input"] == nil {
-				t.Errorf("%s: input %v differs between targets", tg.Name, tg.Inputs["input"])
-			}
-		}
 		pipes := m.byType("aws:pipes/pipe:Pipe")
-		if len(pipes) != 1 || !strings.Contains(fmt.Sprint(pipes[0].Inputs["target"]), "current-elections-sm") {
-			t.Errorf("pipes = %+v", pipes)
+		if len(pipes) != len(triggeredLayers) {
+			t.Errorf("pipes = %d, want one per layer with triggers", len(pipes))
+		}
+		for _, name := range triggeredLayers {
+			q := byName(t, m, "aws:sqs/queue:Queue", name+"-rebuilds").Inputs
+			if q["fifoQueue"] != true || q["contentBasedDeduplication"] != true || q["delaySeconds"] != 300.0 || q["sqsManagedSseEnabled"] != true {
+				t.Errorf("%s: queue = %v", name, q)
+			}
+			if rules[name+"-nightly"]["scheduleExpression"] != "cron(0 3 * * ? *)" {
+				t.Errorf("%s: nightly rule = %v", name, rules[name+"-nightly"])
+			}
+			for _, ev := range triggerEvents[name] {
+				rule := name + "-" + strings.ReplaceAll(ev, "_", "-")
+				if !strings.Contains(fmt.Sprint(rules[rule]["eventPattern"]), ev) {
+					t.Errorf("%s: change rule = %v", rule, rules[rule])
+				}
+			}
+			var targets []*res
+			for _, tg := range m.byType("aws:cloudwatch/eventTarget:EventTarget") {
+				if strings.HasPrefix(tg.Name, name+"-") {
+					targets = append(targets, tg)
+				}
+			}
+			if len(targets) != 1+len(triggerEvents[name]) {
+				t.Fatalf("%s: event targets = %d, want the nightly one and one per event", name, len(targets))
+			}
+			for _, tg := range targets {
+				// A constant body is what lets content-based deduplication
+				// collapse a burst of events into one rebuild.
+				if tg.Inputs["input"] != targets[0].Inputs["input"] || tg.Inputs["input"] == nil {
+					t.Errorf("%s: input %v differs between targets", tg.Name, tg.Inputs["input"])
+				}
+			}
+			if !slices.ContainsFunc(pipes, func(p *res) bool { return strings.Contains(fmt.Sprint(p.Inputs["target"]), name+"-sm") }) {
+				t.Errorf("%s: no pipe targets its state machine: %+v", name, pipes)
+			}
 		}
 	})
 }
@@ -832,8 +877,10 @@ func TestEveryFunctionLogsWithRetentionAndEveryQueueAndTopicIsEncrypted(t *testi
 	each(t, func(t *testing.T, env string, m *mocks) {
 		groups := m.byType("aws:cloudwatch/logGroup:LogGroup")
 		fns := m.byType("aws:lambda/function:Function")
-		if len(fns) != 7 || len(groups) != len(fns) {
-			t.Fatalf("functions = %d, log groups = %d; want 7 each", len(fns), len(groups))
+		// core's 4, CurrentElections' 3 (export, outcodes, delete stale)
+		// and BoundaryReviews' 3.
+		if len(fns) != 10 || len(groups) != len(fns) {
+			t.Fatalf("functions = %d, log groups = %d; want 10 each", len(fns), len(groups))
 		}
 		for _, g := range groups {
 			if g.Inputs["retentionInDays"] != 30.0 {
@@ -1042,7 +1089,7 @@ func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
 	}
 	stmt := "UseExternalBucketKeys [kms:Decrypt kms:GenerateDataKey] [" + key + "]"
 	want := map[string][]string{}
-	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes"} {
+	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "boundary-reviews-export-boundary-reviews", "boundary-reviews-outcodes"} {
 		want[fn+"-policy"] = []string{stmt}
 	}
 	if diff := cmp.Diff(want, kmsUsers(m)); diff != "" {

@@ -37,6 +37,7 @@ func program(ctx *pulumi.Context) error {
 	c, err := core.NewCore(ctx, "core", &core.CoreArgs{
 		Environment:        cfg.Environment,
 		ResultsExpireDays:  cfg.AthenaResultsExpireDays,
+		RawHistoryDays:     cfg.RawHistoryDays,
 		BytesScannedCutoff: cfg.AthenaBytesScannedCutoff,
 		FailureEmail:       cfg.FailureEmail,
 		LogRetentionDays:   cfg.LogRetentionDays,
@@ -53,6 +54,7 @@ func program(ctx *pulumi.Context) error {
 	ctx.Export("athenaWorkgroupName", c.WorkgroupName)
 	ctx.Export("resultsBucketName", c.ResultsBucketName)
 	ctx.Export("resultsBucketArn", c.ResultsBucketArn)
+	ctx.Export("rawHistoryBucketName", c.HistoryBucketName)
 	ctx.Export("failureTopicArn", c.FailureTopicArn)
 	for role, output := range sharedFunctionOutputs {
 		ctx.Export(output, c.Functions[role].Arn)
@@ -64,9 +66,18 @@ func program(ctx *pulumi.Context) error {
 		Buckets: tables.Buckets{AddressBase: c.AddressBase.Name, EE: c.EE.Name},
 		EEDatabase: layer.DatabaseParams{
 			Host: cfg.EEDBHostParam, User: cfg.EEDBUserParam, Name: cfg.EEDBNameParam, Password: cfg.EEDBPasswordParam,
+			EphemeralStorage: cfg.ExportEphemeralStorageMB,
 		},
 		Schedule:            cfg.CurrentElectionsSchedule,
 		TriggerDelaySeconds: cfg.RebuildDelaySeconds,
+		Selection: layer.Selection{
+			BallotsLookbackDays: cfg.BallotsLookbackDays,
+			ReviewsMapOnly:      cfg.BoundaryReviewsMapOnly,
+			ReviewsLookbackDays: cfg.BoundaryReviewsLookbackDays,
+		},
+	}
+	if v := cfg.EEDatabaseVPC; v != nil {
+		settings.EEDatabase.VPC = &layer.VPC{SubnetIDs: v.SubnetIDs, SecurityGroupIDs: v.SecurityGroupIDs}
 	}
 	specs, err := layerlist.Specs(settings)
 	if err != nil {

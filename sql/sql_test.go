@@ -6,10 +6,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
-var sample = map[string]string{
+var sample = validate.With(map[string]string{
 	"database":          "dc_data_baker",
 	"table":             "addressbase_partitioned",
 	"source_table":      "addressbase_cleaned_raw",
@@ -21,7 +22,7 @@ var sample = map[string]string{
 	"reviews_table":     "current_boundary_reviews",
 	"changes_table":     "boundary_review_address_changes",
 	"list_column":       "ballot_ids",
-}
+})
 
 func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
 	names := dcsql.Names()
@@ -40,7 +41,7 @@ func TestEveryTemplateRendersWithoutDeployPlaceholders(t *testing.T) {
 }
 
 func TestRenderNamesTheMissingValue(t *testing.T) {
-	_, err := dcsql.Render("addressbase/partition-addressbase-cleaned", map[string]string{"database": "d", "source_table": "s"})
+	_, err := dcsql.Render("addressbase/partition-addressbase-cleaned", validate.With(map[string]string{"database": "d", "source_table": "s"}))
 	if err == nil || !strings.Contains(err.Error(), "runs_location") {
 		t.Fatalf("Render without runs_location: err = %v, want one naming runs_location", err)
 	}

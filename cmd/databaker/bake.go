@@ -15,18 +15,28 @@ func init() {
 	commands["bake"] = command{summary: "run the AddressBase and CurrentElections layers from local CSVs", run: runBake}
 }
 
-const bakeUsage = `Usage: databaker bake --addressbase <csv> --ballots <csv> --out <dir>
+const bakeUsage = `Usage: databaker bake --addressbase <csv> --ballots <csv> [--boundary-reviews <csv>] --out <dir>
 
-Bake runs the AddressBase layer and the CurrentElections layer locally and
-writes, under --out, the same layout and schema as on S3:
+Bake runs the AddressBase layer and the CurrentElections layer locally, and
+the BoundaryReviews layer when --boundary-reviews is given, and writes,
+under --out, the same layout and schema as on S3:
 
 	addressbase_partitioned/first_letter=X/part-00000.parquet
 	current_ballots_joined_to_address_base/first_letter=X/part-00000.parquet
 	current_elections_parquet/<OUTCODE>.parquet
+	boundary_review_address_changes/first_letter=X/part-00000.parquet
+	current_boundary_reviews_joined_to_address_base/first_letter=X/part-00000.parquet
+	current_boundary_reviews_parquet/<OUTCODE>.parquet
 
---out is replaced atomically: bad input leaves it untouched, and unchanged
-outcode files keep their bytes. Progress, warnings and a summary go to
-stderr as readable lines; --log-format json makes the log records JSON.
+--out is replaced in one atomic step: bad input, Ctrl-C or a kill leaves it
+as it was, and unchanged outcode files keep their bytes. A symlinked --out
+is followed and kept, and --out keeps its mode. A second bake into the same
+--out fails at once while one runs (lock: .<name>.lock beside it); a later
+bake removes the .<name>.staging-* folders a killed one left. The exit
+status is 0 if and only if the new output was published (130 after Ctrl-C).
+
+Progress, warnings and a summary go to stderr as readable lines;
+--log-format json makes the log records JSON.
 
 Examples:
 
@@ -84,6 +94,10 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	_, err = bake.Run(ctx, opts, layers.Bake())
+	// bake.Run returns nil if and only if it published; an error after a
+	// signal means the run stopped before the swap.
+	if _, err = bake.Run(ctx, opts, layers.Bake()); err != nil && ctx.Err() != nil {
+		return errInterrupted{"previous output kept"}
+	}
 	return err
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -64,33 +63,6 @@ func reviewFile(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// declareReviews adds a layer's product as the boundary-reviews layer will
-// declare it, for one test.
-func declareReviews(t *testing.T) {
-	old := lookupLayers
-	lookupLayers = append(slices.Clone(old), bake.OutcodeFiles{
-		Dir: "current_boundary_reviews_parquet", Column: "boundary_reviews", Heading: "BOUNDARY REVIEWS",
-		None: "no boundary reviews", Output: "boundaryReviewsOutputLocation", Cell: reviewSlugs,
-	})
-	t.Cleanup(func() { lookupLayers = old })
-}
-
-// reviewSlugs shows each boundary review (compact JSON, per the contract)
-// by its slug, falling back to the raw element.
-func reviewSlugs(reviews []string) string {
-	out := make([]string, len(reviews))
-	for i, r := range reviews {
-		var v struct {
-			Slug string `json:"slug"`
-		}
-		out[i] = r
-		if json.Unmarshal([]byte(r), &v) == nil && v.Slug != "" {
-			out[i] = v.Slug
-		}
-	}
-	return strings.Join(out, ", ")
 }
 
 // twoLayers is ME14 1AA's table with the boundary-reviews column.
@@ -199,9 +171,8 @@ func TestLookupJSON(t *testing.T) {
 }
 
 // TestLookupShowsDeclaredLayers: a boundary-reviews file beside the bake is
-// shown as one more column, with no code beyond its declaration.
+// shown as one more column, from the layer's declared product alone.
 func TestLookupShowsDeclaredLayers(t *testing.T) {
-	declareReviews(t)
 	out := bakeSample(t)
 	dir := filepath.Join(out, "current_boundary_reviews_parquet")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -224,7 +195,6 @@ func TestLookupShowsDeclaredLayers(t *testing.T) {
 // TestLookupStack reads the stack's output location as status does, then
 // the outcode file with S3 GetObject, from gofakes3.
 func TestLookupStack(t *testing.T) {
-	declareReviews(t)
 	out := bakeSample(t)
 	const bucket = "pollingstations.private.data"
 	srv := s3test.New(t, bucket)

@@ -34,13 +34,21 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C cancels the run, which then cleans up; a second one
+	// kills the process at once, which is safe too (see internal/bake).
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
+// errInterrupted is a run stopped by SIGINT or SIGTERM (exit code 130).
+type errInterrupted struct{ msg string }
+
+func (e errInterrupted) Error() string { return "interrupted: " + e.msg }
+
 // run executes args and returns the process exit code: 0 ok, 1 failure,
-// 2 usage error.
+// 2 usage error, 130 interrupted.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		topUsage(stderr)
@@ -58,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(ctx, args[1:], stdout, stderr)
 	var ue usageError
+	var ie errInterrupted
 	switch {
 	case err == nil:
 		return 0
@@ -66,6 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "databaker %s: %v\nRun 'databaker %s --help' for usage.\n", name, err, name)
 		return 2
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "databaker %s: %v\n", name, err)
+		return 130
 	default:
 		fmt.Fprintf(stderr, "databaker %s: %v\n", name, err)
 		return 1

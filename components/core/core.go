@@ -25,6 +25,8 @@ type CoreArgs struct {
 	Environment string
 	// ResultsExpireDays is how long Athena results are kept.
 	ResultsExpireDays int
+	// RawHistoryDays is how long the exports' dated copies are kept.
+	RawHistoryDays int
 	// BytesScannedCutoff stops any query that scans more than this.
 	BytesScannedCutoff int
 	// FailureEmail, if set, is subscribed to the failure topic.
@@ -54,6 +56,11 @@ type Core struct {
 	ResultsBucket     *storage.PrivateBucket
 	ResultsBucketName pulumi.StringOutput
 	ResultsBucketArn  pulumi.StringOutput
+	// HistoryBucket keeps a dated copy of every export's file for
+	// RawHistoryDays.
+	HistoryBucket     *storage.PrivateBucket
+	HistoryBucketName pulumi.StringOutput
+	HistoryBucketArn  pulumi.StringOutput
 	WorkgroupName     pulumi.StringOutput
 	WorkgroupArn      pulumi.StringOutput
 	DatabaseName      pulumi.StringOutput
@@ -124,6 +131,22 @@ func NewCore(ctx *pulumi.Context, name string, args *CoreArgs, opts ...pulumi.Re
 		return nil, err
 	}
 	c.ResultsBucketName, c.ResultsBucketArn = c.ResultsBucket.Name, c.ResultsBucket.Arn
+
+	// The raw exports' history lives in a bucket of the stack's own: the EE
+	// bucket is not ours to put a lifecycle rule on, and the results
+	// bucket expires everything after a week. One whole-bucket rule
+	// expires it; production's refuses `pulumi destroy` while it holds
+	// history, other stacks' go with the stack.
+	if args.RawHistoryDays < 1 {
+		return nil, fmt.Errorf("core %s: RawHistoryDays %d must be at least 1", name, args.RawHistoryDays)
+	}
+	c.HistoryBucket, err = storage.NewPrivateBucket(ctx, name+"-raw-history", &storage.PrivateBucketArgs{
+		ExpireDays: args.RawHistoryDays, ForceDestroy: args.Environment != "production",
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	c.HistoryBucketName, c.HistoryBucketArn = c.HistoryBucket.Name, c.HistoryBucket.Arn
 
 	c.Workgroup, err = athena.NewWorkgroup(ctx, name+"-workgroup", &athena.WorkgroupArgs{
 		Name:        pulumi.String(c.Names.Workgroup),
@@ -253,6 +276,8 @@ func (c *Core) Arn(r layer.Resource) pulumi.StringInput {
 		return pulumi.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", c.Region, c.AccountID, r.Name)
 	case layer.Workgroup:
 		return c.WorkgroupArn
+	case layer.RawHistory:
+		return pulumi.Sprintf("%s/%s", c.HistoryBucketArn, r.Name)
 	}
 	return pulumi.String(r.Name)
 }

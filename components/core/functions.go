@@ -48,8 +48,14 @@ func (c *Core) newFunctions(ctx *pulumi.Context, name string, lakeFormation bool
 		{
 			// Athena writes query results with the caller's credentials.
 			Sid:       "ResultsBucket",
-			Actions:   []string{"s3:GetBucketLocation", "s3:ListBucket"},
+			Actions:   []string{"s3:GetBucketLocation"},
 			Resources: pulumi.StringArray{c.ResultsBucketArn},
+		},
+		{
+			Sid:       "ListResults",
+			Actions:   []string{"s3:ListBucket"},
+			Resources: pulumi.StringArray{c.ResultsBucketArn},
+			Condition: map[string]map[string][]string{"StringLike": {"s3:prefix": {"athena-results/*"}}},
 		},
 		{
 			Sid:       "ResultsObjects",

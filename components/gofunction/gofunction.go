@@ -67,6 +67,35 @@ type GoFunctionArgs struct {
 	Statements []Statement
 	// Tags are applied to the role, log group and function.
 	Tags pulumi.StringMap
+	// VPC, if set, attaches the function to these subnets and security
+	// groups, e.g. to reach a database that is not public; its role then
+	// may manage the network interfaces that takes.
+	VPC *VPC
+	// EphemeralStorage is /tmp's size in MB (512-10240); 0 is Lambda's 512.
+	EphemeralStorage int
+}
+
+// VPC is where a function in a VPC runs.
+type VPC struct {
+	SubnetIDs        []string
+	SecurityGroupIDs []string
+}
+
+// vpcSid names the statement that lets a function in a VPC attach to it.
+const vpcSid = "AttachToVpc"
+
+// vpcStatement is what AWSLambdaVPCAccessExecutionRole grants, without its
+// logs:* (the function's own log statement covers logs).
+func vpcStatement() Statement {
+	return Statement{
+		Sid: vpcSid,
+		Actions: []string{
+			"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+			"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+		},
+		Resources:      pulumi.ToStringArray([]string{"*"}),
+		WildcardReason: "Lambda's VPC network interfaces: ec2 Describe* allow only *, and the interfaces Lambda creates have no ARN known beforehand",
+	}
 }
 
 // GoFunction is a deployed Go Lambda with its role and log group.
@@ -128,7 +157,11 @@ func NewGoFunction(ctx *pulumi.Context, name string, args *GoFunctionArgs, opts 
 		return nil, fmt.Errorf("GoFunction %s: log group: %w", name, err)
 	}
 
-	policyJSON := rolePolicy(a.Statements, logGroup.Arn)
+	stmts := a.Statements
+	if a.VPC != nil {
+		stmts = append(append([]Statement{}, stmts...), vpcStatement())
+	}
+	policyJSON := rolePolicy(stmts, logGroup.Arn)
 	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 		Role:   role.ID(),
 		Policy: policyJSON,
@@ -155,6 +188,15 @@ func NewGoFunction(ctx *pulumi.Context, name string, args *GoFunctionArgs, opts 
 	}
 	if len(a.Environment) > 0 {
 		fnArgs.Environment = &lambda.FunctionEnvironmentArgs{Variables: a.Environment}
+	}
+	if a.VPC != nil {
+		fnArgs.VpcConfig = &lambda.FunctionVpcConfigArgs{
+			SubnetIds:        pulumi.ToStringArray(a.VPC.SubnetIDs),
+			SecurityGroupIds: pulumi.ToStringArray(a.VPC.SecurityGroupIDs),
+		}
+	}
+	if a.EphemeralStorage != 0 {
+		fnArgs.EphemeralStorage = &lambda.FunctionEphemeralStorageArgs{Size: pulumi.Int(a.EphemeralStorage)}
 	}
 	// The policy must exist before the first invocation can write logs.
 	fn, err := lambda.NewFunction(ctx, name+"-fn", fnArgs, parent,
@@ -230,6 +272,19 @@ func withDefaults(name string, args *GoFunctionArgs) (GoFunctionArgs, error) {
 	}
 	if a.MemorySize < 128 || a.MemorySize > 10240 {
 		return a, fmt.Errorf("memory size %d MB is outside Lambda's 128-10240 MB", a.MemorySize)
+	}
+	if a.EphemeralStorage != 0 && (a.EphemeralStorage < 512 || a.EphemeralStorage > 10240) {
+		return a, fmt.Errorf("ephemeral storage %d MB is outside Lambda's 512-10240 MB", a.EphemeralStorage)
+	}
+	if v := a.VPC; v != nil {
+		if len(v.SubnetIDs) == 0 || len(v.SecurityGroupIDs) == 0 {
+			return a, fmt.Errorf("VPC needs at least one subnet and one security group, got %d and %d", len(v.SubnetIDs), len(v.SecurityGroupIDs))
+		}
+		for _, st := range a.Statements {
+			if st.Sid == vpcSid {
+				return a, fmt.Errorf("statement Sid %q is reserved for the VPC statement", vpcSid)
+			}
+		}
 	}
 	if a.LogRetentionDays == 0 {
 		a.LogRetentionDays = DefaultLogRetentionDays

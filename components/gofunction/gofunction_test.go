@@ -3,6 +3,7 @@ package gofunction_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,6 +353,12 @@ func TestInvalidArgsAreRefused(t *testing.T) {
 		{"retention", func(a *gofunction.GoFunctionArgs) { a.LogRetentionDays = 10 }, "log retention 10 days"},
 		{"reserved env", func(a *gofunction.GoFunctionArgs) { a.Environment = pulumi.StringMap{"AWS_REGION": pulumi.String("x")} }, `"AWS_REGION" is reserved`},
 		{"bad env key", func(a *gofunction.GoFunctionArgs) { a.Environment = pulumi.StringMap{"1X": pulumi.String("x")} }, `environment key "1X"`},
+		{"ephemeral storage", func(a *gofunction.GoFunctionArgs) { a.EphemeralStorage = 256 }, "ephemeral storage 256 MB"},
+		{"VPC without security groups", func(a *gofunction.GoFunctionArgs) { a.VPC = &gofunction.VPC{SubnetIDs: []string{"subnet-0a1b2c3d"}} }, "at least one subnet and one security group, got 1 and 0"},
+		{"condition without values", star(gofunction.Statement{
+			Sid: "List", Actions: []string{"s3:ListBucket"}, Resources: pulumi.ToStringArray([]string{"arn:aws:s3:::b"}),
+			Condition: map[string]map[string][]string{"StringLike": {"s3:prefix": nil}},
+		}), "condition StringLike s3:prefix has no values"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -507,5 +514,62 @@ func TestGrantAddsAPolicyToTheFunctionsRole(t *testing.T) {
 	}}
 	if diff := cmp.Diff(want, doc.Statement); diff != "" {
 		t.Errorf("grant policy (-want +got):\n%s", diff)
+	}
+}
+
+// A function in a VPC is attached to the given subnets and security
+// groups, may manage its network interfaces (the only "*" resource, with
+// its reason), and gets the /tmp size asked for; a statement's condition
+// reaches the policy as given.
+func TestVPCEphemeralStorageAndConditions(t *testing.T) {
+	args := helloArgs()
+	args.VPC = &gofunction.VPC{SubnetIDs: []string{"subnet-0a1b2c3d", "subnet-0e1f2a3b"}, SecurityGroupIDs: []string{"sg-0123abcd"}}
+	args.EphemeralStorage = 2048
+	cond := map[string]map[string][]string{"StringLike": {"s3:prefix": {"results/*"}}}
+	args.Statements = append(args.Statements, gofunction.Statement{
+		Sid: "ListResults", Actions: []string{"s3:ListBucket"}, Resources: pulumi.ToStringArray([]string{"arn:aws:s3:::results"}), Condition: cond,
+	})
+	m, err := run(t, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := m.one(t, "aws:lambda/function:Function").Inputs
+	vpc := in["vpcConfig"].ObjectValue()
+	var subnets, groups []string
+	for _, v := range vpc["subnetIds"].ArrayValue() {
+		subnets = append(subnets, v.StringValue())
+	}
+	for _, v := range vpc["securityGroupIds"].ArrayValue() {
+		groups = append(groups, v.StringValue())
+	}
+	if diff := cmp.Diff([][]string{args.VPC.SubnetIDs, args.VPC.SecurityGroupIDs}, [][]string{subnets, groups}); diff != "" {
+		t.Errorf("vpcConfig subnets, security groups (-want +got):\n%s", diff)
+	}
+	if size := in["ephemeralStorage"].ObjectValue()["size"]; !size.IsNumber() || size.NumberValue() != 2048 {
+		t.Errorf("ephemeralStorage.size = %v, want 2048", size)
+	}
+	doc := policyOf(t, m)
+	s, ok := doc.StatementBySid("AttachToVpc")
+	if !ok || !slices.Contains(s.Action, "ec2:CreateNetworkInterface") || !slices.Contains(s.Action, "ec2:DeleteNetworkInterface") {
+		t.Fatalf("no AttachToVpc statement with the network interface actions: %+v", doc)
+	}
+	for _, st := range doc.Statement {
+		if st.Sid != "AttachToVpc" && slices.Contains(st.Resource, "*") {
+			t.Errorf("statement %s allows resource *", st.Sid)
+		}
+	}
+	if list, _ := doc.StatementBySid("ListResults"); !cmp.Equal(list.Condition["StringLike"]["s3:prefix"], gofunction.StringList{"results/*"}) {
+		t.Errorf("ListResults condition = %v, want %v", list.Condition, cond)
+	}
+	// Without a VPC, no network permissions and no vpcConfig.
+	m, err = run(t, helloArgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := policyOf(t, m).StatementBySid("AttachToVpc"); ok {
+		t.Error("a function outside a VPC may manage network interfaces")
+	}
+	if v, ok := m.one(t, "aws:lambda/function:Function").Inputs["vpcConfig"]; ok && !v.IsNull() {
+		t.Errorf("vpcConfig = %v without a VPC", v)
 	}
 }

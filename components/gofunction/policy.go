@@ -22,6 +22,9 @@ type Statement struct {
 	// A few AWS actions only accept "*" (xray:PutTraceSegments,
 	// athena:ListWorkGroups); anything else should name its resources.
 	WildcardReason string
+	// Condition narrows the statement: operator -> key -> values, e.g.
+	// {"StringLike": {"s3:prefix": ["addressbase/development/*"]}}.
+	Condition map[string]map[string][]string
 }
 
 // PolicyDocument is an IAM policy document. Parse reads one back so tests
@@ -129,6 +132,16 @@ func checkStatements(stmts []Statement) error {
 		if len(s.Actions) == 0 {
 			return fmt.Errorf("%s: no actions", where)
 		}
+		for op, keys := range s.Condition {
+			if len(keys) == 0 {
+				return fmt.Errorf("%s: condition %s has no keys", where, op)
+			}
+			for k, v := range keys {
+				if len(v) == 0 {
+					return fmt.Errorf("%s: condition %s %s has no values", where, op, k)
+				}
+			}
+		}
 		if s.Resources == nil {
 			return fmt.Errorf("%s: no resources", where)
 		}
@@ -154,6 +167,21 @@ func checkStatements(stmts []Statement) error {
 		}
 	}
 	return nil
+}
+
+// conditions copies c into a PolicyStatement's Condition (nil when empty).
+func conditions(c map[string]map[string][]string) map[string]map[string]StringList {
+	if len(c) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]StringList, len(c))
+	for op, keys := range c {
+		out[op] = make(map[string]StringList, len(keys))
+		for k, v := range keys {
+			out[op][k] = append(StringList{}, v...)
+		}
+	}
+	return out
 }
 
 func checkResource(where, r, reason string) error {
@@ -207,10 +235,11 @@ func renderPolicy(stmts []Statement, logGroupArn pulumi.StringInput) pulumi.Stri
 				}
 			}
 			doc.Statement = append(doc.Statement, PolicyStatement{
-				Sid:      s.Sid,
-				Effect:   "Allow",
-				Action:   append(StringList{}, s.Actions...),
-				Resource: append(StringList{}, res...),
+				Sid:       s.Sid,
+				Effect:    "Allow",
+				Action:    append(StringList{}, s.Actions...),
+				Resource:  append(StringList{}, res...),
+				Condition: conditions(s.Condition),
 			})
 		}
 		if logGroupArn != nil {

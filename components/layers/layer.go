@@ -79,9 +79,17 @@ func New(ctx *pulumi.Context, spec layer.Spec, co *core.Core, opts ...pulumi.Res
 		for k, v := range f.Env {
 			env[k] = pulumi.String(v)
 		}
+		if f.History != "" {
+			env["HISTORY_BUCKET"], env["HISTORY_PREFIX"] = co.HistoryBucketName, pulumi.String(f.History)
+		}
+		var vpc *gofunction.VPC
+		if f.VPC != nil {
+			vpc = &gofunction.VPC{SubnetIDs: f.VPC.SubnetIDs, SecurityGroupIDs: f.VPC.SecurityGroupIDs}
+		}
 		fn, err := gofunction.NewGoFunction(ctx, name+"-"+string(f.Role), &gofunction.GoFunctionArgs{
 			Source: f.Source, Description: f.Description, Timeout: f.Timeout, MemorySize: f.MemorySize,
 			Environment: env, Statements: stmts, LogRetentionDays: co.LogRetentionDays,
+			VPC: vpc, EphemeralStorage: f.EphemeralStorage,
 		}, parent)
 		if err != nil {
 			return nil, err
@@ -133,5 +141,5 @@ func statement(co *core.Core, g layer.Grant) gofunction.Statement {
 	for i, r := range g.Resources {
 		res[i] = co.Arn(r)
 	}
-	return gofunction.Statement{Sid: g.Sid, Actions: g.Actions, Resources: res, WildcardReason: g.WildcardReason}
+	return gofunction.Statement{Sid: g.Sid, Actions: g.Actions, Resources: res, WildcardReason: g.WildcardReason, Condition: g.Condition}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/clock"
 	dcsql "github.com/DemocracyClub/dc-data-baker/sql"
 )
 
@@ -207,19 +208,8 @@ func New(client API, cfg Config, logger *slog.Logger) *Handler {
 		InitialBackoff: 200 * time.Millisecond,
 		MaxBackoff:     5 * time.Second,
 		SafetyMargin:   10 * time.Second,
-		Sleep:          sleepCtx,
+		Sleep:          clock.Sleep,
 		Now:            time.Now,
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // Layer is one layer's local engine.
@@ -68,7 +70,8 @@ type Options struct {
 	// Inputs are file paths by Input.Flag.
 	Inputs map[string]string
 	// Out is the output folder. It is replaced atomically on success and
-	// left untouched on failure.
+	// left untouched on failure; a symlink is followed and kept. Runs into
+	// one Out take turns: a second one fails at once.
 	Out string
 	// Progress receives periodic progress lines and the final summary; nil
 	// discards them.
@@ -90,10 +93,28 @@ type Summary struct {
 	BallotPieces   int   `json:"ballot_pieces"`
 	BallotsSkipped int   `json:"ballot_rows_skipped_none"` // source_table None
 	Elections      int   `json:"elections"`                // distinct election ids with a geometry
+	// InvalidPieces are the ballot pieces that are not OGC-valid (e.g. a
+	// self-intersection): used as given, not fatal, and reported here with
+	// line, election and reason for the manifest and the plausibility gate
+	// (their share of BallotPieces).
+	InvalidPieces []validate.InvalidPiece `json:"invalid_pieces"`
 
 	JoinedRows      int64 `json:"joined_rows"`       // rows of the joined table
 	RowsWithBallots int64 `json:"rows_with_ballots"` // joined rows with at least one ballot
 
+	// Split is the current elections layer's outcode split (embedded, so
+	// its JSON keys stay where they were before there were other layers).
+	Split
+
+	// BoundaryReviews is the boundary reviews layer's counts; nil when it
+	// did not run (no --boundary-reviews).
+	BoundaryReviews *BoundaryReviewsSummary `json:"boundary_reviews,omitempty"`
+
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// Split counts what a layer's outcode split did.
+type Split struct {
 	// OutputRows counts rows after de-duplication (rows of an empty outcode
 	// included, though its file holds none).
 	OutputRows        int64 `json:"output_rows"`
@@ -103,8 +124,30 @@ type Summary struct {
 	Empty             int   `json:"outcodes_empty"`     // 0-row files
 	Deleted           int   `json:"outcodes_deleted"`   // stale files removed
 	DuplicatesDropped int   `json:"duplicates_dropped"` // identical duplicate rows
+}
 
-	Elapsed time.Duration `json:"elapsed_ns"`
+// add adds one letter's outcodes.Split result.
+func (s *Split) add(r outcodes.Result) {
+	s.Written += r.Written
+	s.Unchanged += r.Unchanged
+	s.Empty += r.Empty
+	s.DuplicatesDropped += r.DuplicatesDropped
+	s.OutputRows += int64(r.Rows)
+}
+
+// BoundaryReviewsSummary reports the boundary reviews layer.
+type BoundaryReviewsSummary struct {
+	Rows      int `json:"rows"`      // reviews CSV rows after the header
+	Pieces    int `json:"pieces"`    // geometry pieces (one per row)
+	Reviews   int `json:"reviews"`   // distinct boundary_review_id
+	Divisions int `json:"divisions"` // distinct old and new divisions, and organisation areas
+
+	JoinedRows      int64 `json:"joined_rows"`       // rows of the joined table
+	RowsWithReviews int64 `json:"rows_with_reviews"` // joined rows with at least one review
+	RowsWithChanges int64 `json:"rows_with_changes"` // joined rows with at least one change
+	ChangeRows      int64 `json:"change_rows"`       // rows of boundary_review_address_changes
+
+	Split
 }
 
 // Job is one bake in progress, shared by its layers.
@@ -134,7 +177,11 @@ func (j *Job) Add(n int64) { j.prog.add(n) }
 // that unchanged files keep their bytes and stale ones can be found, as on
 // S3 where the previous files are still there.
 func (j *Job) Seed(folder string) error {
-	return seed(filepath.Join(j.Out, folder), filepath.Join(j.Staging, folder))
+	if err := seed(filepath.Join(j.Out, folder), filepath.Join(j.Staging, folder)); err != nil {
+		return err
+	}
+	pause("seeded " + folder)
+	return nil
 }
 
 // partFile is the one file written per partition, like UNLOAD's output.
@@ -148,7 +195,8 @@ func PartitionFile(dir, letter string) string {
 // rowGroupRows bounds the rows a parquet writer buffers in memory.
 const rowGroupRows = 64 * 1024
 
-// Run bakes opts with layers, in order, into opts.Out.
+// Run bakes opts with layers, in order, into opts.Out. It returns nil if
+// and only if the new output was published.
 func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	start := time.Now()
 	if opts.Out == "" {
@@ -193,31 +241,51 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 		}
 		j.Inputs[flag] = abs
 	}
-	out, err := filepath.Abs(opts.Out)
+	abs, err := filepath.Abs(opts.Out)
 	if err != nil {
 		return j.Summary, fmt.Errorf("out path: %w", err)
 	}
-	j.Out = out
-	if err := checkOut(out, layers); err != nil {
+	out, err := resolveOut(abs)
+	if err != nil {
 		return j.Summary, err
 	}
+	j.Out = out
 	parent := filepath.Dir(out)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return j.Summary, fmt.Errorf("create %s: %w", parent, err)
 	}
-	// Stage beside Out, on the same filesystem, so publishing is a rename.
-	if j.Staging, err = mkStaging(parent, "."+filepath.Base(out)+".staging-"); err != nil {
-		return j.Summary, fmt.Errorf("create staging folder: %w", err)
+	lock, err := lockOut(out)
+	if err != nil {
+		return j.Summary, err
+	}
+	defer lock.Close()
+	pause("locked")
+	if err := cleanLitter(out); err != nil {
+		return j.Summary, err
+	}
+	pause("cleaned")
+	if err := checkOut(out, layers); err != nil {
+		return j.Summary, err
+	}
+	var prev *fs.FileMode
+	if fi, err := os.Stat(out); err == nil {
+		m := fi.Mode()
+		prev = &m
+	}
+	// Stage beside Out, in its folder, so publishing is one swap of names.
+	if j.Staging, err = mkStaging(out); err != nil {
+		return j.Summary, err
 	}
 	published := false
 	defer func() {
 		if !published {
-			os.RemoveAll(j.Staging)
+			removeTree(j.Staging, "failed run: staging")
 		}
 	}()
+	pause("staged")
 
 	for _, l := range run {
-		j.prog.begin(l.Name)
+		j.Begin(l.Name)
 		if err := l.Bake(ctx, j); err != nil {
 			return j.Summary, err
 		}
@@ -225,10 +293,20 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 			return j.Summary, err
 		}
 	}
-	if err := publish(j.Staging, out); err != nil {
+	// From here the run's outcome is the swap's: once it is done the new
+	// output is published, and nothing after it can make the run fail.
+	if err := publish(ctx, j.Staging, out, prev); err != nil {
 		return j.Summary, err
 	}
 	published = true
+	if prev != nil {
+		// The staging folder now holds the old tree. Should removing it
+		// fail, the next run removes it.
+		if err := removeTree(j.Staging, "publish: old tree"); err != nil {
+			j.Logger.Warn("previous output not removed; the next bake removes it", "err", err)
+		}
+		pause("publish: old tree removed")
+	}
 	j.Summary.Elapsed = time.Since(start)
 	j.prog.stop()
 	j.prog.summary(j.Summary)
@@ -239,7 +317,10 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 func (j *Job) Done(n int64) { j.prog.done(n) }
 
 // Begin starts a new progress step within a layer.
-func (j *Job) Begin(step string) { j.prog.begin(step) }
+func (j *Job) Begin(step string) {
+	j.prog.begin(step)
+	pause("begin " + step)
+}
 
 // checkOut refuses to replace something that is not a previous bake output,
 // so a typo such as --out ~ cannot delete a home folder.

@@ -151,7 +151,7 @@ func TestBakeFixturesTwoRuns(t *testing.T) {
 			t.Errorf("%s.parquet was rewritten although its content is unchanged", oc)
 		}
 	}
-	if d := cmp.Diff([]string{"in", "out"}, siblings(t, e.dir)); d != "" {
+	if d := cmp.Diff([]string{".out.lock", "in", "out"}, siblings(t, e.dir)); d != "" {
 		t.Errorf("leftovers beside --out (-want +got):\n%s", d)
 	}
 }
@@ -184,7 +184,7 @@ func TestBakeConflictingDuplicateLeavesOutputIntact(t *testing.T) {
 	if d := cmp.Diff(want, snapshot(t, e.out)); d != "" {
 		t.Errorf("--out changed after a failed run (-before +after):\n%s", d)
 	}
-	if d := cmp.Diff([]string{"in", "out"}, siblings(t, e.dir)); d != "" {
+	if d := cmp.Diff([]string{".out.lock", "in", "out"}, siblings(t, e.dir)); d != "" {
 		t.Errorf("leftovers beside --out (-want +got):\n%s", d)
 	}
 }
@@ -259,7 +259,7 @@ func TestBakeBadInput(t *testing.T) {
 			if d := cmp.Diff(before, snapshot(t, e.out)); d != "" {
 				t.Errorf("--out changed after a failed run (-before +after):\n%s", d)
 			}
-			if d := cmp.Diff([]string{"in", "out"}, siblings(t, e.dir)); d != "" {
+			if d := cmp.Diff([]string{".out.lock", "in", "out"}, siblings(t, e.dir)); d != "" {
 				t.Errorf("leftovers beside --out (-want +got):\n%s", d)
 			}
 		})

@@ -87,6 +87,16 @@ func (p *progress) summary(s Summary) {
 		s.AddressRows, s.Letters, s.BallotRows, s.BallotPieces, s.Elections)
 	fmt.Fprintf(p.w, "databaker: %d ballot rows skipped: source_table None (no geometry), as EE exports for ballots without a boundary\n",
 		s.BallotsSkipped)
+	if n := len(s.InvalidPieces); n > 0 {
+		fmt.Fprintf(p.w, "databaker: %d of %d ballot pieces are not OGC-valid; used as given:\n", n, s.BallotPieces)
+		for i, iv := range s.InvalidPieces {
+			if i == 10 {
+				fmt.Fprintf(p.w, "databaker:   ... and %d more\n", n-i)
+				break
+			}
+			fmt.Fprintf(p.w, "databaker:   %s\n", iv)
+		}
+	}
 	fmt.Fprintf(p.w, "databaker: joined %d rows: %d inside at least one ballot's area, %d inside none\n",
 		s.JoinedRows, s.RowsWithBallots, s.JoinedRows-s.RowsWithBallots)
 	fmt.Fprintf(p.w, "databaker: %d identical duplicate rows dropped (same UPRN, same data), leaving %d output rows\n",
@@ -94,5 +104,16 @@ func (p *progress) summary(s Summary) {
 	fmt.Fprintf(p.w, "databaker: %d outcodes: %d written (new or changed), %d unchanged (same bytes, not rewritten), "+
 		"%d empty (no elections in the outcode: a 0-row file), %d stale deleted (outcode no longer in AddressBase)\n",
 		s.Outcodes, s.Written, s.Unchanged, s.Empty, s.Deleted)
+	if br := s.BoundaryReviews; br != nil {
+		fmt.Fprintf(p.w, "databaker: boundary reviews: read %d rows: %d geometry pieces of %d reviews (%d old and new divisions and organisation areas)\n",
+			br.Rows, br.Pieces, br.Reviews, br.Divisions)
+		fmt.Fprintf(p.w, "databaker: boundary reviews: joined %d rows: %d inside at least one review (%d with a division change entry), %d inside none; %d change rows\n",
+			br.JoinedRows, br.RowsWithReviews, br.RowsWithChanges, br.JoinedRows-br.RowsWithReviews, br.ChangeRows)
+		fmt.Fprintf(p.w, "databaker: boundary reviews: %d identical duplicate rows dropped, leaving %d output rows\n",
+			br.DuplicatesDropped, br.OutputRows)
+		fmt.Fprintf(p.w, "databaker: boundary reviews: %d outcodes: %d written (new or changed), %d unchanged (same bytes, not rewritten), "+
+			"%d empty (no boundary review in the outcode: a 0-row file), %d stale deleted (outcode no longer in AddressBase)\n",
+			br.Outcodes, br.Written, br.Unchanged, br.Empty, br.Deleted)
+	}
 	fmt.Fprintf(p.w, "databaker: done in %s\n", s.Elapsed.Round(time.Millisecond))
 }

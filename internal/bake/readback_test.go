@@ -1,14 +1,12 @@
 package bake_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"github.com/DemocracyClub/dc-data-baker/internal/bake/baketest"
+
 	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -165,47 +163,8 @@ func readOutcodes(t testing.TB, dir, source string) map[string][]wantRow {
 	return out
 }
 
-// snapshot returns path → sha256 of every file under dir ("" if dir is
-// missing), to prove a failed run left it untouched.
-func snapshot(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		rel, _ := filepath.Rel(dir, p)
-		m[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// siblings lists the names in dir, to catch leftover staging folders.
-func siblings(t testing.TB, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	return names
-}
+// snapshot and siblings are baketest's, named as the tests here use them.
+var (
+	snapshot = baketest.Snapshot
+	siblings = baketest.Siblings
+)

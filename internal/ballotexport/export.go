@@ -53,6 +53,11 @@ const (
 //     organisation geography, else one "None" row with empty geometry.
 //   - Rows without an election_id (EE allows NULL, using tmp_election_id
 //     for drafts) are skipped: nothing downstream can key on them.
+//   - Each piece goes through ST_MakeValid and only its polygonal part is
+//     kept (ST_CollectionExtract type 3), as the boundary reviews export
+//     does: a self-intersecting piece becomes a valid MULTIPOLYGON, and a
+//     collapsed sliver becomes empty and is dropped (counted in Stats).
+//     The engines then meet only valid pieces from this export.
 //   - A deterministic ORDER BY: election_id in byte order (COLLATE "C",
 //     whatever the database's locale), then geography_id, so identical
 //     data gives identical bytes.
@@ -68,7 +73,7 @@ WITH ballots AS (
 )
 SELECT b.election_id,
        g.id,
-       ST_AsText(g.geography),
+       ST_AsText(ST_CollectionExtract(ST_MakeValid(g.geography), 3)),
        ST_SRID(g.geography),
        COALESCE(g.source_table, 'None')
 FROM ballots b
@@ -98,6 +103,9 @@ type Stats struct {
 	Rows     int64 `json:"rows"`      // data rows, not counting the header
 	Ballots  int64 `json:"ballots"`   // distinct election_ids
 	NoneRows int64 `json:"none_rows"` // ballots without any geography
+	// EmptyPieces counts pieces with no polygonal part left after
+	// ST_MakeValid (a collapsed sliver): not written.
+	EmptyPieces int64 `json:"empty_pieces,omitempty"`
 }
 
 // WriteCSV streams the export for ballots polling on or after since (or
@@ -132,6 +140,10 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, since time.Time) (Sta
 		if source == SourceNone {
 			st.NoneRows++
 		} else {
+			if wkt != nil && eeexport.IsEmptyWKT(*wkt) {
+				st.EmptyPieces++
+				continue
+			}
 			if err := checkPiece(geoID, wkt, srid); err != nil {
 				return st, fmt.Errorf("export row %d (election_id %s, source_table %s, geography_id %s): %w",
 					st.Rows+1, electionID, source, idString(geoID), err)

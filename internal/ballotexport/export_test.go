@@ -13,6 +13,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
+	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 )
 
@@ -142,5 +143,42 @@ func TestWriteCSVBadData(t *testing.T) {
 				t.Errorf("rows written before the error = %d, want %d", st.Rows, tt.wantRows)
 			}
 		})
+	}
+}
+
+// TestWriteCSVMakesPiecesValid: a ballot on Heene's division geography,
+// whose pieces are a self-intersecting bow tie and a collapsed sliver (as
+// real subdivided data has). The export repairs the bow tie into a valid
+// MULTIPOLYGON and drops the sliver, counting it, so every piece it writes
+// is OGC-valid by the engines' own check.
+func TestWriteCSVMakesPiecesValid(t *testing.T) {
+	db := eetest.NewDB(t)
+	db.Exec(t, `INSERT INTO elections_election
+	    (election_id, poll_open_date, group_type, current, current_status, division_geography_id, organisation_geography_id)
+	    VALUES ('local.worthing.heene.2026-05-07', '2026-05-07', NULL, NULL, 'Approved', 34, NULL)`)
+	conn := connectAsEE(t, db)
+	var buf bytes.Buffer
+	st, err := ballotexport.WriteCSV(context.Background(), conn, &buf, date("2026-04-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.EmptyPieces != 1 || st.Rows != 9 {
+		t.Errorf("stats %+v, want 9 rows and 1 empty piece dropped", st)
+	}
+	var heene []ballots.Piece
+	sst, err := ballots.Read(&buf, "export.csv", func(p ballots.Piece) error {
+		if p.ElectionID == "local.worthing.heene.2026-05-07" {
+			heene = append(heene, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sst.Invalid) != 0 {
+		t.Errorf("the export wrote pieces that are not OGC-valid: %v", sst.Invalid)
+	}
+	if len(heene) != 1 || heene[0].DivisionID != "341" || len(heene[0].Geom) != 2 {
+		t.Errorf("Heene's pieces %+v, want piece 341 only, as a two-part MULTIPOLYGON", heene)
 	}
 }

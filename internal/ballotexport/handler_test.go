@@ -234,3 +234,53 @@ func TestHandleFailureKeepsPreviousFile(t *testing.T) {
 		})
 	}
 }
+
+// The export keeps a dated copy of the CSV it publishes in the history
+// bucket, and a history bucket it cannot write to fails the run before
+// anything is published.
+func TestHandleKeepsADatedHistoryCopy(t *testing.T) {
+	const history = "dc-data-baker-raw-history"
+	for _, tc := range []struct {
+		name    string
+		buckets []string
+		wantErr string
+	}{
+		{"kept", []string{bucket, history}, ""},
+		{"history bucket missing", []string{bucket}, "keep history copy s3://" + history + "/current_elections/2026-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := eetest.NewDB(t)
+			s3c := eetest.NewS3(t, tc.buckets...)
+			cfg, err := ballotexport.ConfigFromEnv(db.Env(bucket, "HISTORY_BUCKET", history, "HISTORY_PREFIX", "current_elections/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			h := ballotexport.New(cfg, s3c, eetest.NewSSM(t, db.SSMParams()).Client, slog.New(slog.NewJSONHandler(&logs, nil)),
+				ballotexport.WithClock(func() time.Time { return eetest.Now }), ballotexport.WithTempDir(t.TempDir()))
+			s3test.Put(t, s3c, bucket, ballotexport.DefaultKey, "old,file\r\n")
+
+			_, err = h.Handle(context.Background(), ballotexport.In{})
+			published := s3test.Get(t, s3c, bucket, ballotexport.DefaultKey)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Handle: %v, want an error containing %q", err, tc.wantErr)
+				}
+				if published != "old,file\r\n" {
+					t.Errorf("published file changed although its history copy failed:\n%s", published)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Handle: %v\nlogs:\n%s", err, &logs)
+			}
+			wantKey := "current_elections/" + eetest.Now.UTC().Format("2006-01-02") + "/current_elections-" + eetest.Now.UTC().Format("150405") + "Z.csv"
+			if diff := cmp.Diff([]string{wantKey}, s3test.Keys(t, s3c, history)); diff != "" {
+				t.Fatalf("history keys (-want +got):\n%s", diff)
+			}
+			if got := s3test.Get(t, s3c, history, wantKey); got != published || !strings.HasPrefix(got, "election_id,") {
+				t.Errorf("history copy differs from the published CSV:\n%s\nvs\n%s", got, published)
+			}
+		})
+	}
+}

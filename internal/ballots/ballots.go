@@ -15,6 +15,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // Header is the exact header row EE writes.
@@ -28,6 +29,9 @@ type Piece struct {
 	SourceTable string
 	Line        int
 	Geom        orb.MultiPolygon
+	// Invalid is why the piece is not OGC-valid, or "". Such a piece is
+	// used as given and reported (the contract's "OGC validity").
+	Invalid string
 }
 
 // Stats counts what Read saw.
@@ -36,6 +40,8 @@ type Stats struct {
 	Pieces      int `json:"pieces"`
 	SkippedNone int `json:"skipped_none"`
 	Elections   int `json:"elections"`
+	// Invalid lists the pieces that are not OGC-valid, in file order.
+	Invalid []validate.InvalidPiece `json:"invalid_pieces,omitempty"`
 }
 
 // ParseError names the file, line and (when known) the election of bad input.
@@ -59,7 +65,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // no geometry and are skipped (counted in Stats.SkippedNone).
 func Read(r io.Reader, name string, fn func(Piece) error) (Stats, error) {
 	var st Stats
-	c := csv.NewReader(r)
+	c := csv.NewReader(validate.SkipBOM(r))
 	c.FieldsPerRecord = -1
 	c.ReuseRecord = true
 	ids := map[string]struct{}{}
@@ -98,8 +104,8 @@ func Read(r io.Reader, name string, fn func(Piece) error) (Stats, error) {
 			}
 		}
 		p := Piece{ElectionID: f[0], DivisionID: f[1], SourceTable: f[3], Line: line}
-		if p.ElectionID == "" {
-			return fail("", "field election_id: empty")
+		if err := validate.ElectionID(p.ElectionID); err != nil {
+			return fail("", "field election_id: %w", err)
 		}
 		switch p.SourceTable {
 		case "None":
@@ -118,7 +124,13 @@ func Read(r io.Reader, name string, fn func(Piece) error) (Stats, error) {
 		if err != nil {
 			return fail(p.ElectionID, "field geography_text: %w", err)
 		}
+		if err := validate.Geometry(mp); err != nil {
+			return fail(p.ElectionID, "field geography_text: %w", err)
+		}
 		p.Geom = mp
+		if p.Invalid = validate.OGCValid(mp); p.Invalid != "" {
+			st.Invalid = append(st.Invalid, validate.InvalidPiece{File: name, Line: line, ID: p.ElectionID, Reason: p.Invalid})
+		}
 		st.Pieces++
 		ids[p.ElectionID] = struct{}{}
 		if err := fn(p); err != nil {

@@ -14,10 +14,10 @@ const hdr = "election_id,geography_id,geography_text,source_table\r\n"
 
 func TestReadAndIndex(t *testing.T) {
 	in := hdr +
-		"local.a.2026-05-07,1,\"POLYGON((0 0,10 0,10 10,0 10,0 0),(4 4,6 4,6 6,4 6,4 4))\",Organisation\r\n" +
-		"local.a.b.2026-05-07,2,\"MULTIPOLYGON(((0 0,2 0,2 2,0 2,0 0)),((20 20,22 20,22 22,20 22,20 20)))\",Division\r\n" +
+		"local.a.2026-05-07,1,\"POLYGON((-5 50,-3 50,-3 52,-5 52,-5 50),(-4.2 50.8,-3.8 50.8,-3.8 51.2,-4.2 51.2,-4.2 50.8))\",Organisation\r\n" +
+		"local.a.b.2026-05-07,2,\"MULTIPOLYGON(((-5 50,-4.6 50,-4.6 50.4,-5 50.4,-5 50)),((-1 54,-0.6 54,-0.6 54.4,-1 54.4,-1 54)))\",Division\r\n" +
 		"local.a.c.2026-05-07,,,None\r\n" +
-		"local.a.2026-05-07,1,\"POLYGON((30 30,31 30,31 31,30 31,30 30))\",Organisation\r\n"
+		"local.a.2026-05-07,1,\"POLYGON((1 56,1.2 56,1.2 56.2,1 56.2,1 56))\",Organisation\r\n"
 	var got []string
 	st, err := ballots.Read(strings.NewReader(in), "b.csv", func(p ballots.Piece) error {
 		got = append(got, p.ElectionID+"/"+p.SourceTable)
@@ -41,11 +41,11 @@ func TestReadAndIndex(t *testing.T) {
 		p    orb.Point
 		want []string
 	}{
-		{orb.Point{1, 1}, []string{"local.a.2026-05-07", "local.a.b.2026-05-07"}},
-		{orb.Point{5, 5}, nil},  // in the hole
-		{orb.Point{10, 5}, nil}, // on the boundary
-		{orb.Point{21, 21}, []string{"local.a.b.2026-05-07"}},
-		{orb.Point{30.5, 30.5}, []string{"local.a.2026-05-07"}},
+		{orb.Point{-4.8, 50.2}, []string{"local.a.2026-05-07", "local.a.b.2026-05-07"}},
+		{orb.Point{-4, 51}, nil}, // in the hole
+		{orb.Point{-3, 51}, nil}, // on the boundary
+		{orb.Point{-0.8, 54.2}, []string{"local.a.b.2026-05-07"}},
+		{orb.Point{1.1, 56.1}, []string{"local.a.2026-05-07"}},
 	} {
 		if d := cmp.Diff(tc.want, ix.Containing(tc.p, nil)); d != "" {
 			t.Errorf("Containing(%v) (-want +got):\n%s", tc.p, d)
@@ -60,12 +60,14 @@ func TestReadBad(t *testing.T) {
 	}{
 		{"empty file", "", []string{"b.csv:1:", "empty file"}},
 		{"wrong header", "election_id,division_id,geometry,source_table\r\n", []string{"b.csv:1:", "header"}},
-		{"missing header", "x.2026,1,\"POLYGON((0 0,1 0,1 1,0 0))\",Division\r\n", []string{"b.csv:1:", "header"}},
-		{"bad wkt", hdr + "ok.2026,1,\"POLYGON((0 0,1 0,1 1,0 0))\",Division\r\nbad.2026,1,\"POLYGON((0 0,1 0,1 x,0 0))\",Division\r\n", []string{"b.csv:3:", "election bad.2026", "geography_text"}},
+		{"missing header", "x.2026,1,\"POLYGON((-5 50,-4.8 50,-4.8 50.2,-5 50))\",Division\r\n", []string{"b.csv:1:", "header"}},
+		{"bad wkt", hdr + "ok.2026,1,\"POLYGON((-5 50,-4.8 50,-4.8 50.2,-5 50))\",Division\r\nbad.2026,1,\"POLYGON((-5 50,-4.8 50,-4.8 x,-5 50))\",Division\r\n", []string{"b.csv:3:", "election bad.2026", "geography_text"}},
 		{"empty geometry", hdr + "e.2026,1,,Division\r\n", []string{"b.csv:2:", "election e.2026", "empty geometry"}},
 		{"columns", hdr + "e.2026,1,Division\r\n", []string{"b.csv:2:", "got 3 columns"}},
-		{"source_table", hdr + "e.2026,1,\"POLYGON((0 0,1 0,1 1,0 0))\",Ward\r\n", []string{"b.csv:2:", "source_table"}},
-		{"non-UTF-8", hdr + "e\xff.2026,1,\"POLYGON((0 0,1 0,1 1,0 0))\",Division\r\n", []string{"b.csv:2:", "UTF-8"}},
+		{"source_table", hdr + "e.2026,1,\"POLYGON((-5 50,-4.8 50,-4.8 50.2,-5 50))\",Ward\r\n", []string{"b.csv:2:", "source_table"}},
+		{"election_id trailing space", hdr + "e.2026 ,1,\"POLYGON((-5 50,-4.8 50,-4.8 50.2,-5 50))\",Division\r\n", []string{"b.csv:2:", "field election_id", "surrounding whitespace"}},
+		{"swapped lat/lon", hdr + "e.2026,1,\"POLYGON((50 -5,50 -4.8,50.2 -4.8,50 -5))\",Division\r\n", []string{"b.csv:2:", "election e.2026", "geography_text", "swapped"}},
+		{"non-UTF-8", hdr + "e\xff.2026,1,\"POLYGON((-5 50,-4.8 50,-4.8 50.2,-5 50))\",Division\r\n", []string{"b.csv:2:", "UTF-8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := ballots.Index(strings.NewReader(tc.in), "b.csv")
@@ -78,5 +80,24 @@ func TestReadBad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A byte-order mark is skipped, as the AddressBase reader does; a piece
+// that is not OGC-valid (a bow-tie) is read and reported with its line.
+func TestReadBOMAndInvalidPiece(t *testing.T) {
+	in := "\ufeff" + hdr +
+		"ok.2026,1,\"POLYGON((-5 50,-4.8 50,-4.8 50.2,-5 50))\",Division\r\n" +
+		"bowtie.2026,2,\"POLYGON((-5 50,-4.8 50.2,-4.8 50,-5 50.2,-5 50))\",Division\r\n"
+	var n int
+	st, err := ballots.Read(strings.NewReader(in), "b.csv", func(ballots.Piece) error { n++; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || len(st.Invalid) != 1 {
+		t.Fatalf("pieces %d, invalid %+v; want 2 pieces, 1 invalid", n, st.Invalid)
+	}
+	if iv := st.Invalid[0]; iv.File != "b.csv" || iv.Line != 3 || iv.ID != "bowtie.2026" || iv.Reason == "" {
+		t.Errorf("invalid piece %+v", iv)
 	}
 }

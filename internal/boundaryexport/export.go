@@ -14,22 +14,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
 // Header is the CSV header row fixed by the data contract.
-var Header = []string{
-	"boundary_review_id", "slug", "status", "latest_event", "consultation_url",
-	"legislation_title", "effective_date", "organisation_name",
-	"organisation_official_name", "organisation_gss", "divisionset_generation",
-	"divisionset_id", "divisionset_pmtiles_url", "division_type", "division_slug",
-	"division_name", "division_official_identifier", "geometry",
-}
+var Header = reviewcsv.Header
 
 // Values of the divisionset_generation column.
 const (
-	GenerationOld          = "old"          // the organisation's division set in force today
-	GenerationNew          = "new"          // the review's own division set
-	GenerationOrganisation = "organisation" // no new set yet: the organisation's area
+	GenerationOld          = reviewcsv.GenerationOld
+	GenerationNew          = reviewcsv.GenerationNew
+	GenerationOrganisation = reviewcsv.GenerationOrganisation
 )
 
 // PMTilesBase is where EE publishes a division set's pmtiles.
@@ -211,7 +206,7 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, sel Selection) (Stats
 			return st, fmt.Errorf("boundary review %d, %s division %q, piece %d: %w",
 				reviewID, rec[10], rec[14], *pieceID, err)
 		}
-		if wkt == nil || *wkt == "" || isEmptyWKT(*wkt) {
+		if wkt == nil || *wkt == "" || eeexport.IsEmptyWKT(*wkt) {
 			st.EmptyPieces++
 			continue
 		}
@@ -232,10 +227,4 @@ func WriteCSV(ctx context.Context, q querier, w io.Writer, sel Selection) (Stats
 		}
 	}
 	return st, eeexport.FinishCSV(cw, rows, "boundary reviews", st.Rows)
-}
-
-// isEmptyWKT reports an empty geometry as PostGIS writes it, e.g.
-// "POLYGON EMPTY".
-func isEmptyWKT(wkt string) bool {
-	return len(wkt) >= 5 && wkt[len(wkt)-5:] == "EMPTY"
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,20 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("ConfigFromEnv (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The boundary-reviews export keeps its dated copy too (here in the same
+// in-process bucket, under its own folder).
+func TestHandleKeepsADatedHistoryCopy(t *testing.T) {
+	const prefix = "raw-history/current_boundary_reviews/"
+	r := runHandler(t, "", nil, "HISTORY_BUCKET", bucket, "HISTORY_PREFIX", prefix)
+	if r.err != nil {
+		t.Fatalf("Handle: %v\nlogs:\n%s", r.err, r.logs)
+	}
+	want := []string{boundaryexport.DefaultKey, eeexport.HistoryKey(prefix, boundaryexport.DefaultKey, eetest.Now)}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, r.keys); diff != "" {
+		t.Errorf("bucket keys (-want +got):\n%s", diff)
 	}
 }

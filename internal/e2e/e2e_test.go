@@ -207,20 +207,25 @@ func TestAddressBasePartitions(t *testing.T) {
 
 // A gate that fails leaves addressbase_partitioned on the run it pointed
 // at, which the next CurrentElections run reads and publishes from; the
-// failed run's prefix is only what its staging twin shows.
+// failed run's prefix is only what its staging twin shows. The partition
+// query refuses a malformed address itself (internal/validate), so the
+// gate's failure is Athena's: the fake fails the real gate query.
 func TestAddressBaseGateFailureLeavesTheTable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{withExport: true})
+	e := newEnv(t, scenario{withExport: true, fail: addressbase.QueryGateUPRNs})
 	e.seedAddressBase(addressBaseCSV(t))
 	good := e.keys(abBucket, partitionedPrefix)
-	// A postcode that does not start with a capital letter lands in a
-	// partition the projection does not read, so the twin misses one UPRN.
-	e.put(abBucket, cleanedPrefix+"part-1.csv", []byte("100007,7 LOWER STREET,n1 9gu,SRID=4326;POINT(-.1 51.54),D\r\n"))
+	// The failed run's release has one more address, so what readers see
+	// tells the two runs apart.
+	e.put(abBucket, cleanedPrefix+"part-1.csv", []byte("100007,7 UPPER STREET,N1 9GU,SRID=4326;POINT(-.1 51.54),D\r\n"))
 	before := seedOutputs(e)
 
 	r := e.run(addressbase.Flow(addressBaseParams()))
-	if r.Status != "FAILED" || !strings.Contains(r.Cause, "UPRN gate: addressbase_cleaned_raw rows=8") {
+	if r.Status != "FAILED" || !strings.Contains(r.Cause, failMessage(addressbase.QueryGateUPRNs)) {
 		t.Fatalf("execution %s %s: %s; want FAILED by the UPRN gate\ncalls:\n%s", r.Status, r.Error, r.Cause, fmtCalls(r))
+	}
+	if failed := e.keys(abBucket, partitionedPrefix+"runs/run-1/"); len(failed) == 0 {
+		t.Error("the failed run wrote nothing under its prefix")
 	}
 	if len(r.SNS) != 1 {
 		t.Errorf("SNS messages %+v, want one", r.SNS)

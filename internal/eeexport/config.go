@@ -24,6 +24,9 @@ const (
 type Config struct {
 	Bucket string // BUCKET (required)
 	Key    string // KEY, default given by the export
+	// HistoryBucket and HistoryPrefix (HISTORY_BUCKET, HISTORY_PREFIX: both
+	// or neither) are where a dated copy of each exported file is kept.
+	HistoryBucket, HistoryPrefix string
 	DB
 }
 
@@ -45,8 +48,10 @@ type DB struct {
 // variable, so that an export can add its own and report them all at once.
 func ConfigFromEnv(getenv func(string) string, defaultKey string) (Config, []error) {
 	c := Config{
-		Bucket: env(getenv, "BUCKET"),
-		Key:    env(getenv, "KEY"),
+		Bucket:        env(getenv, "BUCKET"),
+		Key:           env(getenv, "KEY"),
+		HistoryBucket: env(getenv, "HISTORY_BUCKET"),
+		HistoryPrefix: env(getenv, "HISTORY_PREFIX"),
 		DB: DB{
 			HostParam:     env(getenv, "DB_HOST_PARAM"),
 			UserParam:     env(getenv, "DB_USER_PARAM"),
@@ -73,6 +78,11 @@ func ConfigFromEnv(getenv func(string) string, defaultKey string) (Config, []err
 	}
 	if strings.HasPrefix(c.Key, "/") || strings.HasSuffix(c.Key, "/") {
 		errs = append(errs, fmt.Errorf("env KEY %q must be an object key, without a leading or trailing /", c.Key))
+	}
+	if (c.HistoryBucket == "") != (c.HistoryPrefix == "") {
+		errs = append(errs, fmt.Errorf("env HISTORY_BUCKET %q and HISTORY_PREFIX %q must be set together", c.HistoryBucket, c.HistoryPrefix))
+	} else if c.HistoryPrefix != "" && (strings.HasPrefix(c.HistoryPrefix, "/") || !strings.HasSuffix(c.HistoryPrefix, "/")) {
+		errs = append(errs, fmt.Errorf("env HISTORY_PREFIX %q must be a folder: no leading /, ending in /", c.HistoryPrefix))
 	}
 	if c.SSLMode == "" {
 		c.SSLMode = DefaultSSLMode

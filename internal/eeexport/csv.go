@@ -31,3 +31,10 @@ func FinishCSV(cw *csv.Writer, rows pgx.Rows, what string, n int64) error {
 	}
 	return nil
 }
+
+// IsEmptyWKT reports an empty geometry as PostGIS writes it, e.g.
+// "POLYGON EMPTY": what ST_CollectionExtract(ST_MakeValid(g), 3) leaves of
+// a collapsed sliver. The exports drop such pieces and count them.
+func IsEmptyWKT(wkt string) bool {
+	return len(wkt) >= 5 && wkt[len(wkt)-5:] == "EMPTY"
+}

@@ -7,8 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/jackc/pgx/v5"
@@ -24,6 +29,8 @@ type Exporter struct {
 	s3      S3API
 	ssm     SSMAPI
 	TempDir string // where the file is staged before upload; "" is os.TempDir()
+	// Now dates the history copy; nil is time.Now.
+	Now func() time.Time
 }
 
 // NewExporter returns an Exporter publishing to cfg.Bucket/cfg.Key. app
@@ -64,6 +71,14 @@ func (e *Exporter) Run(ctx context.Context, log *slog.Logger, runID string, writ
 		return 0, err
 	}
 
+	// The dated copy is written first, so every file ever published has
+	// one: a failure here leaves the published file as it was.
+	if e.cfg.HistoryBucket != "" {
+		if err := e.keepHistory(ctx, file, size); err != nil {
+			log.Error("history copy failed; published file left unchanged", "error", err.Error())
+			return 0, err
+		}
+	}
 	tmpKey := tables.HiddenKey(e.cfg.Key, runID)
 	if err := publish(ctx, e.s3, e.cfg.Bucket, e.cfg.Key, tmpKey, file, size); err != nil {
 		log.Error("publish failed", "error", err.Error(), "temp_key", tmpKey)
@@ -105,6 +120,37 @@ func (e *Exporter) exportToFile(ctx context.Context, p DBParams, write WriteFunc
 		return 0, f, fmt.Errorf("rewind %s: %w", f.Name(), err)
 	}
 	return size, f, nil
+}
+
+// HistoryKey is where the copy of a file exported at now goes:
+// <prefix><YYYY-MM-DD>/<base>-<HHMMSS>Z<ext> in UTC, e.g.
+// current_elections/2026-12-02/current_elections-180512Z.csv, so a day's
+// exports sort by time and none overwrites another.
+func HistoryKey(prefix, key string, now time.Time) string {
+	base := path.Base(key)
+	ext := path.Ext(base)
+	u := now.UTC()
+	return prefix + u.Format("2006-01-02") + "/" + strings.TrimSuffix(base, ext) + "-" + u.Format("150405") + "Z" + ext
+}
+
+// keepHistory uploads the staged file to its history key and rewinds it
+// for the publish.
+func (e *Exporter) keepHistory(ctx context.Context, file *os.File, size int64) error {
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	key := HistoryKey(e.cfg.HistoryPrefix, e.cfg.Key, now())
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(e.cfg.HistoryBucket), Key: aws.String(key), Body: file,
+		ContentLength: aws.Int64(size), ContentType: aws.String("text/csv; charset=utf-8"),
+	}); err != nil {
+		return fmt.Errorf("keep history copy s3://%s/%s: %w", e.cfg.HistoryBucket, key, err)
+	}
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind %s: %w", file.Name(), err)
+	}
+	return nil
 }
 
 // RunID names a run's temporary key: the Lambda request id when there is

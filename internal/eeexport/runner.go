@@ -33,5 +33,6 @@ func NewRunner(cfg Config, app string, s3c S3API, ssmc SSMAPI, logger *slog.Logg
 	for _, o := range opts {
 		o(&r)
 	}
+	r.Exp.Now = r.Now
 	return r
 }

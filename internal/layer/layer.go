@@ -61,10 +61,19 @@ func NamesFor(environment string) Names {
 // StateMachine is the deployed name of a layer's state machine.
 func (n Names) StateMachine(base string) string { return base + n.suffix }
 
-// DatabaseParams name the SSM parameters that hold EveryElection's database
-// connection details: names, never values.
+// DatabaseParams say how the export Lambdas reach EveryElection's
+// database: the SSM parameters that hold its connection details (names,
+// never values), the network they run in to reach it (nil: no VPC), and
+// their /tmp size in MB for staging the file (0: Lambda's default).
 type DatabaseParams struct {
 	Host, User, Name, Password string
+	VPC                        *VPC
+	EphemeralStorage           int
+}
+
+// VPC is the subnets and security groups a Lambda runs in.
+type VPC struct {
+	SubnetIDs, SecurityGroupIDs []string
 }
 
 // Settings are the stack's values that layers are declared from.
@@ -79,7 +88,25 @@ type Settings struct {
 	// TriggerDelaySeconds holds a rebuild request in its queue, so a burst
 	// of changes becomes one run.
 	TriggerDelaySeconds int
+	// Selection is which rows the export Lambdas select besides the
+	// contract's rule.
+	Selection Selection
 }
+
+// Selection is the export Lambdas' configurable selection.
+type Selection struct {
+	// BallotsLookbackDays keeps ballots whose poll date was up to this
+	// many days ago.
+	BallotsLookbackDays int
+	// ReviewsMapOnly keeps only boundary reviews with public_visibility MAP.
+	ReviewsMapOnly bool
+	// ReviewsLookbackDays keeps COMPLETED reviews that took effect up to
+	// this many days ago.
+	ReviewsLookbackDays int
+}
+
+// MaxLookbackDays bounds both look-backs, as the exports do.
+const MaxLookbackDays = 3660
 
 // Spec is everything about one layer.
 type Spec struct {
@@ -144,6 +171,13 @@ type Function struct {
 	// ExternalObjects is true when it reads or writes objects in the
 	// buckets the project does not own, so it needs their KMS keys.
 	ExternalObjects bool
+	// VPC, if set, is where it runs; EphemeralStorage is /tmp in MB.
+	VPC              *VPC
+	EphemeralStorage int
+	// History, if set, is its folder in the stack's raw-history bucket
+	// (e.g. "current_elections/"): the component passes the bucket and
+	// folder as HISTORY_BUCKET and HISTORY_PREFIX.
+	History string
 }
 
 // Triggers start a layer's state machine through a deduplicating FIFO queue.
@@ -187,6 +221,36 @@ type Grant struct {
 	Resources []Resource
 	// WildcardReason says why a resource or action has a "*".
 	WildcardReason string
+	// Condition narrows the statement: operator -> key -> values.
+	Condition map[string]map[string][]string
+}
+
+// List lets role list bucket, but only under prefixes: an s3:prefix
+// condition, so a ListBucket grant shows no more of a bucket than the
+// role's object grants reach. Each prefix is a folder ending in "/"; it
+// matches itself and anything below it, but not the folder's name without
+// the "/", which would also list its siblings (ballots-with-wkt would list
+// ballots-with-wkt-development/). A request without a prefix is refused.
+func List(role Role, sid, bucket string, prefixes ...string) Grant {
+	like := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		like[i] = strings.TrimSuffix(p, "/") + "/*"
+	}
+	return Grant{
+		Role: role, Sid: sid, Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)},
+		Condition: map[string]map[string][]string{"StringLike": {"s3:prefix": like}},
+	}
+}
+
+// BucketLocation lets role find the buckets' regions, as Athena does before
+// it reads or writes them; s3:GetBucketLocation has no s3:prefix, so it
+// cannot share List's statement.
+func BucketLocation(role Role, sid string, buckets ...string) Grant {
+	res := make([]Resource, len(buckets))
+	for i, b := range buckets {
+		res[i] = Bucket(b)
+	}
+	return Grant{Role: role, Sid: sid, Actions: []string{"s3:GetBucketLocation"}, Resources: res}
 }
 
 // Resource is what an IAM statement names. Glue, SSM and state machine
@@ -209,6 +273,9 @@ const (
 	SSMParameter
 	StateMachine
 	Workgroup
+	// RawHistory is objects of the stack's raw-history bucket, which the
+	// stack creates, so its name is known only at deploy time.
+	RawHistory
 )
 
 // The Resource constructors.
@@ -232,6 +299,9 @@ func Objects(bucket, prefix string) Resource {
 func Object(bucket, key string) Resource {
 	return Resource{Kind: S3, Name: "arn:aws:s3:::" + bucket + "/" + key}
 }
+
+// HistoryObjects are the objects under prefix in the raw-history bucket.
+func HistoryObjects(prefix string) Resource { return Resource{Kind: RawHistory, Name: prefix + "*"} }
 
 // Parameter is an SSM parameter, by its name (with or without the leading /).
 func Parameter(name string) Resource { return Resource{Kind: SSMParameter, Name: name} }

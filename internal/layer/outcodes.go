@@ -32,14 +32,14 @@ func OutcodeFunctions() []Function {
 // outcodePrefix and deletes stale files under both.
 func OutcodeGrants(bucket, joinedPrefix, stagingPrefix, outcodePrefix string) []Grant {
 	return []Grant{
-		{Role: OutcodeSplit, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
+		List(OutcodeSplit, "ListBucket", bucket, joinedPrefix, stagingPrefix),
 		{Role: OutcodeSplit, Sid: "ReadJoined", Actions: []string{"s3:GetObject"}, Resources: []Resource{Objects(bucket, joinedPrefix)}, WildcardReason: ObjectsUnderPrefix},
 		{
 			// GetObject also covers HeadObject, used to skip unchanged files.
 			Role: OutcodeSplit, Sid: "WriteStaged", Actions: []string{"s3:GetObject", "s3:PutObject"},
 			Resources: []Resource{Objects(bucket, stagingPrefix)}, WildcardReason: ObjectsUnderPrefix,
 		},
-		{Role: Publish, Sid: "ListBucket", Actions: []string{"s3:ListBucket"}, Resources: []Resource{Bucket(bucket)}},
+		List(Publish, "ListBucket", bucket, stagingPrefix, outcodePrefix),
 		{
 			// A copy's source needs GetObject; HeadObject compares digests.
 			Role: Publish, Sid: "ReadAndTidyStaged", Actions: []string{"s3:GetObject", "s3:DeleteObject"},

@@ -9,6 +9,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 )
 
@@ -22,6 +23,7 @@ type Layer struct {
 var All = []Layer{
 	{addressbase.Spec, addressbase.Bake},
 	{currentelections.Spec, currentelections.Bake},
+	{boundaryreviews.Spec, boundaryreviews.Bake},
 }
 
 // Bake returns the layers' local engines, in order.

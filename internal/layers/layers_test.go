@@ -3,6 +3,7 @@
 package layers_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,15 +57,56 @@ func TestBakeLayersWriteDistinctFolders(t *testing.T) {
 	}
 }
 
+// Every layer that reads addressbase_partitioned and AddressBase, which
+// switches it to a new run and deletes older runs, name each other as
+// conflicts, so the guard never lets their runs overlap.
+func TestReadersOfAddressBaseConflictWithIt(t *testing.T) {
+	all := specs(t)
+	ab := all["addressbase"]
+	readers := 0
+	for name, s := range all {
+		if name == ab.Name || !readsPartitioned(s) {
+			continue
+		}
+		readers++
+		if !slices.Contains(s.Conflicts, ab.StateMachine) {
+			t.Errorf("%s reads addressbase_partitioned but does not conflict with %s", name, ab.StateMachine)
+		}
+		if !slices.Contains(ab.Conflicts, s.StateMachine) {
+			t.Errorf("addressbase does not conflict with %s, which reads addressbase_partitioned", s.StateMachine)
+		}
+	}
+	if readers < 2 {
+		t.Errorf("%d layers read addressbase_partitioned, want CurrentElections and BoundaryReviews at least", readers)
+	}
+}
+
+// readsPartitioned reports whether one of s's queries reads addressbase_partitioned.
+func readsPartitioned(s layer.Spec) bool {
+	for _, q := range s.Queries {
+		for _, v := range q.Values {
+			if v == "addressbase_partitioned" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Every table's location, as production deploys it.
 func TestTableLocations(t *testing.T) {
 	want := map[string]string{
 		"addressbase_cleaned_raw": "s3://pollingstations.private.data/addressbase/current/addressbase_cleaned/",
 		"addressbase_partitioned": "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
 		// Created at the table's home; each run points it at its prefix.
-		"addressbase_partitioned_staging":        "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
-		"current_ballots":                        "s3://ee.data-cache.production/ballots-with-wkt/",
-		"current_ballots_joined_to_address_base": "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
+		"addressbase_partitioned_staging":                "s3://pollingstations.private.data/addressbase/production/addressbase_partitioned/",
+		"current_ballots":                                "s3://ee.data-cache.production/ballots-with-wkt/",
+		"current_ballots_joined_to_address_base":         "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
+		"current_ballots_joined_to_address_base_staging": "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
+		// Production's own folder too: the project writes this export itself.
+		"current_boundary_reviews":                        "s3://ee.data-cache.production/boundary-reviews-production/",
+		"boundary_review_address_changes":                 "s3://pollingstations.private.data/addressbase/production/boundary_review_address_changes/",
+		"current_boundary_reviews_joined_to_address_base": "s3://pollingstations.private.data/addressbase/production/current_boundary_reviews_joined_to_address_base/",
 	}
 	seen := 0
 	for _, s := range specs(t) {
@@ -125,8 +167,8 @@ func TestCheckRefusesBadSpecs(t *testing.T) {
 			s.Tables = append(s.Tables, tables.Table{Name: "t", RunScoped: true})
 		}, "run-scoped table t needs its staging twin t_staging"},
 		{"grant for a role not called", func(s *layer.Spec) {
-			s.Grants = append(s.Grants, layer.Grant{Role: layer.TableLocation, Sid: "X"})
-		}, "grant X is for table-location, which it does not call"},
+			s.Grants = append(s.Grants, layer.Grant{Role: layer.ExportBoundaryReviews, Sid: "X"})
+		}, "grant X is for export-boundary-reviews, which it does not call"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := good

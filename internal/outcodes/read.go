@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -178,7 +179,10 @@ func readObject(ctx context.Context, src blob.Store, key, letter, listColumn str
 					rows.Close()
 					return fmt.Errorf("%s row %d %w", key, row, err)
 				}
-				slices.SortFunc(items, bytes.Compare)
+				// The list keeps the joined table's order: each layer's
+				// query sorts it as its contract says (ballot_ids by id,
+				// boundary_reviews by boundary_review_id, which a byte sort
+				// would break: "12" < "7"). Repeats are dropped.
 				items = slices.CompactFunc(items, bytes.Equal)
 				t.add(fieldVals[0], fieldVals[1], fieldVals[2], items, fieldVals[3])
 			}
@@ -201,19 +205,24 @@ func readObject(ctx context.Context, src blob.Store, key, letter, listColumn str
 	return nil
 }
 
-// checkRow validates one row's scalar fields; the error starts with
-// "field <name>" so the caller can prefix the file and row.
+// checkRow validates one row's scalar fields with the rules the readers of
+// the input files use (internal/validate), so that a bad uprn or postcode
+// that reached the joined table some other way never becomes a row, and
+// nothing but a UK outcode becomes part of a file name or S3 key. The error
+// starts with "field <name>" so the caller can prefix the file and row.
 func checkRow(vals [4][]byte, null [4]bool, letter string) error {
-	if null[0] || len(vals[0]) == 0 {
-		return fmt.Errorf("field uprn: empty")
+	if null[0] {
+		return fmt.Errorf("field uprn: null")
+	}
+	if err := validate.UPRN(vals[0]); err != nil {
+		return fmt.Errorf("field uprn: %w", err)
 	}
 	if null[2] {
 		return fmt.Errorf("field postcode: null (uprn %s)", vals[0])
 	}
 	pc := vals[2]
-	sp := bytes.IndexByte(pc, ' ')
-	if sp <= 0 || sp == len(pc)-1 || bytes.IndexByte(pc[sp+1:], ' ') >= 0 {
-		return fmt.Errorf("field postcode: %q is not \"OUTCODE INCODE\" with one space (uprn %s)", pc, vals[0])
+	if err := validate.PostcodeText(pc); err != nil {
+		return fmt.Errorf("field postcode: %w (uprn %s)", err, vals[0])
 	}
 	if !bytes.HasPrefix(pc, []byte(letter)) {
 		return fmt.Errorf("field postcode: %q does not start with partition letter %q (uprn %s)", pc, letter, vals[0])

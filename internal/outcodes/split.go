@@ -163,10 +163,22 @@ func dedupe(t *table, letter string) (drop bitset, dropped int, examples []strin
 		lo = hi
 	}
 	if nConflicts > 0 {
-		return nil, 0, nil, fmt.Errorf("split letter %s: %d uprns have conflicting duplicate rows (same uprn, different data), e.g. %s; nothing was written",
-			letter, nConflicts, strings.Join(conflicts, ", "))
+		return nil, 0, nil, &ConflictError{Letter: letter, Count: nConflicts, Examples: conflicts}
 	}
 	return drop, dropped, examples, nil
+}
+
+// ConflictError is a letter's conflicting duplicates: UPRNs with two
+// different rows. The local bake adds the CSV lines of the examples.
+type ConflictError struct {
+	Letter   string
+	Count    int
+	Examples []string // up to exampleLimit UPRNs, sorted
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("split letter %s: %d uprns have conflicting duplicate rows (same uprn, different data), e.g. %s; nothing was written",
+		e.Letter, e.Count, strings.Join(e.Examples, ", "))
 }
 
 // writerOptions are fixed so identical rows give identical bytes:

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -83,11 +82,10 @@ func (lc listCase) items(ids []string) []string {
 	return out
 }
 
-// sortedItems is items as a file holds them: sorted, never nil.
-func (lc listCase) sortedItems(ids ...string) []string {
-	out := append([]string{}, lc.items(ids)...)
-	slices.Sort(out)
-	return out
+// fileItems is items as a file holds them: in the joined table's order
+// (each layer's query sorts its list; Split keeps it), never nil.
+func (lc listCase) fileItems(ids ...string) []string {
+	return append([]string{}, lc.items(ids)...)
 }
 
 // The input schemas, in the order inputSchemas returns them.
@@ -131,7 +129,7 @@ func letterFor(t testing.TB, lc listCase) map[string][]byte {
 		}),
 		"20261126_101010_00001_abcde_0": lc.input(t, bagInput, []in{
 			{UPRN: "777", Address: "7 Rochester Rd", Postcode: "ME1 1AB", Source: src, List: nil},
-			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", Source: src, List: []string{parlM, mayor}}, // unsorted list
+			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", Source: src, List: []string{parlM, mayor}}, // kept in this order, not re-sorted
 		}),
 		"20261126_101010_00001_abcde_3": lc.input(t, legacyInput, []in{
 			{UPRN: "200003721900", Address: "1 COX STREET", Postcode: "ME14 3HE", Source: src, List: []string{local, parl}},
@@ -145,11 +143,11 @@ var wantM = wantFor(ballotIDs)
 
 // wantFor is the expected content of each file of letterFor(lc).
 func wantFor(lc listCase) map[string][]outcodes.OutRow {
-	it := lc.sortedItems
+	it := lc.fileItems
 	return map[string][]outcodes.OutRow{
 		"M1": {
 			{UPRN: "0123", Address: "1 Piccadilly", Postcode: "M1 1AA", AddressbaseSource: src, List: it(mayor), Outcode: "M1"},
-			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", AddressbaseSource: src, List: it(mayor, parlM), Outcode: "M1"},
+			{UPRN: "55", Address: "55 Oxford Rd", Postcode: "M1 2BB", AddressbaseSource: src, List: it(parlM, mayor), Outcode: "M1"},
 		},
 		"ME1": {}, // every list in the outcode empty: an empty file
 		"ME14": {

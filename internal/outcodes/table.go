@@ -52,7 +52,8 @@ func newTable() *table {
 
 func (t *table) len() int { return len(t.refs) }
 
-// add appends one row. items must already be sorted and distinct.
+// add appends one row. items must be distinct, in the order the file
+// keeps them.
 func (t *table) add(uprn, address, postcode []byte, items [][]byte, source []byte) {
 	need := 2*binary.MaxVarintLen32 + len(uprn) + len(address)
 	if len(t.chunks) == 0 || cap(t.chunks[len(t.chunks)-1])-len(t.chunks[len(t.chunks)-1]) < need {

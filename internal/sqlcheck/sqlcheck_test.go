@@ -1,6 +1,8 @@
 package sqlcheck_test
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
+
 	"context"
 	"encoding/json"
 	"os"
@@ -18,7 +20,7 @@ import (
 )
 
 // deployValues are sample deploy-time values for every template.
-var deployValues = map[string]string{
+var deployValues = validate.With(map[string]string{
 	"database":          "dc_data_baker",
 	"table":             "addressbase_partitioned",
 	"source_table":      "addressbase_cleaned_raw",
@@ -30,7 +32,7 @@ var deployValues = map[string]string{
 	"reviews_table":     "current_boundary_reviews",
 	"changes_table":     "boundary_review_address_changes",
 	"list_column":       "ballot_ids",
-}
+})
 
 // runtimeValues are sample values for the run-time {placeholders} the query
 // Lambda fills; a new placeholder needs a sample here.

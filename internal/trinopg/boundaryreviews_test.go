@@ -3,7 +3,6 @@ package trinopg_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews/reviewstest"
 )
 
 // brFixtures are the hand-worked boundary reviews fixtures: review 7 has
@@ -60,125 +60,24 @@ func (l *lake) boundaryReviewsLayer() error {
 	return nil
 }
 
-// boundaryReviewsText is the joined table as text, sorted by UPRN: a line
-// per address (uprn, postcode, number of reviews), then one indented line
-// per boundary_reviews element.
+// boundaryReviewsText is the joined table as reviewstest.Text renders it,
+// and its rows' elements.
 func (l *lake) boundaryReviewsText() ([]byte, [][]string, error) {
 	res, err := l.w.Exec(context.Background(), fmt.Sprintf(
 		`SELECT uprn, postcode, boundary_reviews FROM "%s"."%s"`, database, brJoined.Name))
 	if err != nil {
 		return nil, nil, err
 	}
-	slices.SortFunc(res.Rows, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-	var buf bytes.Buffer
-	var elements [][]string
-	for _, r := range res.Rows {
+	rows := make([]reviewstest.Row, len(res.Rows))
+	for i, r := range res.Rows {
 		list, ok := r[2].([]string)
 		if !ok {
 			return nil, nil, fmt.Errorf("uprn %v: boundary_reviews is %v, want a list", r[0], r[2])
 		}
-		fmt.Fprintf(&buf, "%s %s %d\n", r[0], r[1], len(list))
-		for _, e := range list {
-			fmt.Fprintf(&buf, "  %s\n", e)
-		}
-		elements = append(elements, list)
+		rows[i] = reviewstest.Row{UPRN: r[0].(string), Postcode: r[1].(string), BoundaryReviews: list}
 	}
-	return buf.Bytes(), elements, nil
-}
-
-// The data contract's key order of an element, of its
-// boundary_review_details and of each change.
-var (
-	elementKeys = []string{"boundary_review_id", "slug", "status", "boundary_review_details", "changes"}
-	detailKeys  = []string{"consultation_url", "legislation_title", "effective_date", "organisation_name", "organisation_official_name", "organisation_gss"}
-	changeKeys  = []string{
-		"division_type", "old_division_slug", "old_division_name", "old_division_official_identifier", "old_divisionset_pmtiles_url",
-		"new_division_slug", "new_division_name", "new_division_official_identifier", "new_divisionset_pmtiles_url", "change_scenario",
-	}
-)
-
-// objectKeys reads one JSON object's keys in order, and each nested
-// object's (by key) and each object in a nested array's (key + "[]").
-func objectKeys(dec *json.Decoder, path string, out map[string][][]string) error {
-	var keys []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		k := t.(string)
-		keys = append(keys, k)
-		if err := valueKeys(dec, path+"."+k, out); err != nil {
-			return err
-		}
-	}
-	out[path] = append(out[path], keys)
-	_, err := dec.Token() // }
-	return err
-}
-
-func valueKeys(dec *json.Decoder, path string, out map[string][][]string) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch t {
-	case json.Delim('{'):
-		return objectKeys(dec, path, out)
-	case json.Delim('['):
-		for dec.More() {
-			if err := valueKeys(dec, path+"[]", out); err != nil {
-				return err
-			}
-		}
-		_, err = dec.Token()
-	}
-	return err
-}
-
-// checkElements decodes every element and checks its keys are the
-// contract's, in its order, that boundary_review_id is a number, and that
-// elements are sorted by it and changes by division_type.
-func checkElements(lists [][]string) error {
-	for _, list := range lists {
-		prev := -1.0
-		for _, e := range list {
-			dec := json.NewDecoder(strings.NewReader(e))
-			dec.UseNumber()
-			keys := map[string][][]string{}
-			if err := valueKeys(dec, "", keys); err != nil {
-				return fmt.Errorf("%s: %w", e, err)
-			}
-			for path, want := range map[string][]string{"": elementKeys, ".boundary_review_details": detailKeys, ".changes[]": changeKeys} {
-				for _, got := range keys[path] {
-					if !slices.Equal(got, want) {
-						return fmt.Errorf("%s: keys of %q are %v, want %v", e, path, got, want)
-					}
-				}
-			}
-			var v struct {
-				ID      float64 `json:"boundary_review_id"`
-				Changes []struct {
-					DivisionType string `json:"division_type"`
-				}
-			}
-			if err := json.Unmarshal([]byte(e), &v); err != nil {
-				return fmt.Errorf("%s: %w", e, err)
-			}
-			if v.ID <= prev {
-				return fmt.Errorf("%v: elements not sorted by boundary_review_id", list)
-			}
-			prev = v.ID
-			if !slices.IsSortedFunc(v.Changes, func(a, b struct {
-				DivisionType string `json:"division_type"`
-			}) int {
-				return strings.Compare(a.DivisionType, b.DivisionType)
-			}) {
-				return fmt.Errorf("%s: changes not sorted by division_type", e)
-			}
-		}
-	}
-	return nil
+	text, lists := reviewstest.Text(rows)
+	return text, lists, nil
 }
 
 // wantBoundaryReviews is the hand-worked result (golden; -update rewrites
@@ -212,7 +111,36 @@ var boundaryReviewScenarios = []scenario{
 		if diff := cmp.Diff(string(want), string(got)); diff != "" {
 			return fmt.Errorf("%s (-want +got):\n%s", wantBoundaryReviews, diff)
 		}
-		return checkElements(lists)
+		return reviewstest.CheckElements(lists)
+	}},
+	{"boundary reviews: a row that breaks a rule of a valid row fails the join, naming its review and field", func(l *lake) error {
+		// The local bake's reader refuses the same rows (internal/layers/boundaryreviews, TestBakeRejectsBadReviews).
+		const org = `12,beta-2027,CURRENT,Consultation open,,,,Beta,Beta Borough Council,E07000888,`
+		if err := l.loadReviews(false); err != nil {
+			return err
+		}
+		if err := l.addressBaseLayer(); err != nil {
+			return err
+		}
+		csv, err := os.ReadFile(filepath.Join(brFixtures, "reviews.csv"))
+		if err != nil {
+			return err
+		}
+		for _, tc := range []struct{ row, want string }{
+			{org + `organisation,,,,,,,"POLYGON((51.6 0.6,51.6 1.2,52 1.2,52 0.6,51.6 0.6))"`, "boundary reviews: review 12 (division ): field geometry is outside longitude -9.0..2.5, latitude 49.0..61.5 (swapped lon/lat?)"},
+			{org + `organisation,,,,,,,"POLYGON((0.6 0,1.2 0,1.2 1,0.6 0))"`, "boundary reviews: review 12 (division ): field geometry is outside longitude"},
+			{org + `organisation,,,,,,,`, "boundary reviews: review 12: field geometry is empty"},
+			{org + `proposed,,,,,,,"POLYGON((0.6 51.6,1.2 51.6,1.2 52,0.6 52,0.6 51.6))"`, "boundary reviews: review 12: field divisionset_generation proposed is not old, new or organisation"},
+		} {
+			if err := l.put(reviews, boundaryreviews.ReviewsFile, append(slices.Clone(csv), tc.row+"\n"...)); err != nil {
+				return err
+			}
+			_, err = l.run(boundaryreviews.QueryChanges, nil)
+			if err := wantErr(err, "GENERIC_USER_ERROR: "+tc.want); err != nil {
+				return fmt.Errorf("row %s: %w", tc.row, err)
+			}
+		}
+		return nil
 	}},
 	{"boundary reviews: the CSV's rows in another order give identical bytes", func(l *lake) error {
 		if err := l.loadReviews(true); err != nil {

@@ -13,8 +13,13 @@ func TestMutantsFail(t *testing.T) {
 	t.Parallel()
 	for _, m := range []struct{ name, template, from, to string }{
 		{"partition column not last", "addressbase/partition-addressbase-cleaned",
-			"'{addressbase_cleaned_raw_location}' AS addressbase_source,\n        substr(postcode, 1, 1) AS first_letter",
-			"substr(postcode, 1, 1) AS first_letter,\n        '{addressbase_cleaned_raw_location}' AS addressbase_source"},
+			"addressbase_source, first_letter\n    FROM (", "first_letter, addressbase_source\n    FROM ("},
+		{"uprn rule not applied", "addressbase/partition-addressbase-cleaned", "regexp_like(coalesce(uprn, ''), '{{.uprn_pattern}}')", "regexp_like(coalesce(uprn, ''), '.*')"},
+		{"postcode rule not applied", "addressbase/partition-addressbase-cleaned", "regexp_like(coalesce(postcode, ''), '{{.postcode_pattern}}')", "regexp_like(coalesce(postcode, ''), '.*')"},
+		{"location range ignores latitude", "addressbase/partition-addressbase-cleaned", " AND latitude >= {{.min_lat}} AND latitude <= {{.max_lat}})", ")"},
+		{"byte-order mark kept", "addressbase/partition-addressbase-cleaned", "CASE WHEN starts_with(uprn, U&'\\FEFF') THEN substr(uprn, 2) ELSE uprn END AS uprn", "uprn"},
+		{"election_id rule not applied", "currentelections/uprn-to-ballots", "'{{.election_id_pattern}}'", "'.*'"},
+		{"ballot range ignores longitude", "currentelections/uprn-to-ballots", "ST_XMin(ST_GeometryFromText(geometry)) >= {{.min_lon}} AND ST_XMax(ST_GeometryFromText(geometry)) <= {{.max_lon}}", "true"},
 		{"location regex reads the wrong group", "addressbase/partition-addressbase-cleaned", `\)$', 2) AS double) AS latitude`, `\)$', 1) AS double) AS latitude`},
 		{"location regex accepts anything", "addressbase/partition-addressbase-cleaned", `WHEN regexp_like(location, '^SRID=4326;POINT`, `WHEN regexp_like(location, '`},
 		{"first letter from the outcode's second character", "addressbase/partition-addressbase-cleaned", "substr(postcode, 1, 1)", "substr(postcode, 2, 1)"},
@@ -30,6 +35,7 @@ func TestMutantsFail(t *testing.T) {
 		{"review join: NAME_CHANGED without comparing the sets", brChanges, "WHEN os.uprns = ns.uprns THEN 'NAME_CHANGED'", "WHEN o.division_type = n.division_type THEN 'NAME_CHANGED'"},
 		{"review join: old and new divisions of different types paired", brChanges, "AND n.boundary_review_id = o.boundary_review_id AND n.division_type = o.division_type", "AND n.boundary_review_id = o.boundary_review_id"},
 		{"review join: the old division's set read from the new set", brChanges, "ON os.generation = 'old'", "ON os.generation = 'new'"},
+		{"review join: range ignores latitude", brChanges, "AND ST_YMin(ST_GeometryFromText(geometry)) >= {{.min_lat}} AND ST_YMax(ST_GeometryFromText(geometry)) <= {{.max_lat}})\n                    THEN fail(format('boundary reviews", ")\n                    THEN fail(format('boundary reviews"},
 		{"review join: organisation-only reviews dropped", brChanges, "WHERE generation = 'organisation'", "WHERE generation = 'none'"},
 		{"aggregate: elements sorted as strings", brAggregate, "ORDER BY boundary_review_id, element", "ORDER BY element"},
 		{"aggregate: changes sorted backwards", brAggregate, "ORDER BY division_type, change", "ORDER BY division_type DESC, change"},

@@ -40,7 +40,8 @@ var Functions = []string{
 	"and", "as", "from", "in", "join", "not", "on", "or", "select", "where", "with",
 	// built-ins with Trino's semantics
 	"array_agg", "cast", "chr", "coalesce", "concat_ws", "count", "format",
-	"nullif", "split_part", "st_contains", "st_point", "substr", "sum",
+	"nullif", "split_part", "st_contains", "st_point", "st_xmax", "st_xmin", "st_ymax", "st_ymin",
+	"starts_with", "substr", "sum",
 	// defined in functions.sql
 	"array_join", "array_sort", "crc32", "fail", "json_format", "regexp_extract", "regexp_like",
 	"slice", "st_geometryfromtext", "to_utf8",

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -302,5 +303,61 @@ func TestActionlint(t *testing.T) {
 		t.Fatalf("cannot run actionlint (%v):\n%s", err, out.String())
 	default:
 		t.Skipf("cannot run actionlint (%v); set ACTIONLINT or allow the Go module proxy:\n%s", err, out.String())
+	}
+}
+
+// The repository's own workflows pin every action by full commit SHA, with
+// the version as a comment for people and Dependabot: a tag can be moved.
+func TestActionsArePinnedBySHA(t *testing.T) {
+	pinned := regexp.MustCompile(`^\s*-?\s*uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$`)
+	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no workflows: %v", err)
+	}
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if !strings.Contains(line, "uses:") || strings.Contains(line, "uses: ./") {
+				continue
+			}
+			n++
+			if !pinned.MatchString(line) {
+				t.Errorf("%s:%d: %q is not pinned as uses: owner/repo@<40-hex SHA> # vX.Y.Z", filepath.Base(f), i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no uses: lines found")
+	}
+	if _, err := os.Stat("../../.github/dependabot.yml"); err != nil {
+		t.Errorf("no Dependabot config to keep the pins current: %v", err)
+	}
+}
+
+// Each deploy runs the post-deploy check after pulumi up: every layer,
+// waiting, within its budget (120 s for CurrentElections).
+func TestDeploysRunThePostDeployCheck(t *testing.T) {
+	ws := load(t)
+	for _, file := range []string{"deploy-development.yml", "deploy-production.yml"} {
+		j := job(t, ws, file, "deploy")
+		up := slices.IndexFunc(j.Steps, func(s workflows.Step) bool { return s.Action() == "pulumi/actions" })
+		check := slices.IndexFunc(j.Steps, func(s workflows.Step) bool { return strings.Contains(s.Run, "cmd/databaker") })
+		if up < 0 || check < up {
+			t.Errorf("%s: no post-deploy check step after pulumi up (steps %d, %d)", file, up, check)
+			continue
+		}
+		run := j.Steps[check].Run
+		for _, want := range []string{"run addressbase --stack", "run currentElections --stack", "--wait --timeout 120s"} {
+			if !strings.Contains(run, want) {
+				t.Errorf("%s: post-deploy check %q lacks %q", file, run, want)
+			}
+		}
+		if j.Steps[check].Env["PULUMI_ACCESS_TOKEN"] != "${{ secrets.PULUMI_ACCESS_TOKEN }}" {
+			t.Errorf("%s: the check reads stack outputs but has no PULUMI_ACCESS_TOKEN", file)
+		}
 	}
 }

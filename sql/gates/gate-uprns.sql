@@ -1,14 +1,18 @@
 -- Quality gate: {{.source_table}} and {{.target_table}} hold the same UPRNs:
 -- the same row count, distinct count and order-insensitive checksum (the sum
--- of CRC-32s, which cannot overflow a bigint for 30 million rows).
+-- of CRC-32s, which cannot overflow a bigint for 30 million rows). A UPRN
+-- is compared without a leading byte-order mark, which the partition query
+-- drops from the first row of a CSV object.
 WITH
     source AS (
         SELECT count(*) AS n, count(DISTINCT uprn) AS d, coalesce(sum(crc32(to_utf8(uprn))), 0) AS c
-        FROM "{{.database}}"."{{.source_table}}"
+        FROM (SELECT CASE WHEN starts_with(uprn, U&'\FEFF') THEN substr(uprn, 2) ELSE uprn END AS uprn
+              FROM "{{.database}}"."{{.source_table}}") AS t
     ),
     target AS (
         SELECT count(*) AS n, count(DISTINCT uprn) AS d, coalesce(sum(crc32(to_utf8(uprn))), 0) AS c
-        FROM "{{.database}}"."{{.target_table}}"
+        FROM (SELECT CASE WHEN starts_with(uprn, U&'\FEFF') THEN substr(uprn, 2) ELSE uprn END AS uprn
+              FROM "{{.database}}"."{{.target_table}}") AS t
     )
 SELECT
     CASE

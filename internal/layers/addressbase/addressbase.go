@@ -4,6 +4,8 @@
 package addressbase
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
+
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
@@ -14,9 +16,12 @@ import (
 // the environment.
 const StateMachineName = "MakeAddressBasePartitioned"
 
-// currentElectionsMachine is the CurrentElections layer's state machine,
-// named here rather than imported: that layer imports this one.
-const currentElectionsMachine = "MakeCurrentElectionsParquet"
+// The state machines of the layers that read addressbase_partitioned,
+// named here rather than imported: those layers import this one.
+const (
+	currentElectionsMachine = "MakeCurrentElectionsParquet"
+	boundaryReviewsMachine  = "MakeBoundaryReviewsParquet"
+)
 
 // The layer's named queries, as its state machine starts them.
 const (
@@ -91,19 +96,20 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{raw, partitioned, staging},
 		Queries: []layer.NamedQuery{
-			{Name: QueryPartition, Template: "addressbase/partition-addressbase-cleaned", Values: map[string]string{"database": db, "source_table": raw.Name, "runs_location": runs}},
+			{Name: QueryPartition, Template: "addressbase/partition-addressbase-cleaned", Values: validate.With(map[string]string{"database": db, "source_table": raw.Name, "runs_location": runs})},
 			// The gates read the staging twin: what this run wrote.
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": staging.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": staging.Name}},
 		},
 		Calls: []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query},
-		// CurrentElections reads addressbase_partitioned, which this layer
-		// switches to a new run and whose older runs it deletes: their runs
-		// must not overlap.
-		Conflicts: []string{s.Names.StateMachine(currentElectionsMachine)},
+		// CurrentElections and BoundaryReviews read addressbase_partitioned,
+		// which this layer switches to a new run and whose older runs it
+		// deletes: their runs must not overlap.
+		Conflicts: []string{s.Names.StateMachine(currentElectionsMachine), s.Names.StateMachine(boundaryReviewsMachine)},
 		Grants: []layer.Grant{
 			{Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(partitioned.Name), layer.Table(staging.Name)}},
-			{Role: layer.Query, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(bucket)}},
+			layer.List(layer.Query, "ListAddressBaseBucket", bucket, sourcePrefix, targetPrefix),
+			layer.BucketLocation(layer.Query, "BucketLocation", bucket),
 			{
 				Role: layer.Query, Sid: "ReadSourceAndTarget", Actions: []string{"s3:GetObject"},
 				Resources:      []layer.Resource{layer.Objects(bucket, sourcePrefix), layer.Objects(bucket, targetPrefix)},
@@ -113,8 +119,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteTarget", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(bucket)}},
-			{Role: layer.EmptyPrefix, Sid: "EmptyTarget", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", bucket, targetPrefix),
+			{Role: layer.EmptyPrefix, Sid: "DeleteOlderRuns", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(bucket, targetPrefix)}, WildcardReason: layer.ObjectsUnderPrefix},
 			{Role: layer.TableLocation, Sid: "ReadSourceTable", Actions: []string{"glue:GetTable"}, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name)}},
 			layer.SwitchGrant("SwitchTarget", partitioned),
 		},

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
 // PartitionedName is the partitioned table's name, and its folder.
@@ -186,4 +188,34 @@ func writePartitions(dir string, in <-chan abBatch) ([]string, error) {
 	}
 	slices.Sort(letters)
 	return letters, errors.Join(errs...)
+}
+
+// NameConflictLines adds to err, when it is a gate's failure about
+// conflicting duplicate UPRNs found late (in a joined table, by a later
+// layer), the AddressBase CSV lines that hold them, so the error names the
+// input rather than a staging file's row. Other errors pass through. The
+// CSV is read again only on this failure path: a good bake pays nothing.
+func NameConflictLines(j *bake.Job, err error) error {
+	var uprns []string
+	if ce := (*outcodes.ConflictError)(nil); errors.As(err, &ce) {
+		uprns = ce.Examples
+	} else if le := (*bake.LettersConflictError)(nil); errors.As(err, &le) {
+		uprns = le.UPRNs
+	} else {
+		return err
+	}
+	path := j.Input(Input)
+	lines, lerr := Lines(path, uprns)
+	if lerr != nil {
+		return fmt.Errorf("%w (finding their lines in the input failed: %v)", err, lerr)
+	}
+	var rows []string
+	for _, u := range uprns {
+		at := make([]string, len(lines[u]))
+		for i, l := range lines[u] {
+			at[i] = fmt.Sprintf("%s:%d", path, l)
+		}
+		rows = append(rows, fmt.Sprintf("%s: field uprn %s", strings.Join(at, " and "), u))
+	}
+	return fmt.Errorf("%w\nconflicting rows: %s", err, strings.Join(rows, "; "))
 }

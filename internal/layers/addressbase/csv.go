@@ -4,14 +4,17 @@ package addressbase
 // see docs/data-contract.md), read by the local bake and the tests.
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // Columns is the number of columns in every AddressBase cleaned row.
@@ -28,6 +31,9 @@ type Record struct {
 	// FirstLetter is the first character of the postcode (the partition key).
 	FirstLetter string
 	Lon, Lat    float64
+	// Line is the row's line in the file (1-based; a quoted field may
+	// span lines, and this is the first).
+	Line int
 }
 
 // ParseError names the file, line and (when known) field of bad input.
@@ -61,7 +67,7 @@ type Reader struct {
 
 // NewReader returns a Reader over r; name is used in error messages.
 func NewReader(r io.Reader, name string) *Reader {
-	c := csv.NewReader(r)
+	c := csv.NewReader(validate.SkipBOM(r))
 	c.FieldsPerRecord = -1 // checked here, to give a clearer message
 	c.ReuseRecord = true
 	return &Reader{name: name, csv: c}
@@ -116,20 +122,13 @@ func (r *Reader) parse(f []string, line int) (Record, error) {
 	if len(f) != Columns {
 		return fail("", "got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns)
 	}
-	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4]}
-	if rec.UPRN == "" {
-		return fail("uprn", "empty uprn")
+	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4], Line: line}
+	if err := validate.UPRN(rec.UPRN); err != nil {
+		return fail("uprn", "%w", err)
 	}
-	if rec.Postcode == "" {
-		return fail("postcode", "empty postcode")
-	}
-	out, _, ok := strings.Cut(rec.Postcode, " ")
-	if !ok || out == "" {
-		return fail("postcode", "postcode %q has no outcode followed by a space", rec.Postcode)
-	}
-	if c := rec.Postcode[0]; c < 'A' || c > 'Z' {
-		// first_letter names a partition folder, so it must be a plain letter.
-		return fail("postcode", "postcode %q does not start with an upper-case letter A-Z", rec.Postcode)
+	out, err := validate.Postcode(rec.Postcode)
+	if err != nil {
+		return fail("postcode", "%w", err)
 	}
 	rec.Outcode = out
 	rec.FirstLetter = rec.Postcode[:1]
@@ -137,7 +136,39 @@ func (r *Reader) parse(f []string, line int) (Record, error) {
 	if err != nil {
 		return fail("location", "%w", err)
 	}
+	if err := validate.Point(lon, lat); err != nil {
+		return fail("location", "%w", err)
+	}
 	rec.Lon, rec.Lat = lon, lat
 	// encoding/csv reuses only the slice, not the strings, so no copy is needed.
 	return rec, nil
+}
+
+// Lines returns the lines of path on which each of uprns occurs. It reads
+// the whole file again, so it is for error reports found late (conflicting
+// duplicates), where the rows no longer carry their line; carrying it
+// through every row would cost each good run for the sake of a bad one.
+func Lines(path string, uprns []string) (map[string][]int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open addressbase: %w", err)
+	}
+	defer f.Close()
+	want := make(map[string][]int, len(uprns))
+	for _, u := range uprns {
+		want[u] = nil
+	}
+	r := NewReader(bufio.NewReaderSize(f, 1<<20), path)
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return want, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ls, ok := want[rec.UPRN]; ok {
+			want[rec.UPRN] = append(ls, rec.Line)
+		}
+	}
 }

@@ -36,9 +36,9 @@ func TestReadGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []addressbase.Record{
-		{UPRN: "200003721912", Address: "FRINSBURY HOUSE, COX STREET, DETLING, MAIDSTONE", Postcode: "ME14 3HE", AddressType: "D", Outcode: "ME14", FirstLetter: "M", Lon: 0.5956009, Lat: 51.3176159},
-		{UPRN: "ONSPD-TE11ST", Postcode: "TE1 1ST", Outcode: "TE1", FirstLetter: "T", Lon: -1.5, Lat: 52.25},
-		{UPRN: "000123", Address: `A "QUOTED" NAME`, Postcode: "BT1 1AA", AddressType: "D", Outcode: "BT1", FirstLetter: "B", Lon: -5.93, Lat: 54.6},
+		{UPRN: "200003721912", Address: "FRINSBURY HOUSE, COX STREET, DETLING, MAIDSTONE", Postcode: "ME14 3HE", AddressType: "D", Outcode: "ME14", FirstLetter: "M", Lon: 0.5956009, Lat: 51.3176159, Line: 1},
+		{UPRN: "ONSPD-TE11ST", Postcode: "TE1 1ST", Outcode: "TE1", FirstLetter: "T", Lon: -1.5, Lat: 52.25, Line: 2},
+		{UPRN: "000123", Address: `A "QUOTED" NAME`, Postcode: "BT1 1AA", AddressType: "D", Outcode: "BT1", FirstLetter: "B", Lon: -5.93, Lat: 54.6, Line: 3},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("records (-want +got):\n%s", d)
@@ -54,7 +54,7 @@ func TestReadBad(t *testing.T) {
 		{"missing column", good + "2,B,AB1 2CD,SRID=4326;POINT(-2 57)\r\n", []string{"ab.csv:2:", "got 4 columns, want 5"}},
 		{"extra column", good + good + "3,B,AB1 2CD,SRID=4326;POINT(-2 57),D,X\r\n", []string{"ab.csv:3:", "got 6 columns"}},
 		{"bad location", good + "2,B,AB1 2CD,POINT(nope),D\r\n", []string{"ab.csv:2:", "field location"}},
-		{"empty postcode", good + "2,B,,SRID=4326;POINT(-2 57),D\r\n", []string{"ab.csv:2:", "field postcode", "empty postcode"}},
+		{"empty postcode", good + "2,B,,SRID=4326;POINT(-2 57),D\r\n", []string{"ab.csv:2:", "field postcode", "not a UK postcode"}},
 		{"postcode without space", "2,B,AB12CD,SRID=4326;POINT(-2 57),D\r\n", []string{"ab.csv:1:", "field postcode"}},
 		{"lower-case postcode", "2,B,ab1 2CD,SRID=4326;POINT(-2 57),D\r\n", []string{"ab.csv:1:", "field postcode", "A-Z"}},
 		{"empty uprn", ",B,AB1 2CD,SRID=4326;POINT(-2 57),D\r\n", []string{"ab.csv:1:", "field uprn"}},
@@ -78,5 +78,27 @@ func TestReadBad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A byte-order mark and CRLF or LF line ends read the same records.
+func TestReadBOMAndLineEnds(t *testing.T) {
+	crlf := "200003721912,A,ME14 3HE,SRID=4326;POINT(.5956009 51.3176159),D\r\n000123,B,BT1 1AA,SRID=4326;POINT(-5.93 54.6),D\r\n"
+	want, err := readAll(t, "ab.csv", crlf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]string{
+		"BOM":    "\ufeff" + crlf,
+		"LF":     strings.ReplaceAll(crlf, "\r\n", "\n"),
+		"BOM+LF": "\ufeff" + strings.ReplaceAll(crlf, "\r\n", "\n"),
+	} {
+		got, err := readAll(t, "ab.csv", in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: records (-CRLF +%s):\n%s", name, name, d)
+		}
 	}
 }

@@ -1,14 +1,14 @@
 // Package boundaryreviews is the BoundaryReviews layer: every address with
 // the boundary reviews that affect it and how (docs/data-contract.md,
 // "Boundary reviews"), published as one parquet file per outcode.
-//
-// It is declared for the cloud here but is not yet in layers.All: its
-// local engine comes later, and the list is what deploys and bakes.
+// Spec declares it for the cloud; Bake is its local engine (databaker bake
+// --boundary-reviews).
 package boundaryreviews
 
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
@@ -16,6 +16,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // StateMachineName is the layer's state machine, before layer.Names adds
@@ -48,7 +49,7 @@ const (
 )
 
 // Reviews is the export of EveryElection's boundary reviews, one row per
-// geometry piece, with a header row (boundaryexport.Header).
+// geometry piece, with a header row (reviewcsv.Header).
 //
 // Every environment, production included, has its own folder: the project
 // writes this file itself (EveryElection publishes none), so no stack can
@@ -141,6 +142,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	reviewsKey := prefix[reviews.Name] + ReviewsFile
 	export, exportGrants := layer.EEExport(layer.ExportBoundaryReviews, "export_boundary_reviews",
 		"Exports EveryElection's current boundary reviews with their division geometries to the reviews CSV", ee, reviewsKey, s.EEDatabase)
+	// Which reviews besides the contract's rule: stack config, never code.
+	export.Env["MAP_ONLY"] = strconv.FormatBool(s.Selection.ReviewsMapOnly)
+	export.Env["COMPLETED_LOOKBACK_DAYS"] = strconv.Itoa(s.Selection.ReviewsLookbackDays)
 	gate := func(name, template string, values map[string]string) layer.NamedQuery {
 		values["database"] = db
 		return layer.NamedQuery{Name: name, Template: "gates/" + template, Values: values}
@@ -153,9 +157,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{reviews, changes, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: map[string]string{
+			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: validate.With(map[string]string{
 				"database": db, "reviews_table": reviews.Name, "addressbase_table": addresses.Name, "target_location": location[changes.Name],
-			}},
+			})},
 			{Name: QueryJoinLetter, Template: "boundaryreviews/uprn-to-boundary-reviews-first-letter", Values: map[string]string{
 				"database": db, "changes_table": changes.Name, "addressbase_table": addresses.Name, "target_location": location[joined.Name],
 			}},
@@ -167,7 +171,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
 		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
-		// empties and rewrites: their runs must not overlap.
+		// switches to a new run and whose older runs it deletes: their runs
+		// must not overlap.
 		Conflicts: []string{s.Names.StateMachine(addressbase.StateMachineName)},
 		Grants: slices.Concat(exportGrants, []layer.Grant{
 			{
@@ -175,7 +180,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name), layer.Table(changes.Name), layer.Table(joined.Name)},
 			},
 			{Role: layer.Query, Sid: "RepairLayerTables", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(changes.Name), layer.Table(joined.Name)}},
-			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[changes.Name], prefix[joined.Name]),
+			layer.List(layer.Query, "ListReviews", ee, prefix[reviews.Name]),
+			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
 				Resources: []layer.Resource{
@@ -188,7 +195,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteLayerTables", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[changes.Name], prefix[joined.Name]),
 			{
 				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,

@@ -4,6 +4,10 @@
 package currentelections
 
 import (
+	"strconv"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
+
 	"fmt"
 	"slices"
 
@@ -99,6 +103,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	ballotsKey := prefix[ballots.Name] + "current_elections.csv"
 	export, exportGrants := layer.EEExport(layer.ExportBallots, "export_current_ballots",
 		"Exports EveryElection's current ballots with their WKT to the ballots CSV", ee, ballotsKey, s.EEDatabase)
+	export.Env["LOOKBACK_DAYS"] = strconv.Itoa(s.Selection.BallotsLookbackDays)
 	if s.Schedule == "" {
 		return layer.Spec{}, fmt.Errorf("current elections layer: a nightly schedule is required")
 	}
@@ -110,7 +115,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{ballots, joined, twin},
 		Queries: []layer.NamedQuery{
-			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "runs_location": target + tables.RunsFolder}},
+			{Name: QueryJoin, Template: "currentelections/uprn-to-ballots", Values: validate.With(map[string]string{"database": db, "ballots_table": ballots.Name, "addressbase_table": addresses.Name, "runs_location": target + tables.RunsFolder})},
 			// The gates read the staging twin: what this run wrote.
 			{Name: QueryGateOneSource, Template: "gates/gate-one-source", Values: map[string]string{"database": db, "table": twin.Name}},
 			{Name: QueryGateUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": addresses.Name, "target_table": twin.Name}},
@@ -129,7 +134,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(ballots.Name), layer.Table(addresses.Name), layer.Table(joined.Name), layer.Table(twin.Name)},
 			},
 			layer.SwitchGrant("SwitchJoined", joined),
-			{Role: layer.Query, Sid: "ListBuckets", Actions: []string{"s3:ListBucket", "s3:GetBucketLocation"}, Resources: []layer.Resource{layer.Bucket(ab), layer.Bucket(ee)}},
+			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[joined.Name]),
+			layer.List(layer.Query, "ListBallots", ee, prefix[ballots.Name]),
+			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
 			{
 				Role: layer.Query, Sid: "ReadInputs", Actions: []string{"s3:GetObject"},
 				Resources:      []layer.Resource{layer.Objects(ee, prefix[ballots.Name]), layer.Objects(ab, prefix[raw.Name]), layer.Objects(ab, prefix[addresses.Name]), layer.Objects(ab, prefix[joined.Name])},
@@ -139,7 +146,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 				Role: layer.Query, Sid: "WriteJoined", Actions: []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
-			{Role: layer.EmptyPrefix, Sid: "ListAddressBaseBucket", Actions: []string{"s3:ListBucket"}, Resources: []layer.Resource{layer.Bucket(ab)}},
+			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[joined.Name]),
 			{Role: layer.EmptyPrefix, Sid: "DeleteOlderJoinedRuns", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
 		Flow: func(rt layer.Runtime) asl.StateMachine {

@@ -1,0 +1,27 @@
+package bake
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// pauseAt is the kill tests' hook, read once: with DATABAKER_TEST_PAUSE set
+// to a point's name, the process writes "databaker: test pause at <point>"
+// to stderr there and waits until its stdin is closed, so a test can kill
+// it at exactly that point (or let it go on). With "list" it names each
+// point as it passes it, so a test can find them all.
+var pauseAt = sync.OnceValue(func() string { return os.Getenv("DATABAKER_TEST_PAUSE") })
+
+// pause is a named point of a run for the kill tests; see pauseAt.
+func pause(point string) {
+	switch pauseAt() {
+	case "":
+	case "list":
+		fmt.Fprintf(os.Stderr, "databaker: test point %s\n", point)
+	case point:
+		fmt.Fprintf(os.Stderr, "databaker: test pause at %s\n", point)
+		io.Copy(io.Discard, os.Stdin)
+	}
+}
