@@ -142,36 +142,20 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B", "C", "D", "E"}
 	r := execute(t, currentelections.Flow(p), scenario{})
-	mustSucceed(t, r)
-	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
-	if diff := cmp.Diff(top, r.Entered); diff != "" {
-		t.Errorf("top-level states (-want +got):\n%s", diff)
-	}
-	called := callStates(r)
-	steps := []string{
-		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
-	}
-	if !isSubsequence(steps, called) {
-		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
-	}
 	// The join finishes before the repair; every gate finishes before the
 	// first outcode file is written; deleting stale files comes last.
-	order := []struct{ before, after string }{
+	assertRanInOrder(t, r, []string{
+		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
+		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
+	}, []stepPair{
 		{currentelections.StateJoin + " - status", currentelections.StateRepair},
 		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateOutcodeLetter, currentelections.StatePublish},
-	}
-	for _, o := range order {
-		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
-		if last < 0 || first < 0 || last > first {
-			t.Errorf("%q (last call %d) must finish before %q (first call %d)", o.before, last, o.after, first)
-		}
-	}
+	})
 
 	// One join query for every letter, so no letter in its payload.
-	var joins, split []string
+	var joins []string
 	for _, c := range callsOf(r, "query") {
 		if c.Payload["QueryName"] == currentelections.QueryJoin {
 			if _, ok := c.Payload["context"]; ok {
@@ -183,19 +167,10 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	if len(joins) != 1 {
 		t.Errorf("join query started %d times (%q), want once", len(joins), joins)
 	}
-	for _, c := range callsOf(r, "outcodeSplit") {
-		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
-		if diff := cmp.Diff(want, c.Payload); diff != "" {
-			t.Errorf("outcode payload (-want +got):\n%s", diff)
-		}
-	}
-	sort.Strings(split)
-	if diff := cmp.Diff(p.Letters, split); diff != "" {
-		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
-	}
-
-	assertPublishedOnce(t, r, p.Bucket, p.StagingPrefix, p.OutcodePrefix, p.Letters)
+	assertSplitThenPublished(t, r, outcodeRun{
+		bucket: p.Bucket, joined: p.JoinedPrefix, staging: p.StagingPrefix, dest: p.OutcodePrefix,
+		listColumn: currentelections.ListColumn, letters: p.Letters,
+	})
 }
 
 func TestBoundaryReviewsHappyPath(t *testing.T) {
@@ -205,25 +180,11 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 	p.MaxConcurrency = 2
 	// One RUNNING answer per query, so the Map's queries overlap.
 	r := execute(t, boundaryreviews.Flow(p), scenario{RunningPolls: 1})
-	mustSucceed(t, r)
-	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
-	if diff := cmp.Diff(top, r.Entered); diff != "" {
-		t.Errorf("top-level states (-want +got):\n%s", diff)
-	}
-	called := callStates(r)
-	steps := []string{
-		flows.StateGuard, boundaryreviews.StateEmptyChanges, boundaryreviews.StateEmptyJoined, boundaryreviews.StateExport,
-		boundaryreviews.StateJoinReviews, boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetter,
-		boundaryreviews.StateRepair, boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish,
-	}
-	if !isSubsequence(steps, called) {
-		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
-	}
-	// Each step's last call comes before the next one's first: the join of
-	// all reviews is repaired before any letter is aggregated, every letter
-	// before the joined table is repaired, every gate finishes before the
-	// first outcode file is written, and the publish comes last.
-	order := []struct{ before, after string }{
+	// The join of all reviews is repaired before any letter is aggregated,
+	// every letter before the joined table is repaired, every gate
+	// finishes before the first outcode file is written, and the publish
+	// comes last.
+	order := []stepPair{
 		{boundaryreviews.StateExport, boundaryreviews.StateJoinReviews},
 		{boundaryreviews.StateJoinReviews + " - status", boundaryreviews.StateRepairChanges},
 		{boundaryreviews.StateRepairChanges + " - status", boundaryreviews.StateJoinLetter},
@@ -232,14 +193,13 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 		{boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish},
 	}
 	for _, g := range []string{boundaryreviews.StateGateOneSource, boundaryreviews.StateGateUPRNs, boundaryreviews.StateGateRawUPRNs, boundaryreviews.StateGateConflicts} {
-		order = append(order, struct{ before, after string }{g + " - status", boundaryreviews.StateOutcodeLetter})
+		order = append(order, stepPair{g + " - status", boundaryreviews.StateOutcodeLetter})
 	}
-	for _, o := range order {
-		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
-		if last < 0 || first < 0 || last > first {
-			t.Errorf("%q (last call %d) must finish before %q (first call %d)", o.before, last, o.after, first)
-		}
-	}
+	assertRanInOrder(t, r, []string{
+		flows.StateGuard, boundaryreviews.StateEmptyChanges, boundaryreviews.StateEmptyJoined, boundaryreviews.StateExport,
+		boundaryreviews.StateJoinReviews, boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetter,
+		boundaryreviews.StateRepair, boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish,
+	}, order)
 	if ex := callsOf(r, "exportBoundaryReviews"); len(ex) != 1 || len(ex[0].Payload) != 0 {
 		t.Errorf("export calls = %+v, want one with an empty payload", ex)
 	}
@@ -300,19 +260,36 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 		t.Errorf("queries started (-want +got):\n%s", diff)
 	}
 
-	var split []string
-	for _, c := range callsOf(r, "outcodeSplit") {
-		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": "boundary_reviews"}
-		if diff := cmp.Diff(want, c.Payload); diff != "" {
-			t.Errorf("outcode payload (-want +got):\n%s", diff)
+	assertSplitThenPublished(t, r, outcodeRun{
+		bucket: p.Bucket, joined: p.JoinedPrefix, staging: p.StagingPrefix, dest: p.OutcodePrefix,
+		listColumn: "boundary_reviews", letters: p.Letters,
+	})
+}
+
+// stepPair says the last call of state before comes before the first call
+// of state after.
+type stepPair struct{ before, after string }
+
+// assertRanInOrder checks a successful run's top-level states, that steps
+// were called in this order, and that each pair's first state had finished
+// (its last call) before the second started (its first call).
+func assertRanInOrder(t *testing.T, r report, steps []string, finishedBefore []stepPair) {
+	t.Helper()
+	mustSucceed(t, r)
+	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	if diff := cmp.Diff(top, r.Entered); diff != "" {
+		t.Errorf("top-level states (-want +got):\n%s", diff)
+	}
+	called := callStates(r)
+	if !isSubsequence(steps, called) {
+		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
+	}
+	for _, o := range finishedBefore {
+		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
+		if last < 0 || first < 0 || last > first {
+			t.Errorf("%q (last call %d) must finish before %q (first call %d)", o.before, last, o.after, first)
 		}
 	}
-	sort.Strings(split)
-	if diff := cmp.Diff(p.Letters, split); diff != "" {
-		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
-	}
-	assertPublishedOnce(t, r, p.Bucket, p.StagingPrefix, p.OutcodePrefix, p.Letters)
 }
 
 // queryOf is the named query or the SQL a start call runs.
@@ -324,10 +301,30 @@ func queryOf(c call) string {
 	return s
 }
 
-// assertPublishedOnce checks the one publish call: every letter's split
-// result, in letter order, and the layer's prefixes.
-func assertPublishedOnce(t *testing.T, r report, bucket, staging, dest string, letters []string) {
+// outcodeRun is what a layer's outcode steps are rendered with.
+type outcodeRun struct {
+	bucket, joined, staging, dest, listColumn string
+	letters                                   []string
+}
+
+// assertSplitThenPublished checks that every letter was split once, from
+// the joined prefix into the staging prefix with the layer's list column,
+// and that the one publish call got every letter's split result, in letter
+// order, and the layer's prefixes.
+func assertSplitThenPublished(t *testing.T, r report, o outcodeRun) {
 	t.Helper()
+	var split []string
+	for _, c := range callsOf(r, "outcodeSplit") {
+		split = append(split, c.Payload["first_letter"].(string))
+		want := map[string]any{"bucket": o.bucket, "source_prefix": o.joined, "dest_prefix": o.staging, "first_letter": c.Payload["first_letter"], "list_column": o.listColumn}
+		if diff := cmp.Diff(want, c.Payload); diff != "" {
+			t.Errorf("outcode payload (-want +got):\n%s", diff)
+		}
+	}
+	sort.Strings(split)
+	if diff := cmp.Diff(o.letters, split); diff != "" {
+		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
+	}
 	published := callsOf(r, "publish")
 	if len(published) != 1 {
 		t.Fatalf("publish called %d times, want 1", len(published))
@@ -341,10 +338,10 @@ func assertPublishedOnce(t *testing.T, r report, bucket, staging, dest string, l
 			t.Errorf("publish letter result has no outcodes list: %v", res)
 		}
 	}
-	if diff := cmp.Diff(letters, got); diff != "" {
+	if diff := cmp.Diff(o.letters, got); diff != "" {
 		t.Errorf("publish got letter results (-want +got):\n%s", diff)
 	}
-	if published[0].Payload["dest_prefix"] != dest || published[0].Payload["staging_prefix"] != staging || published[0].Payload["bucket"] != bucket {
+	if published[0].Payload["dest_prefix"] != o.dest || published[0].Payload["staging_prefix"] != o.staging || published[0].Payload["bucket"] != o.bucket {
 		t.Errorf("publish payload = %v", published[0].Payload)
 	}
 }
