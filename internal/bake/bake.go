@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 // Layer is one layer's local engine.
@@ -52,6 +53,10 @@ type OutcodeFiles struct {
 	Required bool
 	// Cell shows one address's list in lookup's table; nil joins with ", ".
 	Cell func([]string) string
+	// Source tells the manifest what the files cannot: the addresses split
+	// and the input's areas (manifest.Source). nil leaves them 0, which
+	// switches off the gate's checks that need them.
+	Source func(Summary) manifest.Source
 }
 
 // Input is a file a layer reads: its command-line flag, what it is, and
@@ -80,6 +85,13 @@ type Options struct {
 	// Logger receives structured logs from the shared layer code (such as
 	// the duplicate report); nil logs warnings as JSON to Progress.
 	Logger *slog.Logger
+	// Gate bounds how far a product may move from its last manifest before
+	// the plausibility gate refuses to publish; zero fields take
+	// manifest.DefaultThresholds.
+	Gate manifest.Thresholds
+	// AcceptChange publishes what the plausibility gate would refuse,
+	// recording its findings in the manifest.
+	AcceptChange bool
 }
 
 // Summary reports what a run did.
@@ -118,7 +130,9 @@ type Job struct {
 	// partitions, sorted: the unit of work of every later layer.
 	Letters []string
 
-	prog *progress
+	prog    *progress
+	inputs  []manifest.Input // the input files, hashed once
+	changes []string         // each product's change summary
 }
 
 // Input returns the path given for flag, or "".
@@ -225,6 +239,17 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 			return j.Summary, err
 		}
 	}
+	// Every product's manifest, compared with the published one and gated,
+	// goes into the staging folder: it is published with the files or not
+	// at all.
+	for _, l := range run {
+		if l.Product == nil {
+			continue
+		}
+		if err := j.gate(ctx, *l.Product); err != nil {
+			return j.Summary, err
+		}
+	}
 	if err := publish(j.Staging, out); err != nil {
 		return j.Summary, err
 	}
@@ -232,6 +257,9 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	j.Summary.Elapsed = time.Since(start)
 	j.prog.stop()
 	j.prog.summary(j.Summary)
+	for _, c := range j.changes {
+		fmt.Fprintf(j.prog.w, "databaker: changes: %s\n", c)
+	}
 	return j.Summary, nil
 }
 
@@ -263,7 +291,7 @@ func checkOut(out string, layers []Layer) error {
 	}
 	for _, e := range ents {
 		for _, l := range layers {
-			if slices.Contains(l.Folders, e.Name()) {
+			if slices.Contains(l.Folders, e.Name()) || l.Product != nil && e.Name() == l.Product.ManifestDir() {
 				return nil
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
@@ -37,6 +38,11 @@ var Bake = bake.Layer{
 	Product: &bake.OutcodeFiles{
 		Dir: OutputFolder, Column: ListColumn, Heading: "BALLOT IDS", None: "no elections",
 		Output: OutputLocation, Required: true,
+		Source: func(s bake.Summary) manifest.Source {
+			// InvalidPieces: the input validation's count of pieces that
+			// are not OGC-valid goes here once it reports one.
+			return manifest.Source{UPRNs: s.OutputRows, Areas: s.Elections, Pieces: s.BallotPieces}
+		},
 	},
 }
 
