@@ -9,6 +9,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 func init() {
@@ -25,7 +26,17 @@ writes, under --out, the same layout and schema as on S3:
 	current_elections_parquet/<OUTCODE>.parquet
 
 --out is replaced atomically: bad input leaves it untouched, and unchanged
-outcode files keep their bytes. Progress, warnings and a summary go to
+outcode files keep their bytes. Beside each outcode folder the bake writes
+a run manifest (current_elections_manifest/manifest.json) and prints what
+changed since the previous one.
+
+Before publishing, a plausibility gate compares the run with the previous
+manifest. It refuses, keeping the previous output, when the input has
+ballots with geometry but no address falls inside any, when the share of
+UPRNs with ballots moves by more than --max-share-move, or when more than
+--max-changed-outcodes of the outcodes change. The message says what it
+saw; --accept-change publishes such a run on purpose and records it in the
+manifest. Progress, warnings and a summary go to
 stderr as readable lines; --log-format json makes the log records JSON.
 
 Examples:
@@ -55,6 +66,10 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&opts.Out, "out", "", "output `dir`, replaced atomically on success")
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
+	fs.BoolVar(&opts.AcceptChange, "accept-change", false, "publish even if the plausibility gate finds the run implausible (a change made on purpose)")
+	fs.Float64Var(&opts.Gate.ShareMove, "max-share-move", manifest.DefaultThresholds.ShareMove, "plausibility gate: largest move of the share of UPRNs with ballots, as a `fraction` (negative: off)")
+	fs.Float64Var(&opts.Gate.ChangedOutcodes, "max-changed-outcodes", manifest.DefaultThresholds.ChangedOutcodes, "plausibility gate: largest share of outcodes whose content changes, as a `fraction` (negative: off)")
+	fs.Float64Var(&opts.Gate.InvalidPieces, "max-invalid-pieces", manifest.DefaultThresholds.InvalidPieces, "plausibility gate: largest share of ballot pieces that are not OGC-valid, as a `fraction` (negative: off)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (for go tool pprof)")
 	logFormat := logFormatFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -62,6 +77,11 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := required(fs, append(needed, "out")...); err != nil {
 		return err
+	}
+	for flag, v := range map[string]float64{"max-share-move": opts.Gate.ShareMove, "max-changed-outcodes": opts.Gate.ChangedOutcodes, "max-invalid-pieces": opts.Gate.InvalidPieces} {
+		if v == 0 || v >= 1 {
+			return usagef("--%s must be a fraction between 0 and 1 (or negative to switch the check off), got %v", flag, v)
+		}
 	}
 	for flag, v := range inputs {
 		opts.Inputs[flag] = *v
