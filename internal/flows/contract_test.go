@@ -26,7 +26,9 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/plausibility"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
@@ -139,6 +141,11 @@ func contracts() map[string]lambdaContract {
 			function: "first_letter_to_outcode_parquet", input: "outcodes.SplitEvent",
 			call: (*flowSim).split,
 			full: splitResult("A"),
+		},
+		lambdas[layer.Plausibility]: {
+			function: "plausibility_gate", input: "plausibility.Event",
+			call: (*flowSim).plausibility,
+			full: plausibility.Out{Manifest: "m", Changes: manifest.Changes{Previous: true, ItemsAdded: []string{"a"}, ItemsRemoved: []string{"r"}}, Accepted: []string{"f"}},
 		},
 		lambdas[layer.DeleteStale]: {
 			function: "delete_stale_outcodes", input: "outcodes.DeleteStaleEvent",
@@ -319,6 +326,24 @@ func (s *flowSim) split(b []byte) (any, error) {
 	}
 	s.splitLetters = append(s.splitLetters, in.FirstLetter)
 	return splitResult(in.FirstLetter), nil
+}
+
+func (s *flowSim) plausibility(b []byte) (any, error) {
+	in, err := strictDecode[plausibility.Event](b)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "source_prefix": in.SourcePrefix, "dest_prefix": in.DestPrefix, "list_column": in.ListColumn}); err != nil {
+		return nil, err
+	}
+	if len(in.Letters) == 0 || in.Areas == nil || in.Areas.Bucket == "" || in.Areas.Key == "" || len(in.Trigger) == 0 {
+		return nil, fmt.Errorf("fields letters, areas and trigger: %+v", in)
+	}
+	// The gate must see the files before any letter is split.
+	if len(s.splitLetters) > 0 {
+		return nil, fmt.Errorf("the plausibility gate ran after letters %v were published", s.splitLetters)
+	}
+	return plausibility.Out{Manifest: "m", Changes: manifest.Changes{ItemsAdded: []string{}, ItemsRemoved: []string{}}}, nil
 }
 
 func (s *flowSim) deleteStale(b []byte) (any, error) {
@@ -1198,9 +1223,9 @@ func TestLayerStepOrder(t *testing.T) {
 	}{
 		{"addressbase", []string{addressbase.StateSetSource, addressbase.StateEmptyTarget, addressbase.StatePartition, addressbase.StateRepair, addressbase.StateGates}},
 		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StatePlausibility, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
 		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoinLetters,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StatePlausibility, currentelections.StateOutcodes, currentelections.StateDeleteStale}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.machine, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 // FlowParams are the deploy-time values of MakeCurrentElectionsParquet.
@@ -27,6 +28,9 @@ type FlowParams struct {
 	MaxConcurrency int
 	// OutcodeMaxConcurrency bounds the parallel outcode Lambdas (default 4).
 	OutcodeMaxConcurrency int
+	// Plausibility are the plausibility gate's thresholds (zero fields:
+	// manifest.DefaultThresholds).
+	Plausibility manifest.Thresholds
 }
 
 // Step names of MakeCurrentElectionsParquet, in order.
@@ -42,6 +46,7 @@ const (
 	StateGateUPRNs     = "Gate UPRN checksum"
 	StateGateRawUPRNs  = "Gate UPRN checksum against the raw source"
 	StateGateConflicts = "Gate no conflicting duplicates"
+	StatePlausibility  = "Plausibility gate"
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
 	StateDeleteStale   = "Delete stale outcodes"
@@ -49,7 +54,8 @@ const (
 
 // Flow builds MakeCurrentElectionsParquet: guard; empty the
 // joined prefix; export current ballots; join each letter in a bounded Map;
-// MSCK REPAIR the joined table; quality gates in parallel; write each
+// MSCK REPAIR the joined table; quality gates in parallel; the
+// plausibility gate against the last manifest; write each
 // letter's outcode files in a bounded Map; delete outcode files that no
 // letter produced, passing the Map's results.
 func Flow(p FlowParams) asl.StateMachine {
@@ -67,6 +73,11 @@ func Flow(p FlowParams) asl.StateMachine {
 	repair := query(StateRepair, map[string]any{
 		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, joined),
 	}, "$.repair", StateGates)
+	publish := flows.Outcodes{
+		Map: StateOutcodes, Letter: StateOutcodeLetter, Delete: StateDeleteStale,
+		Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, OutcodePrefix: p.OutcodePrefix,
+		ListColumn: ListColumn, MaxConcurrency: p.OutcodeMaxConcurrency,
+	}
 	body := asl.Branch{
 		StartAt: StateSetLetters,
 		States: flows.Merge(map[string]asl.State{
@@ -95,16 +106,13 @@ func Flow(p FlowParams) asl.StateMachine {
 			// reaches the nightly publish. A UPRN under two first letters is
 			// invisible to each letter's split, so conflicts are checked
 			// across the whole table before publishing.
-			StateGates: p.Gates(StateOutcodes,
+			StateGates: p.Gates(StatePlausibility,
 				flows.Gate{State: StateGateOneSource, Query: QueryGateOneSource},
 				flows.Gate{State: StateGateUPRNs, Query: QueryGateUPRNs},
 				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
 				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
-		}, repair.States(), p.OutcodeStates(flows.Outcodes{
-			Map: StateOutcodes, Letter: StateOutcodeLetter, Delete: StateDeleteStale,
-			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, OutcodePrefix: p.OutcodePrefix,
-			ListColumn: ListColumn, MaxConcurrency: p.OutcodeMaxConcurrency,
-		})),
+			StatePlausibility: p.PlausibilityGate(publish, "$.ballots.Payload", p.Plausibility, StateOutcodes),
+		}, repair.States(), p.OutcodeStates(publish)),
 	}
 	return p.Machine("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.", body)
 }
