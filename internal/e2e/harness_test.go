@@ -37,6 +37,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/plausibility"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
@@ -239,6 +240,7 @@ func newEnv(t *testing.T, sc scenario) *env {
 		"query":         lambda.NewHandler(query.Handle),
 		"outcodeSplit":  lambda.NewHandler(outcodes.SplitHandler{S3: e.s3.Client, Logger: logger}.Handle),
 		"deleteStale":   lambda.NewHandler(outcodes.DeleteStaleHandler{S3: e.s3.Client, Logger: logger}.Handle),
+		"plausibility":  lambda.NewHandler(plausibility.Handler{S3: e.s3.Client, Logger: logger, TempDir: t.TempDir()}.Handle),
 	}
 	if sc.withExport {
 		handlers["exportBallots"] = lambda.NewHandler(ballotExport(t, e.s3.Client, logger).Handle)
