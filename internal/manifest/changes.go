@@ -156,8 +156,10 @@ func (c Changes) Summary(m *Manifest) string {
 	fmt.Fprintf(&b, "%s: %d of %d outcodes changed (%d added, %d removed); %d UPRNs gained and %d lost an item of %s; UPRNs with %s %s -> %s",
 		m.Product, c.OutcodesChanged, m.Totals.Outcodes+c.OutcodesRemoved, c.OutcodesAdded, c.OutcodesRemoved,
 		c.UPRNsGained, c.UPRNsLost, m.ListColumn, m.ListColumn, pct(c.ShareBefore), pct(c.ShareAfter))
-	fmt.Fprintf(&b, "\n  %d added: %s\n  %d removed: %s", len(c.ItemsAdded), examples(c.ItemsAdded),
-		len(c.ItemsRemoved), examples(c.ItemsRemoved))
+	if len(c.ItemsAdded)+len(c.ItemsRemoved) > 0 {
+		fmt.Fprintf(&b, "\n  %s added (%d): %s; removed (%d): %s", m.ListColumn, len(c.ItemsAdded), examples(c.ItemsAdded),
+			len(c.ItemsRemoved), examples(c.ItemsRemoved))
+	}
 	return b.String()
 }
 
