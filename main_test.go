@@ -641,7 +641,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 6}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {
@@ -773,8 +773,8 @@ func TestEveryFunctionLogsWithRetentionAndEveryQueueAndTopicIsEncrypted(t *testi
 	each(t, func(t *testing.T, env string, m *mocks) {
 		groups := m.byType("aws:cloudwatch/logGroup:LogGroup")
 		fns := m.byType("aws:lambda/function:Function")
-		if len(fns) != 7 || len(groups) != len(fns) {
-			t.Fatalf("functions = %d, log groups = %d; want 7 each", len(fns), len(groups))
+		if len(fns) != 8 || len(groups) != len(fns) {
+			t.Fatalf("functions = %d, log groups = %d; want 8 each", len(fns), len(groups))
 		}
 		for _, g := range groups {
 			if g.Inputs["retentionInDays"] != 30.0 {
@@ -972,7 +972,7 @@ func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
 	}
 	stmt := "UseExternalBucketKeys [kms:Decrypt kms:GenerateDataKey] [" + key + "]"
 	want := map[string][]string{}
-	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes"} {
+	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "current-elections-plausibility"} {
 		want[fn+"-policy"] = []string{stmt}
 	}
 	if diff := cmp.Diff(want, kmsUsers(m)); diff != "" {
