@@ -130,9 +130,11 @@ type Job struct {
 	// partitions, sorted: the unit of work of every later layer.
 	Letters []string
 
-	prog    *progress
-	inputs  []manifest.Input // the input files, hashed once
-	changes []string         // each product's change summary
+	prog       *progress
+	inputs     []manifest.Input // the input files, hashed while the layers run
+	inputsErr  error
+	inputsDone chan struct{}
+	changes    []string // each product's change summary
 }
 
 // Input returns the path given for flag, or "".
@@ -207,6 +209,7 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 		}
 		j.Inputs[flag] = abs
 	}
+	defer j.hashInputs(ctx)()
 	out, err := filepath.Abs(opts.Out)
 	if err != nil {
 		return j.Summary, fmt.Errorf("out path: %w", err)
@@ -246,9 +249,11 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 		if l.Product == nil {
 			continue
 		}
+		j.prog.begin("manifest and plausibility gate (" + l.Product.Dir + ")")
 		if err := j.gate(ctx, *l.Product); err != nil {
 			return j.Summary, err
 		}
+		j.prog.done(j.Summary.OutputRows)
 	}
 	if err := publish(j.Staging, out); err != nil {
 		return j.Summary, err

@@ -55,24 +55,39 @@ func (j *Job) gate(ctx context.Context, p OutcodeFiles) error {
 	return nil
 }
 
-// inputFiles describes the run's input files, by flag, hashing each once.
+// hashInputs starts describing the run's input files (hashing them) in the
+// background, while the layers run; inputFiles waits for it.
+// Cancelling ctx stops it; the returned func cancels and waits for it.
+func (j *Job) hashInputs(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	j.inputsDone = make(chan struct{})
+	go func() {
+		defer close(j.inputsDone)
+		j.inputs, j.inputsErr = describeInputs(ctx, j.Inputs)
+	}()
+	return func() { cancel(); <-j.inputsDone }
+}
+
+// inputFiles returns the run's input files, by flag.
 func (j *Job) inputFiles() ([]manifest.Input, error) {
-	if j.inputs != nil {
-		return j.inputs, nil
-	}
-	flags := make([]string, 0, len(j.Inputs))
-	for f := range j.Inputs {
+	<-j.inputsDone
+	return j.inputs, j.inputsErr
+}
+
+// describeInputs describes input files by flag, sorted.
+func describeInputs(ctx context.Context, inputs map[string]string) ([]manifest.Input, error) {
+	flags := make([]string, 0, len(inputs))
+	for f := range inputs {
 		flags = append(flags, f)
 	}
 	slices.Sort(flags)
 	out := []manifest.Input{}
 	for _, f := range flags {
-		in, err := manifest.FileInput(f, j.Inputs[f])
+		in, err := manifest.FileInput(ctx, f, inputs[f])
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", f, err)
 		}
 		out = append(out, in)
 	}
-	j.inputs = out
 	return out, nil
 }

@@ -18,8 +18,11 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -144,35 +147,58 @@ func Build(ctx context.Context, store blob.Store, prefix, listColumn string, src
 	if err != nil {
 		return m, fmt.Errorf("manifest: list %s: %w", prefix, err)
 	}
+	type file struct {
+		outcode string
+		entry   Outcode
+		items   map[string]int64
+	}
+	var files []file
 	for _, o := range objs {
-		oc, ok := outcodes.OutcodeOfKey(prefix, o.Key)
-		if !ok {
-			continue
+		if oc, ok := outcodes.OutcodeOfKey(prefix, o.Key); ok {
+			files = append(files, file{outcode: oc})
 		}
-		data, err := readAll(ctx, store, o.Key)
-		if err != nil {
-			return m, fmt.Errorf("manifest: %w", err)
-		}
-		rows, err := outcodes.DecodeRows(listColumn, data)
-		if err != nil {
-			return m, fmt.Errorf("manifest: %s: %w", o.Key, err)
-		}
-		sum := sha256.Sum256(data)
-		entry := Outcode{SHA256: hex.EncodeToString(sum[:]), Rows: int64(len(rows))}
-		distinct := map[string]bool{}
-		for _, r := range rows {
-			if len(r.List) > 0 {
-				entry.RowsWithItems++
+	}
+	// Files are read in parallel, each into its own slot, then merged in
+	// order, so the result does not depend on the scheduling.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range files {
+		f := &files[i]
+		g.Go(func() error {
+			key := outcodes.FileKey(prefix, f.outcode)
+			data, err := readAll(gctx, store, key)
+			if err != nil {
+				return fmt.Errorf("manifest: %w", err)
 			}
-			for _, it := range r.List {
-				distinct[it] = true
-				m.Items[ItemKey(it)]++
+			rows, err := outcodes.DecodeRows(listColumn, data)
+			if err != nil {
+				return fmt.Errorf("manifest: %s: %w", key, err)
 			}
+			sum := sha256.Sum256(data)
+			f.entry = Outcode{SHA256: hex.EncodeToString(sum[:]), Rows: int64(len(rows))}
+			f.items = map[string]int64{}
+			for _, r := range rows {
+				if len(r.List) > 0 {
+					f.entry.RowsWithItems++
+				}
+				for _, it := range r.List {
+					f.items[it]++
+				}
+			}
+			f.entry.DistinctItems = len(f.items)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return m, err
+	}
+	for _, f := range files {
+		m.Outcodes[f.outcode] = f.entry
+		m.Totals.FileRows += f.entry.Rows
+		m.Totals.RowsWithItems += f.entry.RowsWithItems
+		for it, n := range f.items {
+			m.Items[ItemKey(it)] += n
 		}
-		entry.DistinctItems = len(distinct)
-		m.Outcodes[oc] = entry
-		m.Totals.FileRows += entry.Rows
-		m.Totals.RowsWithItems += entry.RowsWithItems
 	}
 	m.Totals.Outcodes = len(m.Outcodes)
 	m.Totals.DistinctItems = len(m.Items)
@@ -226,17 +252,31 @@ func readAll(ctx context.Context, store blob.Store, key string) ([]byte, error) 
 	return data, nil
 }
 
-// FileInput describes a local input file, hashing its bytes.
-func FileInput(name, file string) (Input, error) {
+// FileInput describes a local input file, hashing its bytes; cancelling
+// ctx stops it.
+func FileInput(ctx context.Context, name, file string) (Input, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return Input{}, fmt.Errorf("hash input: %w", err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, ctxReader{ctx, f})
 	if err != nil {
 		return Input{}, fmt.Errorf("hash input %s: %w", file, err)
 	}
 	return Input{Name: name, URI: file, Size: n, Hash: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
