@@ -2,6 +2,9 @@ package e2e_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 )
@@ -115,6 +119,25 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	}
 	if len(staged) != len(wantOutcodes) {
 		t.Errorf("%d staged files, want %d", len(staged), len(wantOutcodes))
+	}
+
+	// The manifest the plausibility gate staged and the publish copied
+	// live names exactly the live files, by their hashes.
+	var m manifest.Manifest
+	if err := json.Unmarshal(e.get(abBucket, manifest.Key(outcodePrefix)), &m); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	hashes := map[string]string{}
+	for key := range e.keys(abBucket, outcodePrefix) {
+		sum := sha256.Sum256(e.get(abBucket, key))
+		hashes[strings.TrimSuffix(strings.TrimPrefix(key, outcodePrefix), ".parquet")] = hex.EncodeToString(sum[:])
+	}
+	inManifest := map[string]string{}
+	for oc, entry := range m.Outcodes {
+		inManifest[oc] = entry.SHA256
+	}
+	if diff := cmp.Diff(hashes, inManifest); diff != "" {
+		t.Errorf("manifest hashes vs published files (-published +manifest):\n%s", diff)
 	}
 }
 

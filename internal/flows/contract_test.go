@@ -26,7 +26,9 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/plausibility"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
@@ -140,6 +142,11 @@ func contracts() map[string]lambdaContract {
 			call: (*flowSim).split,
 			full: splitResult("A"),
 		},
+		lambdas[layer.Plausibility]: {
+			function: "plausibility_gate", input: "plausibility.Event",
+			call: (*flowSim).plausibility,
+			full: plausibility.Out{Manifest: "m", Changes: manifest.Changes{Previous: true, ItemsAdded: []string{"a"}, ItemsRemoved: []string{"r"}}, Accepted: []string{"f"}},
+		},
 		lambdas[layer.Publish]: {
 			function: "publish_outcodes", input: "outcodes.PublishEvent",
 			call: (*flowSim).publish,
@@ -204,6 +211,7 @@ type flowSim struct {
 	queries      map[string]int // status calls per started query ID
 	splitLetters []string       // letters split, in call order
 	splitDest    string         // where the splits wrote
+	gated        bool           // the plausibility gate passed
 	calls        []lambdaCall
 	steps        int
 }
@@ -323,6 +331,32 @@ func (s *flowSim) split(b []byte) (any, error) {
 	return splitResult(in.FirstLetter), nil
 }
 
+func (s *flowSim) plausibility(b []byte) (any, error) {
+	in, err := strictDecode[plausibility.Event](b)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "staging_prefix": in.StagingPrefix, "dest_prefix": in.DestPrefix, "list_column": in.ListColumn}); err != nil {
+		return nil, err
+	}
+	if in.Areas == nil || in.Areas.Bucket == "" || in.Areas.Key == "" || len(in.Trigger) == 0 {
+		return nil, fmt.Errorf("fields areas and trigger: %+v", in)
+	}
+	// The gate reads what every letter's split staged, before the publish.
+	if in.StagingPrefix != s.splitDest {
+		return nil, fmt.Errorf("field staging_prefix: %q, but the splits wrote to %q", in.StagingPrefix, s.splitDest)
+	}
+	var got []string
+	for _, r := range in.Letters {
+		got = append(got, r.Letter)
+	}
+	if diff := cmp.Diff(s.splitLetters, got); diff != "" {
+		return nil, fmt.Errorf("field letters: not the split results (-split +letters):\n%s", diff)
+	}
+	s.gated = true
+	return plausibility.Out{Manifest: manifest.Key(in.StagingPrefix), Changes: manifest.Changes{ItemsAdded: []string{}, ItemsRemoved: []string{}}}, nil
+}
+
 func (s *flowSim) publish(b []byte) (any, error) {
 	in, err := strictDecode[outcodes.PublishEvent](b)
 	if err != nil {
@@ -330,6 +364,13 @@ func (s *flowSim) publish(b []byte) (any, error) {
 	}
 	if err := requireFields(map[string]string{"bucket": in.Bucket, "staging_prefix": in.StagingPrefix, "dest_prefix": in.DestPrefix}); err != nil {
 		return nil, err
+	}
+	// A gated publish copies the manifest the gate staged, and only then.
+	if s.gated != (in.Manifest != nil) {
+		return nil, fmt.Errorf("field manifest: %+v, but the plausibility gate ran: %v", in.Manifest, s.gated)
+	}
+	if m := in.Manifest; m != nil && (m.From != manifest.Key(in.StagingPrefix) || m.To != manifest.Key(in.DestPrefix)) {
+		return nil, fmt.Errorf("field manifest: %+v, want from %s to %s", m, manifest.Key(in.StagingPrefix), manifest.Key(in.DestPrefix))
 	}
 	if in.StagingPrefix != s.splitDest {
 		return nil, fmt.Errorf("field staging_prefix: %q, but the splits wrote to %q", in.StagingPrefix, s.splitDest)
@@ -1203,9 +1244,9 @@ func TestLayerStepOrder(t *testing.T) {
 	}{
 		{"addressbase", []string{addressbase.StateSetSource, addressbase.StateEmptyTarget, addressbase.StatePartition, addressbase.StateRepair, addressbase.StateGates}},
 		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePlausibility, currentelections.StatePublish}},
 		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish}},
+			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePlausibility, currentelections.StatePublish}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.machine, func(t *testing.T) {

@@ -30,6 +30,9 @@ type scenario struct {
 	FailQuery      string         `json:"failQuery,omitempty"`
 	RunningPolls   int            `json:"runningPolls,omitempty"`
 	Throttle       map[string]int `json:"throttle,omitempty"`
+	// Implausible makes the plausibility gate refuse unless the execution's
+	// input has accept_change: true.
+	Implausible bool `json:"implausible,omitempty"`
 }
 
 type call = nodetool.SFNCall

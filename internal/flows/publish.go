@@ -3,6 +3,7 @@ package flows
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 // Gate is one quality gate: the state that runs it and its named query.
@@ -38,6 +39,10 @@ type Outcodes struct {
 	ListColumn string
 	// MaxConcurrency bounds the parallel outcode Lambdas (default 4).
 	MaxConcurrency int
+	// Plausibility, when set, is the plausibility gate between the Map and
+	// the publish (see PlausibilityGate); the publish then copies the
+	// manifest it staged live after the files.
+	Plausibility *Plausibility
 }
 
 // LetterItem is a letters Map's item: {"first_letter": <letter>}.
@@ -58,7 +63,7 @@ func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
 	// is the list publish_outcodes expects.
 	split.OutputPath = "$.Payload"
 	split.End = true
-	return map[string]asl.State{
+	states := map[string]asl.State{
 		o.Map: asl.Map{
 			ItemsPath:      "$.config.letters",
 			ItemSelector:   LetterItem,
@@ -67,11 +72,20 @@ func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
 			ResultPath:     "$.letters",
 			Next:           o.Publish,
 		},
-		o.Publish: LambdaStep(f.Lambdas[layer.Publish], map[string]any{
-			"bucket":         o.Bucket,
-			"staging_prefix": o.StagingPrefix,
-			"dest_prefix":    o.OutcodePrefix,
-			"letters.$":      "$.letters",
-		}, "$.published", ""),
 	}
+	publish := map[string]any{
+		"bucket":         o.Bucket,
+		"staging_prefix": o.StagingPrefix,
+		"dest_prefix":    o.OutcodePrefix,
+		"letters.$":      "$.letters",
+	}
+	if g := o.Plausibility; g != nil {
+		m := states[o.Map].(asl.Map)
+		m.Next = g.State
+		states[o.Map] = m
+		states[g.State] = f.plausibilityGate(o, *g)
+		publish["manifest"] = map[string]any{"from": manifest.Key(o.StagingPrefix), "to": manifest.Key(o.OutcodePrefix)}
+	}
+	states[o.Publish] = LambdaStep(f.Lambdas[layer.Publish], publish, "$.published", "")
+	return states
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // SplitEvent is the first_letter_to_outcode_parquet Lambda's input.
@@ -90,6 +92,17 @@ type PublishEvent struct {
 	StagingPrefix string   `json:"staging_prefix"`
 	DestPrefix    string   `json:"dest_prefix"`
 	Letters       []Result `json:"letters"`
+	// Manifest, when set, is the run's manifest, staged by the plausibility
+	// gate: it is copied live after the files, so the live manifest never
+	// describes files that are not live yet.
+	Manifest *ManifestCopy `json:"manifest,omitempty"`
+}
+
+// ManifestCopy is the staged manifest's key and its live key, both outside
+// the live folder that consumers sync.
+type ManifestCopy struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // PublishOutput lists the live keys copied and deleted, sorted, and how
@@ -152,6 +165,13 @@ func (h PublishHandler) Handle(ctx context.Context, ev PublishEvent) (PublishOut
 			return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
 		}
 	}
+	if m := ev.Manifest; m != nil {
+		if _, err := h.S3.CopyObject(ctx, &s3.CopyObjectInput{
+			Bucket: aws.String(ev.Bucket), Key: aws.String(m.To), CopySource: aws.String(copySource(ev.Bucket, m.From)),
+		}); err != nil {
+			return PublishOutput{}, fmt.Errorf("publish_outcodes: copy manifest s3://%s/%s to %s: %w", ev.Bucket, m.From, m.To, err)
+		}
+	}
 	// Staged files of gone outcodes would otherwise pile up; they are
 	// never published, so this is tidying only.
 	if _, err := DeleteStale(ctx, store, staging, keep); err != nil {
@@ -181,6 +201,19 @@ func (ev PublishEvent) keep() ([]string, error) {
 		return nil, fmt.Errorf("fields staging_prefix and dest_prefix: both are %q", ev.StagingPrefix)
 	case len(ev.Letters) == 0:
 		return nil, fmt.Errorf("field letters: empty; refusing to delete every outcode")
+	}
+	if m := ev.Manifest; m != nil {
+		for _, k := range []string{m.From, m.To} {
+			if k == "" || strings.HasSuffix(k, "/") {
+				return nil, fmt.Errorf("field manifest: %q is not an object key", k)
+			}
+			if strings.HasPrefix(k, dirPrefix(ev.DestPrefix)) || strings.HasPrefix(k, dirPrefix(ev.StagingPrefix)) {
+				return nil, fmt.Errorf("field manifest: %q is inside the outcode folders", k)
+			}
+		}
+		if m.From == m.To {
+			return nil, fmt.Errorf("field manifest: from and to are both %q", m.From)
+		}
 	}
 	union := map[string]bool{}
 	sources := map[string]int64{}
