@@ -118,7 +118,9 @@ func newPubEnv(t *testing.T) *pubEnv {
 	}
 	abPath := write("ab.csv", ab)
 	e.a = []string{"--addressbase", abPath, "--ballots", write("ballots-a.csv", ballots)}
-	e.b = []string{"--addressbase", abPath, "--ballots", write("ballots-b.csv", []byte(strings.Join(fewer, "")))}
+	// B changes most outcodes on purpose: the plausibility gate accepts it,
+	// so these tests reach the publish.
+	e.b = []string{"--addressbase", abPath, "--ballots", write("ballots-b.csv", []byte(strings.Join(fewer, ""))), "--accept-change"}
 	return e
 }
 

@@ -187,7 +187,8 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	}
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn}
+		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn,
+			"stats_prefix": "addressbase/development/staging/current_elections_manifest/letters/"}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}

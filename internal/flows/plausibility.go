@@ -19,7 +19,8 @@ type Plausibility struct {
 }
 
 // plausibilityGate is the state between the split Map and the publish:
-// plausibility_gate reads the staged files the Map's letters wrote,
+// plausibility_gate reads the stats of the staged files the Map's letters
+// wrote,
 // compares them with the last published manifest and fails the run when
 // the change is implausible, unless the execution's input was
 // {"accept_change": true}; it stages the run's manifest for the publish.
@@ -28,6 +29,7 @@ func (f Frame) plausibilityGate(o Outcodes, g Plausibility) asl.Task {
 		"bucket":         o.Bucket,
 		"staging_prefix": o.StagingPrefix,
 		"dest_prefix":    o.OutcodePrefix,
+		"stats_prefix":   manifest.StatsPrefix(o.StagingPrefix),
 		"list_column":    o.ListColumn,
 		"letters.$":      "$.letters",
 		// The execution's input, kept by the frame's first state.

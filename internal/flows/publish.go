@@ -52,13 +52,18 @@ var LetterItem = map[string]any{"first_letter.$": "$$.Map.Item.Value"}
 // staging prefix in a bounded Map, then publish them, passing the Map's
 // results.
 func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
-	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], map[string]any{
+	splitPayload := map[string]any{
 		"bucket":         o.Bucket,
 		"source_prefix":  o.JoinedPrefix,
 		"dest_prefix":    o.StagingPrefix,
 		"first_letter.$": "$.first_letter",
 		"list_column":    o.ListColumn,
-	})
+	}
+	if o.Plausibility != nil {
+		// Each split also writes its files' stats for the gate.
+		splitPayload["stats_prefix"] = manifest.StatsPrefix(o.StagingPrefix)
+	}
+	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], splitPayload)
 	// Each iteration's output is the Lambda's response, so the Map's result
 	// is the list publish_outcodes expects.
 	split.OutputPath = "$.Payload"

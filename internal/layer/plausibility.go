@@ -16,10 +16,11 @@ func PlausibilityFunction() Function {
 // PlausibilityGrants are what the gate needs in bucket: list and read the
 // staged (stagingPrefix) and the live (outcodePrefix) outcode files, read
 // the live manifest, write the staged one, and read the areas CSV
-// (areasBucket/areasKey). The publish copies the staged manifest live
-// after the files, so it reads the one and writes the other.
+// (areasBucket/areasKey). The splits write their letters' stats into the
+// staged manifest's folder, and the publish copies the staged manifest
+// live after the files, so it reads the one and writes the other.
 func PlausibilityGrants(bucket, stagingPrefix, outcodePrefix, areasBucket, areasKey string) []Grant {
-	staged, live := manifestPrefix(stagingPrefix), manifestPrefix(outcodePrefix)
+	staged, live := manifest.Dir(stagingPrefix), manifest.Dir(outcodePrefix)
 	return []Grant{
 		List(Plausibility, "ListBucket", bucket, stagingPrefix, outcodePrefix),
 		{
@@ -32,13 +33,12 @@ func PlausibilityGrants(bucket, stagingPrefix, outcodePrefix, areasBucket, areas
 			Resources: []Resource{Objects(bucket, staged)}, WildcardReason: ObjectsUnderPrefix,
 		},
 		{Role: Plausibility, Sid: "ReadAreas", Actions: []string{"s3:GetObject"}, Resources: []Resource{Object(areasBucket, areasKey)}},
+		{
+			// Each letter's split writes its files' stats for the gate.
+			Role: OutcodeSplit, Sid: "WriteStats", Actions: []string{"s3:PutObject"},
+			Resources: []Resource{Objects(bucket, manifest.StatsPrefix(stagingPrefix))}, WildcardReason: ObjectsUnderPrefix,
+		},
 		{Role: Publish, Sid: "ReadStagedManifest", Actions: []string{"s3:GetObject"}, Resources: []Resource{Objects(bucket, staged)}, WildcardReason: ObjectsUnderPrefix},
 		{Role: Publish, Sid: "PublishManifest", Actions: []string{"s3:PutObject"}, Resources: []Resource{Objects(bucket, live)}, WildcardReason: ObjectsUnderPrefix},
 	}
-}
-
-// manifestPrefix is the folder of manifest.Key(outcodePrefix).
-func manifestPrefix(outcodePrefix string) string {
-	k := manifest.Key(outcodePrefix)
-	return k[:len(k)-len(manifest.FileName)]
 }

@@ -102,10 +102,12 @@ type Source struct {
 	Areas         int
 	Pieces        int
 	InvalidPieces int
-	// Outcodes, when not nil, are the outcodes the run wrote: other files
-	// under the prefix (a failed run's, left in a staging folder) are not
-	// the run's and are left out.
-	Outcodes []string
+	// Files, when not nil, are the stats of the files the run wrote, by
+	// outcode, as the split computed them while writing
+	// (outcodes.LetterStats): Build takes them instead of reading every
+	// file back, and other files under the prefix (a failed run's, left in
+	// a staging folder) are not the run's.
+	Files map[string]outcodes.FileStats
 }
 
 // Share returns the share of UPRNs whose list is not empty (0 when there
@@ -126,6 +128,17 @@ func Key(productPrefix string) string {
 	return dir + strings.TrimSuffix(base, "_parquet") + "_manifest/" + FileName
 }
 
+// Dir is the folder of Key(productPrefix), ending in "/".
+func Dir(productPrefix string) string {
+	k := Key(productPrefix)
+	return k[:len(k)-len(FileName)]
+}
+
+// StatsPrefix is where the splits of a staged product write their letters'
+// stats (outcodes.LetterStats) for the plausibility gate: in the staged
+// manifest's folder, outside the product folder.
+func StatsPrefix(stagingPrefix string) string { return Dir(stagingPrefix) + "letters/" }
+
 // maxItemKey bounds the length of an Items key.
 const maxItemKey = 200
 
@@ -139,47 +152,57 @@ func ItemKey(item string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Build reads every <OUTCODE>.parquet file directly under prefix in store
-// and returns their manifest, with Totals filled from the files and src.
-// Inputs and Changes are left for the caller.
+// Build returns the manifest of the <OUTCODE>.parquet files directly under
+// prefix in store, reading each one unless src.Files gives their stats,
+// with Totals filled from the files and src. Inputs and Changes are left
+// for the caller.
 func Build(ctx context.Context, store blob.Store, prefix, listColumn string, src Source) (Manifest, error) {
 	m := Manifest{
 		Version: Version, Product: path.Base(strings.TrimSuffix(prefix, "/")), ListColumn: listColumn,
 		Inputs: []Input{}, Outcodes: map[string]Outcode{}, Items: map[string]int64{},
 	}
+	files := src.Files
+	if files == nil {
+		var err error
+		if files, err = readStats(ctx, store, prefix, listColumn); err != nil {
+			return m, err
+		}
+	}
+	for oc, f := range files {
+		m.Outcodes[oc] = Outcode{SHA256: f.SHA256, Rows: f.Rows, RowsWithItems: f.RowsWithItems, DistinctItems: len(f.Items)}
+		m.Totals.FileRows += f.Rows
+		m.Totals.RowsWithItems += f.RowsWithItems
+		for it, n := range f.Items {
+			m.Items[ItemKey(it)] += n
+		}
+	}
+	m.Totals.Outcodes = len(m.Outcodes)
+	m.Totals.DistinctItems = len(m.Items)
+	m.Totals.UPRNs, m.Totals.Areas, m.Totals.Pieces, m.Totals.InvalidPieces = src.UPRNs, src.Areas, src.Pieces, src.InvalidPieces
+	return m, nil
+}
+
+// readStats reads every <OUTCODE>.parquet file directly under prefix in
+// store, in parallel, and returns their stats by outcode.
+func readStats(ctx context.Context, store blob.Store, prefix, listColumn string) (map[string]outcodes.FileStats, error) {
 	objs, err := store.List(ctx, prefix)
 	if err != nil {
-		return m, fmt.Errorf("manifest: list %s: %w", prefix, err)
+		return nil, fmt.Errorf("manifest: list %s: %w", prefix, err)
 	}
-	type file struct {
-		outcode string
-		entry   Outcode
-		items   map[string]int64
-	}
-	var files []file
-	var only map[string]bool
-	if src.Outcodes != nil {
-		only = make(map[string]bool, len(src.Outcodes))
-		for _, oc := range src.Outcodes {
-			only[oc] = true
-		}
-	}
+	var ocs []string
 	for _, o := range objs {
-		if oc, ok := outcodes.OutcodeOfKey(prefix, o.Key); ok && (only == nil || only[oc]) {
-			files = append(files, file{outcode: oc})
+		if oc, ok := outcodes.OutcodeOfKey(prefix, o.Key); ok {
+			ocs = append(ocs, oc)
 		}
 	}
-	if only != nil && len(files) != len(only) {
-		return m, fmt.Errorf("manifest: %d outcodes written but %d of their files under %s", len(only), len(files), prefix)
-	}
-	// Files are read in parallel, each into its own slot, then merged in
-	// order, so the result does not depend on the scheduling.
+	// Each file is read into its own slot, so the result does not depend
+	// on the scheduling.
+	stats := make([]outcodes.FileStats, len(ocs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range files {
-		f := &files[i]
+	for i, oc := range ocs {
 		g.Go(func() error {
-			key := outcodes.FileKey(prefix, f.outcode)
+			key := outcodes.FileKey(prefix, oc)
 			data, err := readAll(gctx, store, key)
 			if err != nil {
 				return fmt.Errorf("manifest: %w", err)
@@ -188,36 +211,18 @@ func Build(ctx context.Context, store blob.Store, prefix, listColumn string, src
 			if err != nil {
 				return fmt.Errorf("manifest: %s: %w", key, err)
 			}
-			sum := sha256.Sum256(data)
-			f.entry = Outcode{SHA256: hex.EncodeToString(sum[:]), Rows: int64(len(rows))}
-			f.items = map[string]int64{}
-			for _, r := range rows {
-				if len(r.List) > 0 {
-					f.entry.RowsWithItems++
-				}
-				for _, it := range r.List {
-					f.items[it]++
-				}
-			}
-			f.entry.DistinctItems = len(f.items)
+			stats[i] = outcodes.StatsOf(data, rows)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return m, err
+		return nil, err
 	}
-	for _, f := range files {
-		m.Outcodes[f.outcode] = f.entry
-		m.Totals.FileRows += f.entry.Rows
-		m.Totals.RowsWithItems += f.entry.RowsWithItems
-		for it, n := range f.items {
-			m.Items[ItemKey(it)] += n
-		}
+	out := make(map[string]outcodes.FileStats, len(ocs))
+	for i, oc := range ocs {
+		out[oc] = stats[i]
 	}
-	m.Totals.Outcodes = len(m.Outcodes)
-	m.Totals.DistinctItems = len(m.Items)
-	m.Totals.UPRNs, m.Totals.Areas, m.Totals.Pieces, m.Totals.InvalidPieces = src.UPRNs, src.Areas, src.Pieces, src.InvalidPieces
-	return m, nil
+	return out, nil
 }
 
 // Marshal returns the manifest as indented JSON ending in a newline.

@@ -31,6 +31,9 @@ type SplitEvent struct {
 	// names it, so a flow for the wrong table fails rather than reading or
 	// writing another layer's column.
 	ListColumn string `json:"list_column"`
+	// StatsPrefix, when set, is where the split writes its files' stats as
+	// <letter>.json, for the plausibility gate; outside DestPrefix.
+	StatsPrefix string `json:"stats_prefix,omitempty"`
 }
 
 // SplitHandler runs Split for one letter in one bucket.
@@ -46,7 +49,12 @@ func (h SplitHandler) Handle(ctx context.Context, ev SplitEvent) (Result, error)
 		return Result{}, fmt.Errorf("first_letter_to_outcode_parquet: %w", err)
 	}
 	store := blob.NewS3(h.S3, ev.Bucket)
+	var statsKey string
+	if ev.StatsPrefix != "" {
+		statsKey = StatsKey(dirPrefix(ev.StatsPrefix), ev.FirstLetter)
+	}
 	return Split(ctx, SplitInput{
+		StatsKey:   statsKey,
 		Src:        store,
 		SrcPrefix:  dirPrefix(ev.SourcePrefix) + "first_letter=" + ev.FirstLetter + "/",
 		Dst:        store,
@@ -69,6 +77,8 @@ func (ev SplitEvent) validate() error {
 		return fmt.Errorf("field first_letter: %q is not one upper-case letter A-Z", ev.FirstLetter)
 	case dirPrefix(ev.SourcePrefix) == dirPrefix(ev.DestPrefix):
 		return fmt.Errorf("fields source_prefix and dest_prefix: both are %q", ev.SourcePrefix)
+	case ev.StatsPrefix != "" && (strings.HasPrefix(dirPrefix(ev.StatsPrefix), dirPrefix(ev.DestPrefix)) || strings.HasPrefix(dirPrefix(ev.StatsPrefix), dirPrefix(ev.SourcePrefix))):
+		return fmt.Errorf("field stats_prefix: %q is inside source_prefix or dest_prefix", ev.StatsPrefix)
 	}
 	if err := CheckListColumn(ev.ListColumn); err != nil {
 		return fmt.Errorf("field list_column: %w", err)

@@ -85,6 +85,9 @@ type SplitInput struct {
 	Logger *slog.Logger
 	// Concurrency bounds parallel uploads; 0 means 8.
 	Concurrency int
+	// StatsKey, when set, is where the split writes the LetterStats of the
+	// files it wrote, after them (outside DstPrefix).
+	StatsKey string
 }
 
 // Result reports one letter's split. It is also the per-letter Lambda's

@@ -1,6 +1,8 @@
 // Package plausibility is the state machine's plausibility gate: the Lambda
 // that, between the outcode split (which writes to a staging prefix) and
-// publish_outcodes, builds the staged files' manifest and compares it with
+// publish_outcodes, builds the staged files' manifest from the stats each
+// letter's split wrote beside them (reading back only the files whose
+// content changed, to count UPRNs that gained or lost an item), and compares it with
 // the last published manifest (manifest.Prepare, as the local bake does).
 // It fails the run when the change is implausible, unless the execution's
 // input asks for it with {"accept_change": true}; otherwise it writes the
@@ -34,6 +36,10 @@ type Event struct {
 	StagingPrefix string `json:"staging_prefix"`
 	DestPrefix    string `json:"dest_prefix"`
 	ListColumn    string `json:"list_column"`
+	// StatsPrefix holds each letter's <letter>.json: the stats of the
+	// files its split wrote (outcodes.LetterStats), which the gate reads
+	// instead of every staged file.
+	StatsPrefix string `json:"stats_prefix"`
 	// Letters are the split's results, one per letter (the Map's output):
 	// the outcodes it wrote, its rows and AddressBase source.
 	Letters []outcodes.Result `json:"letters"`
@@ -78,13 +84,15 @@ func (h Handler) Handle(ctx context.Context, ev Event) (Out, error) {
 		return Out{}, fmt.Errorf("plausibility gate: %w", err)
 	}
 	store := blob.NewS3(h.S3, ev.Bucket)
-	src := manifest.Source{Outcodes: []string{}}
+	src := manifest.Source{Files: map[string]outcodes.FileStats{}}
 	sources := map[string]bool{}
 	for _, l := range ev.Letters {
 		src.UPRNs += int64(l.Rows)
-		src.Outcodes = append(src.Outcodes, l.Outcodes...)
 		if l.AddressbaseSource != "" {
 			sources[l.AddressbaseSource] = true
+		}
+		if err := h.letterStats(ctx, store, ev.StatsPrefix, l, src.Files); err != nil {
+			return Out{}, fmt.Errorf("plausibility gate: %w", err)
 		}
 	}
 	var inputs []manifest.Input
@@ -125,6 +133,39 @@ func (h Handler) Handle(ctx context.Context, ev Event) (Out, error) {
 	return Out{Manifest: key, Changes: m.Changes, Accepted: m.Accepted}, nil
 }
 
+// letterStats adds the stats of the files letter l's split wrote to files,
+// checking they are those of exactly its outcodes.
+func (h Handler) letterStats(ctx context.Context, store blob.Store, prefix string, l outcodes.Result, files map[string]outcodes.FileStats) error {
+	if len(l.Outcodes) == 0 {
+		return nil // a letter without rows writes no files and no stats
+	}
+	key := outcodes.StatsKey(prefix, l.Letter)
+	rc, err := store.Open(ctx, key)
+	if err != nil {
+		return fmt.Errorf("letter %s's stats: %w", l.Letter, err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	ls, err := outcodes.ParseLetterStats(key, data)
+	if err != nil {
+		return err
+	}
+	if ls.Letter != l.Letter || len(ls.Outcodes) != len(l.Outcodes) {
+		return fmt.Errorf("%s: letter %q with %d outcodes, but the split of %s reported %d: a stale stats file?", key, ls.Letter, len(ls.Outcodes), l.Letter, len(l.Outcodes))
+	}
+	for _, oc := range l.Outcodes {
+		f, ok := ls.Outcodes[oc]
+		if !ok {
+			return fmt.Errorf("%s: no stats of outcode %s", key, oc)
+		}
+		files[oc] = f
+	}
+	return nil
+}
+
 func (ev Event) validate() error {
 	switch {
 	case ev.Bucket == "":
@@ -135,6 +176,8 @@ func (ev Event) validate() error {
 		return fmt.Errorf("dest_prefix %q must be a folder ending in /", ev.DestPrefix)
 	case ev.StagingPrefix == ev.DestPrefix:
 		return fmt.Errorf("staging_prefix and dest_prefix are the same")
+	case ev.StatsPrefix == "" || !strings.HasSuffix(ev.StatsPrefix, "/") || strings.HasPrefix(ev.StatsPrefix, ev.DestPrefix):
+		return fmt.Errorf("stats_prefix %q must be a folder ending in /, outside dest_prefix", ev.StatsPrefix)
 	case len(ev.Letters) == 0:
 		return fmt.Errorf("letters is empty")
 	}

@@ -134,6 +134,7 @@ func TestGateLambda(t *testing.T) {
 		for _, l := range []string{"A", "B", "C"} {
 			r, err := outcodes.SplitHandler{S3: client, Logger: log}.Handle(ctx, outcodes.SplitEvent{
 				Bucket: bucket, SourcePrefix: joinedPfx, DestPrefix: stagePfx, FirstLetter: l, ListColumn: currentelections.ListColumn,
+				StatsPrefix: manifest.StatsPrefix(stagePfx),
 			})
 			if err != nil {
 				t.Fatalf("split %s: %v", l, err)
