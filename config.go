@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -71,6 +72,9 @@ type Config struct {
 	ExportEphemeralStorageMB int
 	// RawHistoryDays is how long the dated copies of each export are kept.
 	RawHistoryDays int
+	// Which rows the exports select besides the contract's rule.
+	BallotsLookbackDays, BoundaryReviewsLookbackDays int
+	BoundaryReviewsMapOnly                           bool
 }
 
 // Tags go on every taggable resource.
@@ -115,6 +119,13 @@ func configure(ctx *pulumi.Context) (Config, error) {
 	num("logRetentionDays", &c.LogRetentionDays)
 	num("exportEphemeralStorageMb", &c.ExportEphemeralStorageMB)
 	num("rawHistoryDays", &c.RawHistoryDays)
+	num("ballotsLookbackDays", &c.BallotsLookbackDays)
+	num("boundaryReviewsLookbackDays", &c.BoundaryReviewsLookbackDays)
+	if v, err := cfg.TryBool("boundaryReviewsMapOnly"); err == nil {
+		c.BoundaryReviewsMapOnly = v
+	} else {
+		errs = append(errs, fmt.Sprintf("config %s:boundaryReviewsMapOnly: %v", ctx.Project(), err))
+	}
 	var vpc VPCConfig
 	if err := cfg.TryObject("eeDatabaseVpc", &vpc); err == nil {
 		c.EEDatabaseVPC = &vpc
@@ -193,6 +204,12 @@ func (c Config) validate() error {
 	}
 	if c.RawHistoryDays < 1 {
 		return fmt.Errorf("rawHistoryDays %d must be at least 1", c.RawHistoryDays)
+	}
+	for key, days := range map[string]int{"ballotsLookbackDays": c.BallotsLookbackDays, "boundaryReviewsLookbackDays": c.BoundaryReviewsLookbackDays} {
+		// The exports refuse more (a typo must not export all of EE's history).
+		if days < 0 || days > layer.MaxLookbackDays {
+			return fmt.Errorf("%s %d must be between 0 and %d", key, days, layer.MaxLookbackDays)
+		}
 	}
 	if c.FailureEmail != "" {
 		if _, err := mail.ParseAddress(c.FailureEmail); err != nil {

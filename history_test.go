@@ -141,3 +141,50 @@ func TestExportFunctionsJoinTheEEDatabaseVpc(t *testing.T) {
 		t.Errorf("%d roles may attach to the VPC, want one per export (%d)", vpcRoles, len(exports))
 	}
 }
+
+// TestExportSelectionComesFromConfig: which ballots and reviews the
+// exports select besides the contract's rule is stack config (Pulumi.yaml's
+// defaults, or a stack's values), reaching each export as its environment.
+func TestExportSelectionComesFromConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  map[string]string
+		want map[string]map[string]string // function name → env
+	}{
+		{"defaults", stackConfig(t, "development"), map[string]map[string]string{
+			"current-elections-export-ballots-fn":         {"LOOKBACK_DAYS": "30"},
+			"boundary-reviews-export-boundary-reviews-fn": {"MAP_ONLY": "false", "COMPLETED_LOOKBACK_DAYS": "0"},
+		}},
+		{"set", withAll(withAll(withAll(stackConfig(t, "development"),
+			"dc-data-baker:ballotsLookbackDays", "7"),
+			"dc-data-baker:boundaryReviewsMapOnly", "true"),
+			"dc-data-baker:boundaryReviewsLookbackDays", "14"), map[string]map[string]string{
+			"current-elections-export-ballots-fn":         {"LOOKBACK_DAYS": "7"},
+			"boundary-reviews-export-boundary-reviews-fn": {"MAP_ONLY": "true", "COMPLETED_LOOKBACK_DAYS": "14"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := run(t, tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for _, f := range exportFunctions(m) {
+				want, ok := tc.want[f.Name]
+				if !ok {
+					t.Errorf("unexpected export function %s", f.Name)
+					continue
+				}
+				seen++
+				for k, v := range want {
+					if got := get(f.Inputs, "environment", "variables", k); got != v {
+						t.Errorf("%s: env %s = %v, want %s", f.Name, k, got, v)
+					}
+				}
+			}
+			if seen != len(tc.want) {
+				t.Errorf("saw %d export functions, want %d", seen, len(tc.want))
+			}
+		})
+	}
+}

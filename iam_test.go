@@ -42,12 +42,12 @@ func TestEveryListBucketStatementHasAPrefixCondition(t *testing.T) {
 
 // TestEachEnvironmentReadsOnlyItsOwnBallots: every EE-bucket grant of an
 // environment, to read, list or write, stays in that environment's own
-// folders.
+// folders: its ballots folder and its boundary reviews export's.
 func TestEachEnvironmentReadsOnlyItsOwnBallots(t *testing.T) {
 	const ee = "ee.data-cache.production"
 	own := map[string][]string{
-		"production":  {"ballots-with-wkt/"},
-		"development": {"ballots-with-wkt-development/"},
+		"production":  {"ballots-with-wkt/", "boundary-reviews-production/"},
+		"development": {"ballots-with-wkt-development/", "boundary-reviews-development/"},
 	}
 	each(t, func(t *testing.T, env string, m *mocks) {
 		mine := func(key string) bool {

@@ -532,6 +532,9 @@ func TestBadConfigFailsClearly(t *testing.T) {
 		{"VPC not an object", with("dc-data-baker:eeDatabaseVpc", `"subnet-0123abcd"`), "want {subnetIds: [...], securityGroupIds: [...]}"},
 		{"ephemeral storage too small", with("dc-data-baker:exportEphemeralStorageMb", "256"), "exportEphemeralStorageMb 256 must be between 512 and 10240"},
 		{"history kept no days", with("dc-data-baker:rawHistoryDays", "0"), "rawHistoryDays 0 must be at least 1"},
+		{"ballots look-back negative", with("dc-data-baker:ballotsLookbackDays", "-1"), "ballotsLookbackDays -1 must be between 0 and 3660"},
+		{"reviews look-back too long", with("dc-data-baker:boundaryReviewsLookbackDays", "4000"), "boundaryReviewsLookbackDays 4000 must be between 0 and 3660"},
+		{"reviews visibility not a boolean", with("dc-data-baker:boundaryReviewsMapOnly", "MAP"), "boundaryReviewsMapOnly"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := run(t, tc.cfg)

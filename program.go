@@ -70,6 +70,11 @@ func program(ctx *pulumi.Context) error {
 		},
 		Schedule:            cfg.CurrentElectionsSchedule,
 		TriggerDelaySeconds: cfg.RebuildDelaySeconds,
+		Selection: layer.Selection{
+			BallotsLookbackDays: cfg.BallotsLookbackDays,
+			ReviewsMapOnly:      cfg.BoundaryReviewsMapOnly,
+			ReviewsLookbackDays: cfg.BoundaryReviewsLookbackDays,
+		},
 	}
 	if v := cfg.EEDatabaseVPC; v != nil {
 		settings.EEDatabase.VPC = &layer.VPC{SubnetIDs: v.SubnetIDs, SecurityGroupIDs: v.SecurityGroupIDs}

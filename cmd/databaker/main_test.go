@@ -37,6 +37,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"synth missing out", []string{"synth", "--addresses", "10"}, 2, "", "--out is required"},
 		{"synth", []string{"synth", "--addresses", "300", "--ballots", "5", "--out", filepath.Join(tmp, "s")}, 0, "", "300 UPRNs in"},
 		{"bake synth", []string{"bake", "--addressbase", filepath.Join(tmp, "s", "addressbase_cleaned.csv"), "--ballots", filepath.Join(tmp, "s", "current_elections.csv"), "--out", filepath.Join(tmp, "o3")}, 0, "", "outcodes:"},
+		{"synth reviews", []string{"synth", "--addresses", "300", "--ballots", "50", "--reviews", "3", "--out", filepath.Join(tmp, "r")}, 0, "", "boundary_reviews.csv\n  225 rows: 3 boundary reviews (1 organisation-only)"},
+		{"synth too many reviews", []string{"synth", "--addresses", "300", "--ballots", "5", "--reviews", "3", "--out", filepath.Join(tmp, "r2")}, 2, "", "3 reviews need as many organisations, but 5 ballots give 1; raise Ballots"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -8,6 +8,7 @@ package ballotexport
 
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
 // Defaults, as in EE's export Lambda.
@@ -15,8 +16,8 @@ const (
 	DefaultKey          = "ballots-with-wkt/current_elections.csv"
 	DefaultLookbackDays = 30
 	// MaxLookbackDays bounds lookback_days so that a typo cannot export
-	// every ballot EE has ever held.
-	MaxLookbackDays = 3660
+	// every ballot EE has ever held; the stack config has the same bound.
+	MaxLookbackDays = layer.MaxLookbackDays
 )
 
 // Config is the export's deployment configuration, read from env: where

@@ -6,13 +6,15 @@ import (
 	"strings"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 )
 
 // Defaults.
 const (
 	DefaultKey = "boundary-reviews/current_boundary_reviews.csv"
-	// MaxLookbackDays bounds COMPLETED_LOOKBACK_DAYS, as for the ballots.
-	MaxLookbackDays = 3660
+	// MaxLookbackDays bounds COMPLETED_LOOKBACK_DAYS, as the stack config
+	// does.
+	MaxLookbackDays = layer.MaxLookbackDays
 )
 
 // Config is the export's deployment configuration, read from env: where

@@ -89,7 +89,25 @@ type Settings struct {
 	// TriggerDelaySeconds holds a rebuild request in its queue, so a burst
 	// of changes becomes one run.
 	TriggerDelaySeconds int
+	// Selection is which rows the export Lambdas select besides the
+	// contract's rule.
+	Selection Selection
 }
+
+// Selection is the export Lambdas' configurable selection.
+type Selection struct {
+	// BallotsLookbackDays keeps ballots whose poll date was up to this
+	// many days ago.
+	BallotsLookbackDays int
+	// ReviewsMapOnly keeps only boundary reviews with public_visibility MAP.
+	ReviewsMapOnly bool
+	// ReviewsLookbackDays keeps COMPLETED reviews that took effect up to
+	// this many days ago.
+	ReviewsLookbackDays int
+}
+
+// MaxLookbackDays bounds both look-backs, as the exports do.
+const MaxLookbackDays = 3660
 
 // Spec is everything about one layer.
 type Spec struct {

@@ -20,7 +20,11 @@ func SetMemoryLimitFromLambda(log *slog.Logger) {
 	if err != nil || mb <= 0 {
 		return
 	}
-	limit := mb << 20 * 85 / 100
+	limit := MemoryLimit(mb)
 	debug.SetMemoryLimit(limit)
 	log.Info("go memory limit set", "lambda_mb", mb, "limit_bytes", limit)
 }
+
+// MemoryLimit is the Go soft memory limit, in bytes, that
+// SetMemoryLimitFromLambda sets for a Lambda of mb MB: 85% of it.
+func MemoryLimit(mb int64) int64 { return mb << 20 * 85 / 100 }

@@ -87,9 +87,11 @@ type addressWriter struct {
 	nrec   int
 }
 
-func writeAddresses(w *bufio.Writer, opts Options, l *lattice, st *Stats) error {
+// writeAddresses writes the addresses and returns each outcode's centre
+// and address count.
+func writeAddresses(w *bufio.Writer, opts Options, l *lattice, st *Stats) ([]centre, error) {
 	if opts.Addresses == 0 {
-		return nil
+		return nil, nil
 	}
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0xadd7e55))
 	aw := &addressWriter{w: w, rng: rng, lat: l, st: st, uprn: 10000000 + rng.Int64N(1000000)}
@@ -104,6 +106,7 @@ func writeAddresses(w *bufio.Writer, opts Options, l *lattice, st *Stats) error 
 	var cum float64
 	done := 0
 	var units []unitPostcode
+	var centres []centre
 	for o := 0; o < n; o++ {
 		cum += weights[o]
 		end := int(math.Round(cum / total * float64(opts.Addresses)))
@@ -119,11 +122,12 @@ func writeAddresses(w *bufio.Writer, opts Options, l *lattice, st *Stats) error 
 		st.Outcodes++
 		units = aw.makeUnits(units[:0], &oc)
 		if err := aw.writeOutcode(&oc, units); err != nil {
-			return err
+			return nil, err
 		}
+		centres = append(centres, centre{lon: oc.lon, lat: oc.lat, count: oc.count})
 	}
 	st.UPRNs = opts.Addresses
-	return nil
+	return centres, nil
 }
 
 // makeUnits creates about one postcode per 15 addresses (at most 3999,

@@ -21,6 +21,10 @@ type Options struct {
 	// MinVertices and MaxVertices bound a division polygon's outer ring;
 	// organisation rings are about three times longer.
 	MinVertices, MaxVertices int
+
+	// Reviews is the number of boundary reviews GenerateWithReviews writes,
+	// each over its own organisation (so at most the organisation count).
+	Reviews int
 }
 
 // Default vertex bounds used when Options leaves both at zero.
@@ -48,16 +52,36 @@ type Stats struct {
 	MaxRingVertices  int `json:"max_ring_vertices"`  // longest ring written
 	Organisations    int `json:"organisations"`      // organisation areas in the tiling
 	OrgsWithoutVotes int `json:"orgs_without_votes"` // organisations with no ballots at all
+
+	ReviewRows              int `json:"review_rows"`               // data rows in the reviews CSV (header excluded)
+	Reviews                 int `json:"reviews"`                   // boundary reviews
+	OrganisationOnlyReviews int `json:"organisation_only_reviews"` // reviews with no new division set yet
+	MaxPieceVertices        int `json:"max_piece_vertices"`        // most vertices of a review geometry piece
 }
 
 // Generate writes an AddressBase cleaned CSV (no header; Python csv
 // defaults: CRLF, quoting only when needed; columns uprn, address, postcode,
 // location, address_type) to addressbase and an EE current-ballots CSV
 // (header election_id,geography_id,geography_text,source_table) to ballots.
-// The same Options always produce the same bytes.
+// The same Options always produce the same bytes. Options.Reviews must be
+// 0: GenerateWithReviews writes reviews.
 func Generate(opts Options, addressbase, ballots io.Writer) (Stats, error) {
-	if err := opts.normalise(); err != nil {
+	return GenerateWithReviews(opts, addressbase, ballots, nil)
+}
+
+// GenerateWithReviews is Generate that also writes Options.Reviews
+// boundary reviews over the same lattice to reviews, in the contract's
+// reviews CSV (header boundaryexport.Header). The addressbase and ballots
+// bytes are Generate's for the same Options.
+func GenerateWithReviews(opts Options, addressbase, ballots, reviews io.Writer) (Stats, error) {
+	if err := opts.Check(); err != nil {
 		return Stats{}, err
+	}
+	if err := opts.normalise(); err != nil { // as Check did on its copy
+		return Stats{}, err
+	}
+	if opts.Reviews > 0 && reviews == nil {
+		return Stats{}, errors.New("synth: Options.Reviews is set but there is no reviews writer")
 	}
 	var st Stats
 	lat := newLattice(opts)
@@ -69,13 +93,38 @@ func Generate(opts Options, addressbase, ballots io.Writer) (Stats, error) {
 		return st, fmt.Errorf("write ballots: %w", err)
 	}
 	aw := bufio.NewWriterSize(addressbase, 1<<20)
-	if err := writeAddresses(aw, opts, lat, &st); err != nil {
+	centres, err := writeAddresses(aw, opts, lat, &st)
+	if err != nil {
 		return st, fmt.Errorf("write addressbase: %w", err)
 	}
 	if err := aw.Flush(); err != nil {
 		return st, fmt.Errorf("write addressbase: %w", err)
 	}
+	if reviews == nil {
+		return st, nil
+	}
+	plans := planReviews(opts, lat, centres)
+	rw := bufio.NewWriterSize(reviews, 1<<20)
+	if err := writeReviews(rw, lat, plans, &st); err != nil {
+		return st, fmt.Errorf("write reviews: %w", err)
+	}
+	if err := rw.Flush(); err != nil {
+		return st, fmt.Errorf("write reviews: %w", err)
+	}
 	return st, nil
+}
+
+// Check reports options Generate would refuse, before anything is written.
+func (o Options) Check() error {
+	if err := o.normalise(); err != nil {
+		return err
+	}
+	lat := newLattice(o)
+	if orgs := lat.gx * lat.gy; o.Reviews > orgs {
+		return fmt.Errorf("synth options: %d reviews need as many organisations, but %d ballots give %d; raise Ballots",
+			o.Reviews, o.Ballots, orgs)
+	}
+	return nil
 }
 
 func (o *Options) normalise() error {
@@ -94,7 +143,7 @@ func (o *Options) normalise() error {
 	if o.MaxVertices > 100000 {
 		return errors.New("synth options: MaxVertices must be at most 100000")
 	}
-	return nil
+	return checkReviewOptions(*o)
 }
 
 // appendField appends s as a Python-csv (QUOTE_MINIMAL) field.

@@ -254,22 +254,8 @@ func TestBallotsTileAddresses(t *testing.T) {
 		}
 	}
 	ix.Build()
-	r := csv.NewReader(bytes.NewReader(ab))
 	var inBoth, inNone, onBoundary int
-	var dst []string
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		lon, lat, err := geo.ParseEWKTPoint(rec[3])
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst = ix.Containing(orb.Point{lon, lat}, dst[:0])
+	forEachAddress(t, ab, ix, func(rec []string, p orb.Point, dst []string) {
 		var mayor, local int
 		for _, id := range dst {
 			switch {
@@ -279,13 +265,12 @@ func TestBallotsTileAddresses(t *testing.T) {
 				local++
 			}
 		}
-		if vertices[orb.Point{lon, lat}] { // a planted boundary point
-
+		if vertices[p] { // a planted boundary point
 			onBoundary++
 			if local != 0 {
 				t.Errorf("%s on a lattice vertex is inside %v", rec[3], dst)
 			}
-			continue
+			return
 		}
 		if mayor > 1 || local > 1 {
 			t.Errorf("%s is in %v: organisations or divisions overlap", rec[3], dst)
@@ -296,12 +281,36 @@ func TestBallotsTileAddresses(t *testing.T) {
 		if len(dst) == 0 {
 			inNone++
 		}
-	}
+	})
 	if onBoundary == 0 || st.BoundaryPoints == 0 {
 		t.Errorf("no boundary points planted (stats %d, found %d)", st.BoundaryPoints, onBoundary)
 	}
 	if inBoth < st.AddressRows/2 || inNone == 0 {
 		t.Errorf("%d of %d addresses in an org and a division ballot, %d in none; want most in both and some in none", inBoth, st.AddressRows, inNone)
+	}
+}
+
+// forEachAddress calls fn with each AddressBase row of ab, its point and
+// the ids of ix's geometries containing it.
+func forEachAddress(t *testing.T, ab []byte, ix *geo.Index, fn func(rec []string, p orb.Point, ids []string)) {
+	t.Helper()
+	r := csv.NewReader(bytes.NewReader(ab))
+	var dst []string
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lon, lat, err := geo.ParseEWKTPoint(rec[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := orb.Point{lon, lat}
+		dst = ix.Containing(p, dst[:0])
+		fn(rec, p, dst)
 	}
 }
 

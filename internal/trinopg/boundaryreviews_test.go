@@ -113,6 +113,35 @@ var boundaryReviewScenarios = []scenario{
 		}
 		return reviewstest.CheckElements(lists)
 	}},
+	{"boundary reviews: a row that breaks a rule of a valid row fails the join, naming its review and field", func(l *lake) error {
+		// The local bake's reader refuses the same rows (internal/layers/boundaryreviews, TestBakeRejectsBadReviews).
+		const org = `12,beta-2027,CURRENT,Consultation open,,,,Beta,Beta Borough Council,E07000888,`
+		if err := l.loadReviews(false); err != nil {
+			return err
+		}
+		if err := l.addressBaseLayer(); err != nil {
+			return err
+		}
+		csv, err := os.ReadFile(filepath.Join(brFixtures, "reviews.csv"))
+		if err != nil {
+			return err
+		}
+		for _, tc := range []struct{ row, want string }{
+			{org + `organisation,,,,,,,"POLYGON((51.6 0.6,51.6 1.2,52 1.2,52 0.6,51.6 0.6))"`, "boundary reviews: review 12 (division ): field geometry is outside longitude -9.0..2.5, latitude 49.0..61.5 (swapped lon/lat?)"},
+			{org + `organisation,,,,,,,"POLYGON((0.6 0,1.2 0,1.2 1,0.6 0))"`, "boundary reviews: review 12 (division ): field geometry is outside longitude"},
+			{org + `organisation,,,,,,,`, "boundary reviews: review 12: field geometry is empty"},
+			{org + `proposed,,,,,,,"POLYGON((0.6 51.6,1.2 51.6,1.2 52,0.6 52,0.6 51.6))"`, "boundary reviews: review 12: field divisionset_generation proposed is not old, new or organisation"},
+		} {
+			if err := l.put(reviews, boundaryreviews.ReviewsFile, append(slices.Clone(csv), tc.row+"\n"...)); err != nil {
+				return err
+			}
+			_, err = l.run(boundaryreviews.QueryChanges, nil)
+			if err := wantErr(err, "GENERIC_USER_ERROR: "+tc.want); err != nil {
+				return fmt.Errorf("row %s: %w", tc.row, err)
+			}
+		}
+		return nil
+	}},
 	{"boundary reviews: the CSV's rows in another order give identical bytes", func(l *lake) error {
 		if err := l.loadReviews(true); err != nil {
 			return err

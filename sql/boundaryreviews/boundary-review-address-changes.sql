@@ -26,6 +26,11 @@ UNLOAD (
                 organisation_name, organisation_official_name, organisation_gss
             FROM "{{.database}}"."{{.reviews_table}}"
         ),
+        -- A row that breaks a rule of a valid row fails the query, naming
+        -- its review and field, as the local bake's reader refuses it: a
+        -- generation other than old, new or organisation, an empty
+        -- geometry, or a coordinate outside the UK (internal/validate's
+        -- ranges are the template values; a swapped geometry is outside).
         pieces AS (
             SELECT
                 CAST(boundary_review_id AS bigint) AS boundary_review_id,
@@ -33,8 +38,16 @@ UNLOAD (
                 division_type, division_slug, division_name, division_official_identifier,
                 ST_GeometryFromText(geometry) AS geom
             FROM "{{.database}}"."{{.reviews_table}}"
-            WHERE divisionset_generation IN ('old', 'new', 'organisation')
-              AND geometry <> ''
+            WHERE CAST(CASE
+                WHEN coalesce(divisionset_generation, '') NOT IN ('old', 'new', 'organisation')
+                    THEN fail(format('boundary reviews: review %s: field divisionset_generation %s is not old, new or organisation', boundary_review_id, divisionset_generation))
+                WHEN coalesce(geometry, '') = ''
+                    THEN fail(format('boundary reviews: review %s: field geometry is empty', boundary_review_id))
+                WHEN NOT (ST_XMin(ST_GeometryFromText(geometry)) >= {{.min_lon}} AND ST_XMax(ST_GeometryFromText(geometry)) <= {{.max_lon}}
+                      AND ST_YMin(ST_GeometryFromText(geometry)) >= {{.min_lat}} AND ST_YMax(ST_GeometryFromText(geometry)) <= {{.max_lat}})
+                    THEN fail(format('boundary reviews: review %s (division %s): field geometry is outside longitude {{.min_lon}}..{{.max_lon}}, latitude {{.min_lat}}..{{.max_lat}} (swapped lon/lat?)', boundary_review_id, division_slug))
+                ELSE 'ok'
+            END AS varchar) = 'ok'
         ),
         points AS (
             SELECT DISTINCT uprn, longitude, latitude, first_letter

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
@@ -91,32 +90,12 @@ func bakeTo(in inputs, out string, w io.Writer) (bake.Summary, error) {
 	}, layers.Bake())
 }
 
-// joinedText is the bake's joined table as reviewstest.Text renders it.
-func joinedText(t *testing.T, out string) ([]byte, [][]string) {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(out, boundaryreviews.JoinedName, "first_letter=*", "*.parquet"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no joined table under %s: %v", out, err)
-	}
-	var rows []reviewstest.Row
-	for _, p := range paths {
-		rs, err := parquet.ReadFile[boundaryreviews.JoinedRow](p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			rows = append(rows, reviewstest.Row{UPRN: r.UPRN, Postcode: r.Postcode, BoundaryReviews: r.BoundaryReviews})
-		}
-	}
-	return reviewstest.Text(rows)
-}
-
 // The bake's joined table is exactly the golden the SQL's test checks, so
 // the two engines agree on the fixtures; its elements follow the contract.
 func TestBakeAgreesWithSQLGolden(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	sum := bakeInto(t, fixtureInputs(t), out)
-	got, lists := joinedText(t, out)
+	got, lists := reviewstest.BakedText(t, out)
 	want := readFile(t, filepath.Join(fixtures, "want_boundary_reviews.txt"))
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("joined table (-want_boundary_reviews.txt +bake):\n%s", diff)
@@ -191,7 +170,7 @@ func TestBakeOutcodeFiles(t *testing.T) {
 	}
 	// The joined table's addresses, less EF1's (no elements, so one line
 	// each), which its 0-row file leaves out.
-	joined, _ := joinedText(t, out)
+	joined, _ := reviewstest.BakedText(t, out)
 	got, _ := reviewstest.Text(rows)
 	var want []string
 	for _, line := range strings.SplitAfter(string(joined), "\n") {

@@ -8,6 +8,7 @@ package boundaryreviews
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
@@ -15,6 +16,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // StateMachineName is the layer's state machine, before layer.Names adds
@@ -140,6 +142,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	reviewsKey := prefix[reviews.Name] + ReviewsFile
 	export, exportGrants := layer.EEExport(layer.ExportBoundaryReviews, "export_boundary_reviews",
 		"Exports EveryElection's current boundary reviews with their division geometries to the reviews CSV", ee, reviewsKey, s.EEDatabase)
+	// Which reviews besides the contract's rule: stack config, never code.
+	export.Env["MAP_ONLY"] = strconv.FormatBool(s.Selection.ReviewsMapOnly)
+	export.Env["COMPLETED_LOOKBACK_DAYS"] = strconv.Itoa(s.Selection.ReviewsLookbackDays)
 	gate := func(name, template string, values map[string]string) layer.NamedQuery {
 		values["database"] = db
 		return layer.NamedQuery{Name: name, Template: "gates/" + template, Values: values}
@@ -152,9 +157,9 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Vars:         s.Vars,
 		Tables:       []tables.Table{reviews, changes, joined},
 		Queries: []layer.NamedQuery{
-			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: map[string]string{
+			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: validate.With(map[string]string{
 				"database": db, "reviews_table": reviews.Name, "addressbase_table": addresses.Name, "target_location": location[changes.Name],
-			}},
+			})},
 			{Name: QueryJoinLetter, Template: "boundaryreviews/uprn-to-boundary-reviews-first-letter", Values: map[string]string{
 				"database": db, "changes_table": changes.Name, "addressbase_table": addresses.Name, "target_location": location[joined.Name],
 			}},

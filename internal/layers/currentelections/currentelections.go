@@ -4,6 +4,8 @@
 package currentelections
 
 import (
+	"strconv"
+
 	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 
 	"fmt"
@@ -93,6 +95,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 	ballotsKey := prefix[ballots.Name] + "current_elections.csv"
 	export, exportGrants := layer.EEExport(layer.ExportBallots, "export_current_ballots",
 		"Exports EveryElection's current ballots with their WKT to the ballots CSV", ee, ballotsKey, s.EEDatabase)
+	export.Env["LOOKBACK_DAYS"] = strconv.Itoa(s.Selection.BallotsLookbackDays)
 	if s.Schedule == "" {
 		return layer.Spec{}, fmt.Errorf("current elections layer: a nightly schedule is required")
 	}

@@ -9,8 +9,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 )
 
 // Row is the part of a joined table row the text shows.
@@ -89,6 +95,27 @@ func valueKeys(dec *json.Decoder, path string, out map[string][][]string) error 
 
 type divisionType struct {
 	DivisionType string `json:"division_type"`
+}
+
+// BakedText is the joined table the bake wrote under out, as Text renders
+// it.
+func BakedText(t testing.TB, out string) ([]byte, [][]string) {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(out, boundaryreviews.JoinedName, "first_letter=*", "*.parquet"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no joined table under %s: %v", out, err)
+	}
+	var rows []Row
+	for _, p := range paths {
+		rs, err := parquet.ReadFile[boundaryreviews.JoinedRow](p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			rows = append(rows, Row{UPRN: r.UPRN, Postcode: r.Postcode, BoundaryReviews: r.BoundaryReviews})
+		}
+	}
+	return Text(rows)
 }
 
 // CheckElements decodes every element and checks its keys are the

@@ -1,0 +1,5 @@
+//go:build !race
+
+package outcodes_test
+
+const raceDetector = false
