@@ -211,6 +211,7 @@ type flowSim struct {
 	queries      map[string]int // status calls per started query ID
 	splitLetters []string       // letters split, in call order
 	splitDest    string         // where the splits wrote
+	splitStats   string         // where the splits wrote their stats
 	gated        bool           // the plausibility gate passed
 	calls        []lambdaCall
 	steps        int
@@ -327,7 +328,7 @@ func (s *flowSim) split(b []byte) (any, error) {
 		return nil, fmt.Errorf("fields source_prefix and dest_prefix: both are %q", in.SourcePrefix)
 	}
 	s.splitLetters = append(s.splitLetters, in.FirstLetter)
-	s.splitDest = in.DestPrefix
+	s.splitDest, s.splitStats = in.DestPrefix, in.StatsPrefix
 	return splitResult(in.FirstLetter), nil
 }
 
@@ -345,6 +346,9 @@ func (s *flowSim) plausibility(b []byte) (any, error) {
 	// The gate reads what every letter's split staged, before the publish.
 	if in.StagingPrefix != s.splitDest {
 		return nil, fmt.Errorf("field staging_prefix: %q, but the splits wrote to %q", in.StagingPrefix, s.splitDest)
+	}
+	if in.StatsPrefix == "" || in.StatsPrefix != s.splitStats {
+		return nil, fmt.Errorf("field stats_prefix: %q, but the splits wrote their stats to %q", in.StatsPrefix, s.splitStats)
 	}
 	var got []string
 	for _, r := range in.Letters {
