@@ -259,3 +259,30 @@ func TestGateLambdaRejects(t *testing.T) {
 }
 
 var _ blob.S3API = (*s3.Client)(nil)
+
+// TestGateLambdaNeedsEachLettersStats: a letter whose split reported
+// outcodes but whose stats are missing, or name other outcodes, fails the
+// gate, which writes nothing.
+func TestGateLambdaNeedsEachLettersStats(t *testing.T) {
+	ctx := context.Background()
+	client, _ := s3test.NewS3(t, bucket)
+	st := blob.NewS3(client, bucket)
+	h := plausibility.Handler{S3: client, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	ev := plausibility.Event{
+		Bucket: bucket, StagingPrefix: stagePfx, DestPrefix: destPfx, StatsPrefix: manifest.StatsPrefix(stagePfx),
+		ListColumn: currentelections.ListColumn, Letters: []outcodes.Result{{Letter: "A", Rows: 2, Outcodes: []string{"AA1", "AA2"}}},
+	}
+	if _, err := h.Handle(ctx, ev); err == nil || !strings.Contains(err.Error(), "letter A's stats") {
+		t.Errorf("no stats: err = %v, want it to name letter A's stats", err)
+	}
+	key := outcodes.StatsKey(ev.StatsPrefix, "A")
+	if _, err := st.Put(ctx, key, []byte(`{"first_letter":"A","outcodes":{"AA1":{"sha256":"x"},"AA3":{"sha256":"y"}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Handle(ctx, ev); err == nil || !strings.Contains(err.Error(), key+": no stats of outcode AA2") {
+		t.Errorf("other outcodes' stats: err = %v, want it to name AA2", err)
+	}
+	if keys := s3test.Keys(t, client, bucket); len(keys) != 1 {
+		t.Errorf("the failed gate wrote %q", keys)
+	}
+}
