@@ -7,8 +7,8 @@
 //   input: <execution input>,
 //   context: <Context Object, e.g. {StateMachine: {Id}, Execution: {Id}}>,
 //   roles: {"<function ARN>": "guard" | "tableLocation" | "emptyPrefix" |
-//           "query" | "exportBallots" | "outcodeSplit" | "publish" |
-//           "plausibility"},
+//           "query" | "exportBallots" | "exportBoundaryReviews" |
+//           "outcodeSplit" | "publish" | "plausibility"},
 //   scenario: {
 //     guardDecisions: ["wait", ...], // guard's decisions in call order; the
 //                                  // last repeats (default "proceed")
@@ -77,6 +77,12 @@ const fakes = {
     return { queryExecutionId: id };
   },
   exportBallots: () => ({ bucket: 'ee-bucket', key: 'current_elections.csv', rows: 42 }),
+  // boundaryexport.In has no fields: the selection is the Lambda's config.
+  exportBoundaryReviews: (p) => {
+    const extra = Object.keys(p ?? {});
+    if (extra.length) throw fakeError('ValidationError', `unknown field(s) ${extra.join(', ')}`);
+    return { bucket: 'ee-bucket', key: 'current_boundary_reviews.csv', rows: 40, reviews: 20 };
+  },
   outcodeSplit: (p) => {
     for (const k of ['bucket', 'source_prefix', 'dest_prefix', 'first_letter']) {
       if (!p[k]) throw fakeError('ValidationError', `${k} is required`);

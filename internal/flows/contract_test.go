@@ -18,6 +18,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/boundaryexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
@@ -25,6 +26,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -136,6 +138,17 @@ func contracts() map[string]lambdaContract {
 				return ballotexport.Out{Bucket: "ee.data-cache.production", Key: "ballots-with-wkt/current_elections.csv", Rows: 1234}, nil
 			},
 			full: ballotexport.Out{Bucket: "b", Key: "k", Rows: 1},
+		},
+		lambdas[layer.ExportBoundaryReviews]: {
+			function: "export_boundary_reviews", input: "boundaryexport.In",
+			call: func(_ *flowSim, b []byte) (any, error) {
+				// Every trigger sends {}: the selection is the Lambda's config.
+				if _, err := strictDecode[boundaryexport.In](b); err != nil {
+					return nil, err
+				}
+				return boundaryexport.Out{Bucket: "ee.data-cache.production", Key: "boundary-reviews/production/current_boundary_reviews.csv", Rows: 40, Reviews: 20}, nil
+			},
+			full: boundaryexport.Out{Bucket: "b", Key: "k", Rows: 1, Reviews: 1},
 		},
 		lambdas[layer.OutcodeSplit]: {
 			function: "first_letter_to_outcode_parquet", input: "outcodes.SplitEvent",
@@ -950,12 +963,17 @@ func TestFlowReadsKeysTheLambdasReturn(t *testing.T) {
 	}
 	// The outcode Map's result is the list publish_outcodes takes: each
 	// iteration outputs the split Lambda's Payload, an outcodes.Result.
-	def := decode(t, render(t, machines()["current_elections"]))
-	outMap := findState(def, currentelections.StateOutcodes)
-	task := findState(def, currentelections.StateOutcodeLetter)
-	if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, currentelections.StatePublish), "Parameters", "Payload", "letters.$")},
-		[]any{"$.letters", "$.Payload", true, "$.letters"}; !cmp.Equal(got, want) {
-		t.Errorf("outcode Map ResultPath, item OutputPath, End, delete's letters.$ = %v, want %v", got, want)
+	for _, m := range []struct{ machine, outcodes, letter, publish string }{
+		{"current_elections", currentelections.StateOutcodes, currentelections.StateOutcodeLetter, currentelections.StatePublish},
+		{"boundary_reviews", boundaryreviews.StateOutcodes, boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish},
+	} {
+		def := decode(t, render(t, machines()[m.machine]))
+		outMap := findState(def, m.outcodes)
+		task := findState(def, m.letter)
+		if got, want := []any{outMap["ResultPath"], task["OutputPath"], task["End"], get(findState(def, m.publish), "Parameters", "Payload", "letters.$")},
+			[]any{"$.letters", "$.Payload", true, "$.letters"}; !cmp.Equal(got, want) {
+			t.Errorf("%s: outcode Map ResultPath, item OutputPath, End, delete's letters.$ = %v, want %v", m.machine, got, want)
+		}
 	}
 	var _ []outcodes.Result = outcodes.PublishEvent{}.Letters
 }
@@ -1251,6 +1269,8 @@ func TestLayerStepOrder(t *testing.T) {
 			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePlausibility, currentelections.StatePublish}},
 		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
 			currentelections.StateRepair, currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePlausibility, currentelections.StatePublish}},
+		{"boundary_reviews", boundaryReviewsSteps},
+		{"boundary_reviews_abc_conc", boundaryReviewsSteps},
 	}
 	for _, tc := range tests {
 		t.Run(tc.machine, func(t *testing.T) {
@@ -1284,6 +1304,13 @@ func TestLayerStepOrder(t *testing.T) {
 	}
 }
 
+// boundaryReviewsSteps are MakeBoundaryReviewsParquet's top-level steps inside Run.
+var boundaryReviewsSteps = []string{
+	boundaryreviews.StateSetLetters, boundaryreviews.StateEmptyChanges, boundaryreviews.StateEmptyJoined, boundaryreviews.StateExport,
+	boundaryreviews.StateJoinReviews, boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetters, boundaryreviews.StateRepair,
+	boundaryreviews.StateGates, boundaryreviews.StateOutcodes, boundaryreviews.StatePublish,
+}
+
 // stepOrder refuses a poll loop that is not wait → status → done?.
 func TestStepOrderChecksPollLoops(t *testing.T) {
 	def := decode(t, render(t, machines()["addressbase"]))
@@ -1298,7 +1325,7 @@ func TestStepOrderChecksPollLoops(t *testing.T) {
 // The payloads each Lambda receives on the happy path, in call order, are
 // kept as golden files so a change to what a Lambda is sent shows in review.
 func TestHappyPathPayloadsMatchGolden(t *testing.T) {
-	for _, name := range []string{"addressbase", "current_elections_abc_conc"} {
+	for _, name := range []string{"addressbase", "current_elections_abc_conc", "boundary_reviews_abc_conc"} {
 		t.Run(name, func(t *testing.T) {
 			s, _, err := simulate(decode(t, render(t, machines()[name])))
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer/layertest"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
@@ -144,36 +145,20 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	p := currentElectionsParams()
 	p.Letters = []string{"A", "B", "C", "D", "E"}
 	r := execute(t, currentelections.Flow(p), scenario{})
-	mustSucceed(t, r)
-	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
-	if diff := cmp.Diff(top, r.Entered); diff != "" {
-		t.Errorf("top-level states (-want +got):\n%s", diff)
-	}
-	called := callStates(r)
-	steps := []string{
-		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
-		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
-	}
-	if !isSubsequence(steps, called) {
-		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
-	}
 	// The join finishes before the repair; every gate finishes before the
 	// first outcode file is written; deleting stale files comes last.
-	order := []struct{ before, after string }{
+	assertRanInOrder(t, r, []string{
+		flows.StateGuard, currentelections.StateEmptyJoined, currentelections.StateExport, currentelections.StateJoin,
+		currentelections.StateRepair, currentelections.StateOutcodeLetter, currentelections.StatePublish,
+	}, []stepPair{
 		{currentelections.StateJoin + " - status", currentelections.StateRepair},
 		{currentelections.StateGateOneSource + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateGateUPRNs + " - status", currentelections.StateOutcodeLetter},
 		{currentelections.StateOutcodeLetter, currentelections.StatePublish},
-	}
-	for _, o := range order {
-		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
-		if last < 0 || first < 0 || last > first {
-			t.Errorf("%q (last call %d) must finish before %q (first call %d)", o.before, last, o.after, first)
-		}
-	}
+	})
 
 	// One join query for every letter, so no letter in its payload.
-	var joins, split []string
+	var joins []string
 	for _, c := range callsOf(r, "query") {
 		if c.Payload["QueryName"] == currentelections.QueryJoin {
 			if _, ok := c.Payload["context"]; ok {
@@ -185,37 +170,193 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	if len(joins) != 1 {
 		t.Errorf("join query started %d times (%q), want once", len(joins), joins)
 	}
+	assertSplitThenPublished(t, r, outcodeRun{
+		bucket: p.Bucket, joined: p.JoinedPrefix, staging: p.StagingPrefix, dest: p.OutcodePrefix,
+		listColumn: currentelections.ListColumn, letters: p.Letters,
+		stats: "addressbase/development/staging/current_elections_manifest/letters/",
+	})
+}
+
+func TestBoundaryReviewsHappyPath(t *testing.T) {
+	t.Parallel()
+	p := boundaryReviewsParams()
+	p.Letters = []string{"A", "B", "C", "D", "E"}
+	p.MaxConcurrency = 2
+	// One RUNNING answer per query, so the Map's queries overlap.
+	r := execute(t, boundaryreviews.Flow(p), scenario{RunningPolls: 1})
+	// The join of all reviews is repaired before any letter is aggregated,
+	// every letter before the joined table is repaired, every gate
+	// finishes before the first outcode file is written, and the publish
+	// comes last.
+	order := []stepPair{
+		{boundaryreviews.StateExport, boundaryreviews.StateJoinReviews},
+		{boundaryreviews.StateJoinReviews + " - status", boundaryreviews.StateRepairChanges},
+		{boundaryreviews.StateRepairChanges + " - status", boundaryreviews.StateJoinLetter},
+		{boundaryreviews.StateJoinLetter + " - status", boundaryreviews.StateRepair},
+		{boundaryreviews.StateRepair + " - status", boundaryreviews.StateGateOneSource},
+		{boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish},
+	}
+	for _, g := range []string{boundaryreviews.StateGateOneSource, boundaryreviews.StateGateUPRNs, boundaryreviews.StateGateRawUPRNs, boundaryreviews.StateGateConflicts} {
+		order = append(order, stepPair{g + " - status", boundaryreviews.StateOutcodeLetter})
+	}
+	assertRanInOrder(t, r, []string{
+		flows.StateGuard, boundaryreviews.StateEmptyChanges, boundaryreviews.StateEmptyJoined, boundaryreviews.StateExport,
+		boundaryreviews.StateJoinReviews, boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetter,
+		boundaryreviews.StateRepair, boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish,
+	}, order)
+	if ex := callsOf(r, "exportBoundaryReviews"); len(ex) != 1 || len(ex[0].Payload) != 0 {
+		t.Errorf("export calls = %+v, want one with an empty payload", ex)
+	}
+	var emptied []string
+	for _, c := range callsOf(r, "emptyPrefix") {
+		emptied = append(emptied, c.Payload["prefix"].(string))
+	}
+	if diff := cmp.Diff([]string{p.ChangesPrefix, p.JoinedPrefix}, emptied); diff != "" {
+		t.Errorf("emptied prefixes (-want +got):\n%s", diff)
+	}
+
+	// Every query start in order; the fake numbers them q-1, q-2, ... so
+	// the status calls can be matched to the letter they poll.
+	var started, letters []string
+	polls := map[string]int{} // aggregation query ID -> status calls so far
+	inFlight, maxInFlight := 0, 0
+	for _, c := range callsOf(r, "query") {
+		if id, poll := c.Payload["queryExecutionId"].(string); poll {
+			if _, ok := polls[id]; ok {
+				// With one RUNNING answer, the second status call ends it.
+				if polls[id]++; polls[id] == 2 {
+					inFlight--
+				}
+			}
+			continue
+		}
+		started = append(started, queryOf(c))
+		if c.Payload["QueryName"] != boundaryreviews.QueryJoinLetter {
+			continue
+		}
+		ctx, _ := c.Payload["context"].(map[string]any)
+		letter, _ := ctx["first_letter"].(string)
+		if len(ctx) != 1 || letter == "" {
+			t.Errorf("aggregation context = %v, want only first_letter", ctx)
+		}
+		letters = append(letters, letter)
+		polls[fmt.Sprintf("q-%d", len(started))] = 0
+		inFlight++
+		maxInFlight = max(maxInFlight, inFlight)
+	}
+	sort.Strings(letters)
+	if diff := cmp.Diff(p.Letters, letters); diff != "" {
+		t.Errorf("letters aggregated (-want +got):\n%s", diff)
+	}
+	if maxInFlight > p.MaxConcurrency || maxInFlight < 1 {
+		t.Errorf("%d aggregation queries ran at once, want 1..%d", maxInFlight, p.MaxConcurrency)
+	}
+	t.Logf("at most %d of %d aggregation queries at once", maxInFlight, len(letters))
+	n := len(p.Letters)
+	sort.Strings(started[3+n:]) // the gates run in parallel
+	want := slices.Concat(
+		[]string{boundaryreviews.QueryChanges, "MSCK REPAIR TABLE dc_data_baker." + boundaryreviews.ChangesName},
+		slices.Repeat([]string{boundaryreviews.QueryJoinLetter}, n),
+		[]string{"MSCK REPAIR TABLE dc_data_baker." + boundaryreviews.JoinedName},
+		[]string{boundaryreviews.QueryGateConflicts, boundaryreviews.QueryGateOneSource, boundaryreviews.QueryGateRawUPRNs, boundaryreviews.QueryGateUPRNs},
+	)
+	if diff := cmp.Diff(want, started); diff != "" {
+		t.Errorf("queries started (-want +got):\n%s", diff)
+	}
+
+	assertSplitThenPublished(t, r, outcodeRun{
+		bucket: p.Bucket, joined: p.JoinedPrefix, staging: p.StagingPrefix, dest: p.OutcodePrefix,
+		listColumn: "boundary_reviews", letters: p.Letters,
+	})
+}
+
+// stepPair says the last call of state before comes before the first call
+// of state after.
+type stepPair struct{ before, after string }
+
+// assertRanInOrder checks a successful run's top-level states, that steps
+// were called in this order, and that each pair's first state had finished
+// (its last call) before the second started (its first call).
+func assertRanInOrder(t *testing.T, r report, steps []string, finishedBefore []stepPair) {
+	t.Helper()
+	mustSucceed(t, r)
+	top := []string{flows.StateStart, flows.StateGuard, flows.StateGuardChoice, flows.StateRun, flows.StateSucceeded}
+	if diff := cmp.Diff(top, r.Entered); diff != "" {
+		t.Errorf("top-level states (-want +got):\n%s", diff)
+	}
+	called := callStates(r)
+	if !isSubsequence(steps, called) {
+		t.Errorf("steps out of order:\nwant in order %q\ncalled %q", steps, called)
+	}
+	for _, o := range finishedBefore {
+		last, first := lastIndex(called, o.before), slices.Index(called, o.after)
+		if last < 0 || first < 0 || last > first {
+			t.Errorf("%q (last call %d) must finish before %q (first call %d)", o.before, last, o.after, first)
+		}
+	}
+}
+
+// queryOf is the named query or the SQL a start call runs.
+func queryOf(c call) string {
+	if n, ok := c.Payload["QueryName"].(string); ok {
+		return n
+	}
+	s, _ := c.Payload["QueryString"].(string)
+	return s
+}
+
+// outcodeRun is what a layer's outcode steps are rendered with.
+type outcodeRun struct {
+	bucket, joined, staging, dest, listColumn string
+	letters                                   []string
+	// stats is where a gated layer's splits write their stats, "" when
+	// the layer has no plausibility gate.
+	stats string
+}
+
+// assertSplitThenPublished checks that every letter was split once, from
+// the joined prefix into the staging prefix with the layer's list column,
+// and that the one publish call got every letter's split result, in letter
+// order, and the layer's prefixes.
+func assertSplitThenPublished(t *testing.T, r report, o outcodeRun) {
+	t.Helper()
+	var split []string
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
-		want := map[string]any{"bucket": p.Bucket, "source_prefix": p.JoinedPrefix, "dest_prefix": p.StagingPrefix, "first_letter": c.Payload["first_letter"], "list_column": currentelections.ListColumn,
-			"stats_prefix": "addressbase/development/staging/current_elections_manifest/letters/"}
+		want := map[string]any{"bucket": o.bucket, "source_prefix": o.joined, "dest_prefix": o.staging, "first_letter": c.Payload["first_letter"], "list_column": o.listColumn}
+		if o.stats != "" {
+			want["stats_prefix"] = o.stats
+		}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}
 	}
 	sort.Strings(split)
-	if diff := cmp.Diff(p.Letters, split); diff != "" {
+	if diff := cmp.Diff(o.letters, split); diff != "" {
 		t.Errorf("outcode Lambda letters (-want +got):\n%s", diff)
 	}
-
 	published := callsOf(r, "publish")
 	if len(published) != 1 {
 		t.Fatalf("publish called %d times, want 1", len(published))
 	}
-	letters, _ := published[0].Payload["letters"].([]any)
+	results, _ := published[0].Payload["letters"].([]any)
 	var got []string
-	for _, l := range letters {
+	for _, l := range results {
 		res := l.(map[string]any)
 		got = append(got, res["first_letter"].(string))
 		if _, ok := res["outcodes"].([]any); !ok {
 			t.Errorf("publish letter result has no outcodes list: %v", res)
 		}
 	}
-	if diff := cmp.Diff(p.Letters, got); diff != "" {
+	if diff := cmp.Diff(o.letters, got); diff != "" {
 		t.Errorf("publish got letter results (-want +got):\n%s", diff)
 	}
-	if published[0].Payload["dest_prefix"] != p.OutcodePrefix || published[0].Payload["staging_prefix"] != p.StagingPrefix || published[0].Payload["bucket"] != p.Bucket {
+	if published[0].Payload["dest_prefix"] != o.dest || published[0].Payload["staging_prefix"] != o.staging || published[0].Payload["bucket"] != o.bucket {
 		t.Errorf("publish payload = %v", published[0].Payload)
+	}
+	// A gated layer's publish copies the gate's staged manifest live.
+	if _, ok := published[0].Payload["manifest"]; ok != (o.stats != "") {
+		t.Errorf("publish payload = %v: a manifest to copy %v, want %v", published[0].Payload, ok, o.stats != "")
 	}
 }
 
@@ -224,6 +365,7 @@ func TestAlreadyRunningStopsQuietly(t *testing.T) {
 	for name, sm := range map[string]asl.StateMachine{
 		"addressbase":       addressbase.Flow(addressBaseParams()),
 		"current elections": currentelections.Flow(currentElectionsParams()),
+		"boundary reviews":  boundaryreviews.Flow(boundaryReviewsParams()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -256,7 +398,7 @@ func TestAlreadyRunningStopsQuietly(t *testing.T) {
 }
 
 // otherMachine is the machine each test machine conflicts with.
-var otherMachine = map[string]string{"addressbase": ceMachine, "current elections": abMachine}
+var otherMachine = map[string]string{"addressbase": ceMachine, "current elections": abMachine, "boundary reviews": abMachine}
 
 // While the guard says wait, the run pauses and asks again; it starts its
 // steps only when the guard says proceed.
@@ -276,14 +418,21 @@ func TestGuardWaitsThenProceeds(t *testing.T) {
 
 func TestFailedGateNotifiesAndFails(t *testing.T) {
 	t.Parallel()
+	br := boundaryreviews.Flow(boundaryReviewsParams())
 	tests := []struct {
 		name      string
 		sm        asl.StateMachine
 		failQuery string
+		// never are later steps that must not be called at all.
+		never []string
 	}{
-		{"addressbase uprn gate", addressbase.Flow(addressBaseParams()), "addressbase-gate-uprns"},
-		{"current elections one-source gate", currentelections.Flow(currentElectionsParams()), "current-elections-gate-one-source"},
-		{"current elections join", currentelections.Flow(currentElectionsParams()), currentelections.QueryJoin},
+		{"addressbase uprn gate", addressbase.Flow(addressBaseParams()), "addressbase-gate-uprns", nil},
+		{"current elections one-source gate", currentelections.Flow(currentElectionsParams()), "current-elections-gate-one-source", nil},
+		{"current elections join", currentelections.Flow(currentElectionsParams()), currentelections.QueryJoin, []string{currentelections.StateRepair, currentelections.StateGateOneSource}},
+		{"boundary reviews raw UPRN gate", br, boundaryreviews.QueryGateRawUPRNs, nil},
+		{"boundary reviews conflicts gate", br, boundaryreviews.QueryGateConflicts, nil},
+		{"boundary reviews changes join", br, boundaryreviews.QueryChanges, []string{boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetter, boundaryreviews.StateGateOneSource}},
+		{"boundary reviews letter aggregation", br, boundaryreviews.QueryJoinLetter, []string{boundaryreviews.StateRepair, boundaryreviews.StateGateOneSource}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,6 +466,11 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 			}
 			if n := len(callsOf(r, "outcodeSplit")) + len(callsOf(r, "publish")); n != 0 {
 				t.Errorf("%d publishing calls after a failed query, want none", n)
+			}
+			for _, st := range tc.never {
+				if slices.Contains(callStates(r), st) {
+					t.Errorf("%q was called after %s failed", st, tc.failQuery)
+				}
 			}
 		})
 	}

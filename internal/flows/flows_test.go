@@ -16,6 +16,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer/layertest"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
@@ -26,10 +27,12 @@ const (
 
 var lambdas = layertest.Lambdas
 
-// The layers' state machines; each conflicts with the other.
+// The layers' state machines. The others read what AddressBase writes, so
+// each conflicts with it (the test AddressBase lists only one of them).
 const (
 	abMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeAddressBasePartitioned"
 	ceMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeCurrentElectionsParquet"
+	brMachine = "arn:aws:states:eu-west-2:123456789012:stateMachine:MakeBoundaryReviewsParquet"
 )
 
 func addressBaseParams() addressbase.FlowParams {
@@ -52,15 +55,33 @@ func currentElectionsParams() currentelections.FlowParams {
 	}
 }
 
+func boundaryReviewsParams() boundaryreviews.FlowParams {
+	return boundaryreviews.FlowParams{
+		Frame:         flows.Frame{Lambdas: lambdas, FailureTopicArn: topicArn, Guard: flows.Guard{ConflictingStateMachineArns: []string{abMachine}}},
+		Database:      "dc_data_baker",
+		Bucket:        "pollingstations.private.data",
+		ChangesPrefix: "addressbase/development/boundary_review_address_changes/",
+		JoinedPrefix:  "addressbase/development/current_boundary_reviews_joined_to_address_base/",
+		StagingPrefix: "addressbase/development/staging/current_boundary_reviews_parquet/",
+		OutcodePrefix: "addressbase/development/current_boundary_reviews_parquet/",
+	}
+}
+
 // machines are every definition the tests check, by golden file name.
 func machines() map[string]asl.StateMachine {
 	small := currentElectionsParams()
 	small.Letters = []string{"A", "B", "C"}
 	small.OutcodeMaxConcurrency = 2
+	smallBR := boundaryReviewsParams()
+	smallBR.Letters = []string{"A", "B", "C"}
+	smallBR.MaxConcurrency = 2
+	smallBR.OutcodeMaxConcurrency = 2
 	return map[string]asl.StateMachine{
 		"addressbase":                addressbase.Flow(addressBaseParams()),
 		"current_elections":          currentelections.Flow(currentElectionsParams()),
 		"current_elections_abc_conc": currentelections.Flow(small),
+		"boundary_reviews":           boundaryreviews.Flow(boundaryReviewsParams()),
+		"boundary_reviews_abc_conc":  boundaryreviews.Flow(smallBR),
 	}
 }
 
