@@ -723,7 +723,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 7, "boundary-reviews-sm-policy": 6}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 8, "boundary-reviews-sm-policy": 6}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {
@@ -877,10 +877,10 @@ func TestEveryFunctionLogsWithRetentionAndEveryQueueAndTopicIsEncrypted(t *testi
 	each(t, func(t *testing.T, env string, m *mocks) {
 		groups := m.byType("aws:cloudwatch/logGroup:LogGroup")
 		fns := m.byType("aws:lambda/function:Function")
-		// core's 4, CurrentElections' 3 (export, outcodes, delete stale)
-		// and BoundaryReviews' 3.
-		if len(fns) != 10 || len(groups) != len(fns) {
-			t.Fatalf("functions = %d, log groups = %d; want 10 each", len(fns), len(groups))
+		// core's 4, CurrentElections' 4 (export, outcodes, plausibility
+		// gate, publish) and BoundaryReviews' 3.
+		if len(fns) != 11 || len(groups) != len(fns) {
+			t.Fatalf("functions = %d, log groups = %d; want 11 each", len(fns), len(groups))
 		}
 		for _, g := range groups {
 			if g.Inputs["retentionInDays"] != 30.0 {
@@ -1089,7 +1089,7 @@ func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
 	}
 	stmt := "UseExternalBucketKeys [kms:Decrypt kms:GenerateDataKey] [" + key + "]"
 	want := map[string][]string{}
-	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "boundary-reviews-export-boundary-reviews", "boundary-reviews-outcodes"} {
+	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "current-elections-plausibility", "boundary-reviews-export-boundary-reviews", "boundary-reviews-outcodes"} {
 		want[fn+"-policy"] = []string{stmt}
 	}
 	if diff := cmp.Diff(want, kmsUsers(m)); diff != "" {

@@ -8,13 +8,15 @@
 //   context: <Context Object, e.g. {StateMachine: {Id}, Execution: {Id}}>,
 //   roles: {"<function ARN>": "guard" | "tableLocation" | "emptyPrefix" |
 //           "query" | "exportBallots" | "exportBoundaryReviews" |
-//           "outcodeSplit" | "publish"},
+//           "outcodeSplit" | "publish" | "plausibility"},
 //   scenario: {
 //     guardDecisions: ["wait", ...], // guard's decisions in call order; the
 //                                  // last repeats (default "proceed")
 //     failQuery: "<QueryName>",    // the status call of this query fails
 //     runningPolls: 1,             // status calls that answer RUNNING first
 //     throttle: {"<role>": n},     // the first n calls throw TooManyRequests
+//     implausible: true,           // the plausibility gate refuses unless the
+//                                  // execution's input has accept_change: true
 //   }
 // }
 // report: {status, output, error, cause, calls, entered, retries, sns}
@@ -94,6 +96,18 @@ const fakes = {
       first_letter: p.first_letter, rows: 10, duplicates_dropped: 0,
       outcodes, written: 1, unchanged: 1, empty: 0,
     };
+  },
+  plausibility: (p) => {
+    for (const k of ['bucket', 'staging_prefix', 'dest_prefix', 'list_column']) {
+      if (!p[k]) throw fakeError('ValidationError', `${k} is required`);
+    }
+    if (!Array.isArray(p.letters) || p.letters.length === 0) throw fakeError('ValidationError', 'letters is empty');
+    const accepted = p.trigger?.accept_change === true;
+    if (scenario.implausible && !accepted) {
+      throw fakeError('Refused', 'plausibility gate refused current_elections_parquet, nothing was published');
+    }
+    // The manifest is staged beside the staged files.
+    return { manifest: `${p.staging_prefix.replace(/_parquet\/$/, '_manifest/')}manifest.json`, accepted_findings: accepted && scenario.implausible ? ['planted'] : [] };
   },
   publish: (p) => {
     for (const k of ['bucket', 'staging_prefix', 'dest_prefix']) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 func init() {
@@ -34,6 +35,17 @@ is followed and kept, and --out keeps its mode. A second bake into the same
 --out fails at once while one runs (lock: .<name>.lock beside it); a later
 bake removes the .<name>.staging-* folders a killed one left. The exit
 status is 0 if and only if the new output was published (130 after Ctrl-C).
+
+Beside each outcode folder the bake writes a run manifest (such as
+current_elections_manifest/manifest.json) and prints what changed since the
+previous one. Before publishing, a plausibility gate compares the run with
+the previous manifest. It refuses, keeping the previous output, when the
+input has ballots with geometry but no address falls inside any, when the
+share of UPRNs with ballots moves by more than --max-share-move, when more
+than --max-changed-outcodes of the outcodes change, or when more than
+--max-invalid-pieces of the ballot pieces are not OGC-valid. The message
+says what it saw; --accept-change publishes such a run on purpose and
+records it in the manifest.
 
 Progress, warnings and a summary go to stderr as readable lines;
 --log-format json makes the log records JSON.
@@ -65,6 +77,10 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&opts.Out, "out", "", "output `dir`, replaced atomically on success")
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
+	fs.BoolVar(&opts.AcceptChange, "accept-change", false, "publish even if the plausibility gate finds the run implausible (a change made on purpose)")
+	fs.Float64Var(&opts.Gate.ShareMove, "max-share-move", manifest.DefaultThresholds.ShareMove, "plausibility gate: largest move of the share of UPRNs with ballots, as a `fraction` (negative: off)")
+	fs.Float64Var(&opts.Gate.ChangedOutcodes, "max-changed-outcodes", manifest.DefaultThresholds.ChangedOutcodes, "plausibility gate: largest share of outcodes whose content changes, as a `fraction` (negative: off)")
+	fs.Float64Var(&opts.Gate.InvalidPieces, "max-invalid-pieces", manifest.DefaultThresholds.InvalidPieces, "plausibility gate: largest share of ballot pieces that are not OGC-valid, as a `fraction` (negative: off)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (for go tool pprof)")
 	logFormat := logFormatFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -72,6 +88,11 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := required(fs, append(needed, "out")...); err != nil {
 		return err
+	}
+	for flag, v := range map[string]float64{"max-share-move": opts.Gate.ShareMove, "max-changed-outcodes": opts.Gate.ChangedOutcodes, "max-invalid-pieces": opts.Gate.InvalidPieces} {
+		if v == 0 || v >= 1 {
+			return usagef("--%s must be a fraction between 0 and 1 (or negative to switch the check off), got %v", flag, v)
+		}
 	}
 	for flag, v := range inputs {
 		opts.Inputs[flag] = *v

@@ -26,7 +26,9 @@ const statusUsage = `Usage: databaker status --stack <env> [--executions N] [--m
 Status reads the stack's outputs with 'pulumi stack output --json', then
 shows the last executions of each layer's state machine and, for each S3
 output location, the object count and the newest object's age, warning when
-it is older than --max-age. It needs the Pulumi CLI (logged in) and AWS
+it is older than --max-age. Where the output has a run manifest beside it
+(current_elections_manifest/manifest.json), it shows what the last
+published run changed, and any implausible change accepted on purpose. It needs the Pulumi CLI (logged in) and AWS
 credentials for the stack's account (AWS_PROFILE, SSO, ...).
 
 Exit status: 0 when the report was made, even with warnings (stale

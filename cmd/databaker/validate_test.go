@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+
 	"github.com/DemocracyClub/dc-data-baker/internal/bake/baketest"
 
 	"bytes"
@@ -48,11 +51,13 @@ func (e bakeEnv) write(t *testing.T, path, content string) {
 	}
 }
 
-// bake runs `databaker bake` and returns its exit code and stderr.
-func (e bakeEnv) bake(t *testing.T) (int, string) {
+// bake runs `databaker bake` with extra flags and returns its exit code
+// and stderr.
+func (e bakeEnv) bake(t *testing.T, flags ...string) (int, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"bake", "--addressbase", e.ab, "--ballots", e.ballots, "--out", e.out}, &stdout, &stderr)
+	args := append([]string{"bake", "--addressbase", e.ab, "--ballots", e.ballots, "--out", e.out}, flags...)
+	code := run(context.Background(), args, &stdout, &stderr)
 	return code, stderr.String()
 }
 
@@ -152,13 +157,23 @@ func TestBakeRefusesInvalidRows(t *testing.T) {
 }
 
 // TestBakeReadsBOMAndLineEndsAlike: a byte-order mark, in either file, and
-// CRLF or LF line ends give the same output bytes as the plain files.
+// CRLF or LF line ends give the same output bytes as the plain files. (The
+// run manifest records the input files' sizes and hashes, so it differs.)
 func TestBakeReadsBOMAndLineEndsAlike(t *testing.T) {
 	e := newBakeEnv(t)
 	if code, stderr := e.bake(t); code != 0 {
 		t.Fatalf("plain bake: exit %d\n%s", code, stderr)
 	}
-	want := baketest.Snapshot(t, e.out)
+	const manifestFile = "current_elections_manifest/manifest.json"
+	snapshot := func() map[string]string {
+		s := baketest.Snapshot(t, e.out)
+		if _, ok := s[manifestFile]; !ok {
+			t.Fatalf("no %s in %v", manifestFile, s)
+		}
+		delete(s, manifestFile)
+		return s
+	}
+	want := snapshot()
 	ab, ballots := readFixture(t, "addressbase_run1.csv"), readFixture(t, "ballots.csv")
 	lf := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
 	crlf := func(s string) string { return strings.ReplaceAll(lf(s), "\n", "\r\n") }
@@ -175,7 +190,7 @@ func TestBakeReadsBOMAndLineEndsAlike(t *testing.T) {
 		if code, stderr := e.bake(t); code != 0 {
 			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
 		}
-		if d := cmp.Diff(want, baketest.Snapshot(t, e.out)); d != "" {
+		if d := cmp.Diff(want, snapshot()); d != "" {
 			t.Errorf("%s: output differs from the plain files' (-plain +%s):\n%s", name, name, d)
 		}
 	}
@@ -183,11 +198,20 @@ func TestBakeReadsBOMAndLineEndsAlike(t *testing.T) {
 
 // TestBakeReportsInvalidPiece: a self-intersecting (bow-tie) ballot piece
 // is not OGC-valid. The contract says it is used as given, not fatal, and
-// reported with its line, election and reason.
+// reported with its line, election and reason; more than the allowed share
+// of such pieces (1 of 5 here, against 0.1%) is for the plausibility gate,
+// which refuses the run until the share is allowed.
 func TestBakeReportsInvalidPiece(t *testing.T) {
 	e := newBakeEnv(t)
 	e.write(t, e.ballots, readFixture(t, "ballots.csv")+`local.bowtie.2026-05-07,9,"POLYGON((0 51,0.6 51.6,0.6 51,0 51.6,0 51))",Division`+"\r\n")
 	code, stderr := e.bake(t)
+	if want := "1 of 5 input pieces (20.0%) are not OGC-valid, more than the 0.1% allowed"; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("default gate: exit %d, want 1 saying %q:\n%s", code, want, stderr)
+	}
+	if _, err := os.Stat(e.out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused run published %s (stat: %v)", e.out, err)
+	}
+	code, stderr = e.bake(t, "--max-invalid-pieces", "0.25")
 	if code != 0 {
 		t.Fatalf("exit %d, want 0 (an invalid piece is reported, not fatal):\n%s", code, stderr)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
@@ -54,6 +55,10 @@ type OutcodeFiles struct {
 	Required bool
 	// Cell shows one address's list in lookup's table; nil joins with ", ".
 	Cell func([]string) string
+	// Source tells the manifest what the files cannot: the addresses split
+	// and the input's areas (manifest.Source). nil leaves them 0, which
+	// switches off the gate's checks that need them.
+	Source func(Summary) manifest.Source
 }
 
 // Input is a file a layer reads: its command-line flag, what it is, and
@@ -83,6 +88,13 @@ type Options struct {
 	// Logger receives structured logs from the shared layer code (such as
 	// the duplicate report); nil logs warnings as JSON to Progress.
 	Logger *slog.Logger
+	// Gate bounds how far a product may move from its last manifest before
+	// the plausibility gate refuses to publish; zero fields take
+	// manifest.DefaultThresholds.
+	Gate manifest.Thresholds
+	// AcceptChange publishes what the plausibility gate would refuse,
+	// recording its findings in the manifest.
+	AcceptChange bool
 }
 
 // Summary reports what a run did.
@@ -161,7 +173,11 @@ type Job struct {
 	// partitions, sorted: the unit of work of every later layer.
 	Letters []string
 
-	prog *progress
+	prog       *progress
+	inputs     []manifest.Input // the input files, hashed while the layers run
+	inputsErr  error
+	inputsDone chan struct{}
+	changes    []string // each product's change summary
 }
 
 // Input returns the path given for flag, or "".
@@ -241,6 +257,8 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 		}
 		j.Inputs[flag] = abs
 	}
+	// The inputs are hashed for the manifest while the layers run.
+	defer j.hashInputs(ctx)()
 	abs, err := filepath.Abs(opts.Out)
 	if err != nil {
 		return j.Summary, fmt.Errorf("out path: %w", err)
@@ -293,6 +311,23 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 			return j.Summary, err
 		}
 	}
+	// Every product's manifest, compared with the published one and gated,
+	// goes into the staging folder: it is published with the files or not
+	// at all.
+	for _, l := range run {
+		if l.Product == nil {
+			continue
+		}
+		j.Begin("manifest and plausibility gate (" + l.Product.Dir + ")")
+		rows, err := j.gate(ctx, *l.Product)
+		if err != nil {
+			return j.Summary, err
+		}
+		j.Done(rows)
+	}
+	if err := ctx.Err(); err != nil {
+		return j.Summary, err
+	}
 	// From here the run's outcome is the swap's: once it is done the new
 	// output is published, and nothing after it can make the run fail.
 	if err := publish(ctx, j.Staging, out, prev); err != nil {
@@ -310,6 +345,9 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	j.Summary.Elapsed = time.Since(start)
 	j.prog.stop()
 	j.prog.summary(j.Summary)
+	for _, c := range j.changes {
+		fmt.Fprintf(j.prog.w, "databaker: changes: %s\n", c)
+	}
 	return j.Summary, nil
 }
 
@@ -344,7 +382,7 @@ func checkOut(out string, layers []Layer) error {
 	}
 	for _, e := range ents {
 		for _, l := range layers {
-			if slices.Contains(l.Folders, e.Name()) {
+			if slices.Contains(l.Folders, e.Name()) || l.Product != nil && e.Name() == l.Product.ManifestDir() {
 				return nil
 			}
 		}

@@ -2,6 +2,9 @@ package e2e_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
@@ -125,6 +129,25 @@ func TestCurrentElectionsPublishesOutcodeFiles(t *testing.T) {
 	}
 	if len(staged) != len(wantOutcodes) {
 		t.Errorf("%d staged files, want %d", len(staged), len(wantOutcodes))
+	}
+
+	// The manifest the plausibility gate staged and the publish copied
+	// live names exactly the live files, by their hashes.
+	var m manifest.Manifest
+	if err := json.Unmarshal(e.get(abBucket, manifest.Key(outcodePrefix)), &m); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	hashes := map[string]string{}
+	for key := range e.keys(abBucket, outcodePrefix) {
+		sum := sha256.Sum256(e.get(abBucket, key))
+		hashes[strings.TrimSuffix(strings.TrimPrefix(key, outcodePrefix), ".parquet")] = hex.EncodeToString(sum[:])
+	}
+	inManifest := map[string]string{}
+	for oc, entry := range m.Outcodes {
+		inManifest[oc] = entry.SHA256
+	}
+	if diff := cmp.Diff(hashes, inManifest); diff != "" {
+		t.Errorf("manifest hashes vs published files (-published +manifest):\n%s", diff)
 	}
 }
 
@@ -360,7 +383,10 @@ func TestCurrentElectionsWaitsForAddressBase(t *testing.T) {
 // and then runs, never overlapping.
 func TestExecutionsStartedTogetherRunOneAfterTheOther(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, scenario{})
+	// The UPRN gate is held until the second ARN has asked the guard, so
+	// the first run cannot end before that (a run without MSCK REPAIR is
+	// shorter than a Node runner's start-up on a busy machine).
+	e := newEnv(t, scenario{hold: []string{addressbase.QueryGateUPRNs}})
 	e.putSource()
 	prefix := "arn:aws:states:eu-west-2:123456789012:execution:MakeAddressBasePartitioned:"
 	second, first := prefix+"b-second-by-arn", prefix+"a-first-by-arn"
@@ -371,7 +397,17 @@ func TestExecutionsStartedTogetherRunOneAfterTheOther(t *testing.T) {
 	e.register(abMachine, first, now)
 	b := e.start(addressbase.Flow(addressBaseParams()), abMachine, second, now)
 	a := e.start(addressbase.Flow(addressBaseParams()), abMachine, first, now)
-	ran, followed := a(), b()
+	gates := func() int {
+		return len(slices.DeleteFunc(e.athena.started(), func(q string) bool { return q != addressbase.QueryGateUPRNs }))
+	}
+	e.eventually("the first run's UPRN gate runs and the second has been told to wait", func() bool {
+		return gates() == 1 && e.count(second, sfnguard.Wait) >= 1
+	})
+	e.athena.release(addressbase.QueryGateUPRNs)
+	ran := a()
+	e.eventually("the second run's UPRN gate runs", func() bool { return gates() == 2 })
+	e.athena.release(addressbase.QueryGateUPRNs)
+	followed := b()
 	for name, r := range map[string]report{"first": ran, "second": followed} {
 		if r.Status != "SUCCEEDED" || r.Entered[len(r.Entered)-1] != flows.StateSucceeded || !slices.Contains(r.Entered, flows.StateRun) {
 			t.Fatalf("the %s ARN: %s (%s), states %q, want it to run", name, r.Status, r.Cause, r.Entered)

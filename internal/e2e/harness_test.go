@@ -38,6 +38,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
+	"github.com/DemocracyClub/dc-data-baker/internal/plausibility"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3test"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
@@ -253,6 +254,7 @@ func newEnv(t *testing.T, sc scenario) *env {
 		"query":         lambda.NewHandler(query.Handle),
 		"outcodeSplit":  lambda.NewHandler(outcodes.SplitHandler{S3: e.s3.Client, Logger: logger}.Handle),
 		"publish":       lambda.NewHandler(outcodes.PublishHandler{S3: e.s3.Client, Logger: logger}.Handle),
+		"plausibility":  lambda.NewHandler(plausibility.Handler{S3: e.s3.Client, Logger: logger}.Handle),
 	}
 	if sc.corruptLetter != "" {
 		handlers["outcodeSplit"] = corruptingSplit{next: handlers["outcodeSplit"], put: e.put, letter: sc.corruptLetter}

@@ -28,7 +28,9 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/plausibility"
 	"github.com/DemocracyClub/dc-data-baker/internal/s3prefix"
 	"github.com/DemocracyClub/dc-data-baker/internal/sfnguard"
 	"github.com/DemocracyClub/dc-data-baker/internal/tables"
@@ -162,6 +164,11 @@ func contracts() map[string]lambdaContract {
 			call: (*flowSim).split,
 			full: splitResult("A"),
 		},
+		lambdas[layer.Plausibility]: {
+			function: "plausibility_gate", input: "plausibility.Event",
+			call: (*flowSim).plausibility,
+			full: plausibility.Out{Manifest: "m", Changes: manifest.Changes{Previous: true, ItemsAdded: []string{"a"}, ItemsRemoved: []string{"r"}}, Accepted: []string{"f"}},
+		},
 		lambdas[layer.Publish]: {
 			function: "publish_outcodes", input: "outcodes.PublishEvent",
 			call: (*flowSim).publish,
@@ -226,6 +233,8 @@ type flowSim struct {
 	queries      map[string]int // status calls per started query ID
 	splitLetters []string       // letters split, in call order
 	splitDest    string         // where the splits wrote
+	splitStats   string         // where the splits wrote their stats
+	gated        bool           // the plausibility gate passed
 	calls        []lambdaCall
 	steps        int
 }
@@ -343,8 +352,37 @@ func (s *flowSim) split(b []byte) (any, error) {
 		return nil, fmt.Errorf("fields source_prefix and dest_prefix: both are %q", in.SourcePrefix)
 	}
 	s.splitLetters = append(s.splitLetters, in.FirstLetter)
-	s.splitDest = in.DestPrefix
+	s.splitDest, s.splitStats = in.DestPrefix, in.StatsPrefix
 	return splitResult(in.FirstLetter), nil
+}
+
+func (s *flowSim) plausibility(b []byte) (any, error) {
+	in, err := strictDecode[plausibility.Event](b)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireFields(map[string]string{"bucket": in.Bucket, "staging_prefix": in.StagingPrefix, "dest_prefix": in.DestPrefix, "list_column": in.ListColumn}); err != nil {
+		return nil, err
+	}
+	if in.Areas == nil || in.Areas.Bucket == "" || in.Areas.Key == "" || len(in.Trigger) == 0 {
+		return nil, fmt.Errorf("fields areas and trigger: %+v", in)
+	}
+	// The gate reads what every letter's split staged, before the publish.
+	if in.StagingPrefix != s.splitDest {
+		return nil, fmt.Errorf("field staging_prefix: %q, but the splits wrote to %q", in.StagingPrefix, s.splitDest)
+	}
+	if in.StatsPrefix == "" || in.StatsPrefix != s.splitStats {
+		return nil, fmt.Errorf("field stats_prefix: %q, but the splits wrote their stats to %q", in.StatsPrefix, s.splitStats)
+	}
+	var got []string
+	for _, r := range in.Letters {
+		got = append(got, r.Letter)
+	}
+	if diff := cmp.Diff(s.splitLetters, got); diff != "" {
+		return nil, fmt.Errorf("field letters: not the split results (-split +letters):\n%s", diff)
+	}
+	s.gated = true
+	return plausibility.Out{Manifest: manifest.Key(in.StagingPrefix), Changes: manifest.Changes{ItemsAdded: []string{}, ItemsRemoved: []string{}}}, nil
 }
 
 func (s *flowSim) publish(b []byte) (any, error) {
@@ -354,6 +392,13 @@ func (s *flowSim) publish(b []byte) (any, error) {
 	}
 	if err := requireFields(map[string]string{"bucket": in.Bucket, "staging_prefix": in.StagingPrefix, "dest_prefix": in.DestPrefix}); err != nil {
 		return nil, err
+	}
+	// A gated publish copies the manifest the gate staged, and only then.
+	if s.gated != (in.Manifest != nil) {
+		return nil, fmt.Errorf("field manifest: %+v, but the plausibility gate ran: %v", in.Manifest, s.gated)
+	}
+	if m := in.Manifest; m != nil && (m.From != manifest.Key(in.StagingPrefix) || m.To != manifest.Key(in.DestPrefix)) {
+		return nil, fmt.Errorf("field manifest: %+v, want from %s to %s", m, manifest.Key(in.StagingPrefix), manifest.Key(in.DestPrefix))
 	}
 	if in.StagingPrefix != s.splitDest {
 		return nil, fmt.Errorf("field staging_prefix: %q, but the splits wrote to %q", in.StagingPrefix, s.splitDest)
@@ -1286,9 +1331,9 @@ func TestLayerStepOrder(t *testing.T) {
 	}{
 		{"addressbase", []string{addressbase.StateSetSource, addressbase.StatePointStaging, addressbase.StatePartition, addressbase.StateGates, addressbase.StateSwitch, addressbase.StateCleanUp}},
 		{"current_elections", []string{currentelections.StateSetLetters, currentelections.StatePointStaging, currentelections.StateExport, currentelections.StateJoin,
-			currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp}},
+			currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePlausibility, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp}},
 		{"current_elections_abc_conc", []string{currentelections.StateSetLetters, currentelections.StatePointStaging, currentelections.StateExport, currentelections.StateJoin,
-			currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp}},
+			currentelections.StateGates, currentelections.StateOutcodes, currentelections.StatePlausibility, currentelections.StatePublish, currentelections.StateSwitch, currentelections.StateCleanUp}},
 		{"boundary_reviews", boundaryReviewsSteps},
 		{"boundary_reviews_abc_conc", boundaryReviewsSteps},
 	}

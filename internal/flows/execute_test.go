@@ -31,6 +31,9 @@ type scenario struct {
 	FailQuery      string         `json:"failQuery,omitempty"`
 	RunningPolls   int            `json:"runningPolls,omitempty"`
 	Throttle       map[string]int `json:"throttle,omitempty"`
+	// Implausible makes the plausibility gate refuse unless the execution's
+	// input has accept_change: true.
+	Implausible bool `json:"implausible,omitempty"`
 }
 
 type call = nodetool.SFNCall
@@ -188,6 +191,7 @@ func TestCurrentElectionsHappyPath(t *testing.T) {
 	assertSplitThenPublished(t, r, outcodeRun{
 		bucket: p.Bucket, joined: p.JoinedPrefix + "runs/" + execName + "/", staging: p.StagingPrefix, dest: p.OutcodePrefix,
 		listColumn: currentelections.ListColumn, letters: p.Letters,
+		stats: "addressbase/development/staging/current_elections_manifest/letters/",
 	})
 }
 
@@ -323,6 +327,9 @@ func queryOf(c call) string {
 type outcodeRun struct {
 	bucket, joined, staging, dest, listColumn string
 	letters                                   []string
+	// stats is where a gated layer's splits write their stats, "" when
+	// the layer has no plausibility gate.
+	stats string
 }
 
 // assertSplitThenPublished checks that every letter was split once, from
@@ -335,6 +342,9 @@ func assertSplitThenPublished(t *testing.T, r report, o outcodeRun) {
 	for _, c := range callsOf(r, "outcodeSplit") {
 		split = append(split, c.Payload["first_letter"].(string))
 		want := map[string]any{"bucket": o.bucket, "source_prefix": o.joined, "dest_prefix": o.staging, "first_letter": c.Payload["first_letter"], "list_column": o.listColumn}
+		if o.stats != "" {
+			want["stats_prefix"] = o.stats
+		}
 		if diff := cmp.Diff(want, c.Payload); diff != "" {
 			t.Errorf("outcode payload (-want +got):\n%s", diff)
 		}
@@ -361,6 +371,10 @@ func assertSplitThenPublished(t *testing.T, r report, o outcodeRun) {
 	}
 	if published[0].Payload["dest_prefix"] != o.dest || published[0].Payload["staging_prefix"] != o.staging || published[0].Payload["bucket"] != o.bucket {
 		t.Errorf("publish payload = %v", published[0].Payload)
+	}
+	// A gated layer's publish copies the gate's staged manifest live.
+	if _, ok := published[0].Payload["manifest"]; ok != (o.stats != "") {
+		t.Errorf("publish payload = %v: a manifest to copy %v, want %v", published[0].Payload, ok, o.stats != "")
 	}
 }
 

@@ -3,6 +3,7 @@ package flows
 import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 // Gate is one quality gate: the state that runs it and its named query.
@@ -42,6 +43,10 @@ type Outcodes struct {
 	ListColumn string
 	// MaxConcurrency bounds the parallel outcode Lambdas (default 4).
 	MaxConcurrency int
+	// Plausibility, when set, is the plausibility gate between the Map and
+	// the publish (see PlausibilityGate); the publish then copies the
+	// manifest it staged live after the files.
+	Plausibility *Plausibility
 }
 
 // LetterItem is a letters Map's item: {"first_letter": <letter>}.
@@ -51,23 +56,27 @@ var LetterItem = map[string]any{"first_letter.$": "$$.Map.Item.Value"}
 // staging prefix in a bounded Map, then publish them, passing the Map's
 // results.
 func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
-	payload := map[string]any{
+	splitPayload := map[string]any{
 		"bucket":         o.Bucket,
 		"source_prefix":  o.JoinedPrefix,
 		"dest_prefix":    o.StagingPrefix,
 		"first_letter.$": "$.first_letter",
 		"list_column":    o.ListColumn,
 	}
-	if o.RunJoined != nil {
-		delete(payload, "source_prefix")
-		payload["source_prefix.$"] = o.RunJoined.RunKeyPrefix()
+	if o.Plausibility != nil {
+		// Each split also writes its files' stats for the gate.
+		splitPayload["stats_prefix"] = manifest.StatsPrefix(o.StagingPrefix)
 	}
-	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], payload)
+	if o.RunJoined != nil {
+		delete(splitPayload, "source_prefix")
+		splitPayload["source_prefix.$"] = o.RunJoined.RunKeyPrefix()
+	}
+	split := asl.LambdaTask(f.Lambdas[layer.OutcodeSplit], splitPayload)
 	// Each iteration's output is the Lambda's response, so the Map's result
 	// is the list publish_outcodes expects.
 	split.OutputPath = "$.Payload"
 	split.End = true
-	return map[string]asl.State{
+	states := map[string]asl.State{
 		o.Map: asl.Map{
 			ItemsPath:      "$.config.letters",
 			ItemSelector:   LetterItem,
@@ -76,11 +85,20 @@ func (f Frame) OutcodeStates(o Outcodes) map[string]asl.State {
 			ResultPath:     "$.letters",
 			Next:           o.Publish,
 		},
-		o.Publish: LambdaStep(f.Lambdas[layer.Publish], map[string]any{
-			"bucket":         o.Bucket,
-			"staging_prefix": o.StagingPrefix,
-			"dest_prefix":    o.OutcodePrefix,
-			"letters.$":      "$.letters",
-		}, "$.published", o.Next),
 	}
+	publish := map[string]any{
+		"bucket":         o.Bucket,
+		"staging_prefix": o.StagingPrefix,
+		"dest_prefix":    o.OutcodePrefix,
+		"letters.$":      "$.letters",
+	}
+	if g := o.Plausibility; g != nil {
+		m := states[o.Map].(asl.Map)
+		m.Next = g.State
+		states[o.Map] = m
+		states[g.State] = f.plausibilityGate(o, *g)
+		publish["manifest"] = map[string]any{"from": manifest.Key(o.StagingPrefix), "to": manifest.Key(o.OutcodePrefix)}
+	}
+	states[o.Publish] = LambdaStep(f.Lambdas[layer.Publish], publish, "$.published", o.Next)
+	return states
 }

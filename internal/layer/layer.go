@@ -28,6 +28,7 @@ const (
 	ExportBoundaryReviews Role = "export-boundary-reviews"
 	OutcodeSplit          Role = "outcodes"         // first_letter_to_outcode_parquet
 	Publish               Role = "publish-outcodes" // publish_outcodes
+	Plausibility          Role = "plausibility"     // plausibility_gate
 )
 
 // SharedRoles are Core's functions, which every layer may call.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // SplitEvent is the first_letter_to_outcode_parquet Lambda's input.
@@ -29,6 +31,9 @@ type SplitEvent struct {
 	// names it, so a flow for the wrong table fails rather than reading or
 	// writing another layer's column.
 	ListColumn string `json:"list_column"`
+	// StatsPrefix, when set, is where the split writes its files' stats as
+	// <letter>.json, for the plausibility gate; outside DestPrefix.
+	StatsPrefix string `json:"stats_prefix,omitempty"`
 }
 
 // SplitHandler runs Split for one letter in one bucket.
@@ -44,7 +49,12 @@ func (h SplitHandler) Handle(ctx context.Context, ev SplitEvent) (Result, error)
 		return Result{}, fmt.Errorf("first_letter_to_outcode_parquet: %w", err)
 	}
 	store := blob.NewS3(h.S3, ev.Bucket)
+	var statsKey string
+	if ev.StatsPrefix != "" {
+		statsKey = StatsKey(dirPrefix(ev.StatsPrefix), ev.FirstLetter)
+	}
 	return Split(ctx, SplitInput{
+		StatsKey:   statsKey,
 		Src:        store,
 		SrcPrefix:  dirPrefix(ev.SourcePrefix) + "first_letter=" + ev.FirstLetter + "/",
 		Dst:        store,
@@ -67,6 +77,8 @@ func (ev SplitEvent) validate() error {
 		return fmt.Errorf("field first_letter: %q is not one upper-case letter A-Z", ev.FirstLetter)
 	case dirPrefix(ev.SourcePrefix) == dirPrefix(ev.DestPrefix):
 		return fmt.Errorf("fields source_prefix and dest_prefix: both are %q", ev.SourcePrefix)
+	case ev.StatsPrefix != "" && (strings.HasPrefix(dirPrefix(ev.StatsPrefix), dirPrefix(ev.DestPrefix)) || strings.HasPrefix(dirPrefix(ev.StatsPrefix), dirPrefix(ev.SourcePrefix))):
+		return fmt.Errorf("field stats_prefix: %q is inside source_prefix or dest_prefix", ev.StatsPrefix)
 	}
 	if err := CheckListColumn(ev.ListColumn); err != nil {
 		return fmt.Errorf("field list_column: %w", err)
@@ -90,6 +102,17 @@ type PublishEvent struct {
 	StagingPrefix string   `json:"staging_prefix"`
 	DestPrefix    string   `json:"dest_prefix"`
 	Letters       []Result `json:"letters"`
+	// Manifest, when set, is the run's manifest, staged by the plausibility
+	// gate: it is copied live after the files, so the live manifest never
+	// describes files that are not live yet.
+	Manifest *ManifestCopy `json:"manifest,omitempty"`
+}
+
+// ManifestCopy is the staged manifest's key and its live key, both outside
+// the live folder that consumers sync.
+type ManifestCopy struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // PublishOutput lists the live keys copied and deleted, sorted, and how
@@ -152,6 +175,13 @@ func (h PublishHandler) Handle(ctx context.Context, ev PublishEvent) (PublishOut
 			return PublishOutput{}, fmt.Errorf("publish_outcodes s3://%s/%s: %w", ev.Bucket, prefix, err)
 		}
 	}
+	if m := ev.Manifest; m != nil {
+		if _, err := h.S3.CopyObject(ctx, &s3.CopyObjectInput{
+			Bucket: aws.String(ev.Bucket), Key: aws.String(m.To), CopySource: aws.String(copySource(ev.Bucket, m.From)),
+		}); err != nil {
+			return PublishOutput{}, fmt.Errorf("publish_outcodes: copy manifest s3://%s/%s to %s: %w", ev.Bucket, m.From, m.To, err)
+		}
+	}
 	// Staged files of gone outcodes would otherwise pile up; they are
 	// never published, so this is tidying only.
 	if _, err := DeleteStale(ctx, store, staging, keep); err != nil {
@@ -181,6 +211,19 @@ func (ev PublishEvent) keep() ([]string, error) {
 		return nil, fmt.Errorf("fields staging_prefix and dest_prefix: both are %q", ev.StagingPrefix)
 	case len(ev.Letters) == 0:
 		return nil, fmt.Errorf("field letters: empty; refusing to delete every outcode")
+	}
+	if m := ev.Manifest; m != nil {
+		for _, k := range []string{m.From, m.To} {
+			if k == "" || strings.HasSuffix(k, "/") {
+				return nil, fmt.Errorf("field manifest: %q is not an object key", k)
+			}
+			if strings.HasPrefix(k, dirPrefix(ev.DestPrefix)) || strings.HasPrefix(k, dirPrefix(ev.StagingPrefix)) {
+				return nil, fmt.Errorf("field manifest: %q is inside the outcode folders", k)
+			}
+		}
+		if m.From == m.To {
+			return nil, fmt.Errorf("field manifest: from and to are both %q", m.From)
+		}
 	}
 	union := map[string]bool{}
 	sources := map[string]int64{}

@@ -85,6 +85,9 @@ type SplitInput struct {
 	Logger *slog.Logger
 	// Concurrency bounds parallel uploads; 0 means 8.
 	Concurrency int
+	// StatsKey, when set, is where the split writes the LetterStats of the
+	// files it wrote, after them (outside DstPrefix).
+	StatsKey string
 }
 
 // Result reports one letter's split. It is also the per-letter Lambda's
@@ -106,6 +109,18 @@ type Result struct {
 
 // FileKey returns the key of an outcode's file.
 func FileKey(dstPrefix, outcode string) string { return dstPrefix + outcode + ".parquet" }
+
+// OutcodeOfKey returns the outcode of an <OUTCODE>.parquet file directly
+// under prefix, and false for any other key (a sub-"directory", another
+// kind of object), the inverse of FileKey.
+func OutcodeOfKey(prefix, key string) (string, bool) {
+	name, ok := strings.CutPrefix(key, prefix)
+	if !ok || strings.Contains(name, "/") {
+		return "", false
+	}
+	outcode, ok := strings.CutSuffix(name, ".parquet")
+	return outcode, ok && outcode != ""
+}
 
 // DeleteStale deletes the <OUTCODE>.parquet files directly under dstPrefix
 // whose outcode is not in keep, and returns their keys sorted. Other
@@ -136,9 +151,8 @@ func Stale(ctx context.Context, dst blob.Store, dstPrefix string, keep []string)
 		kept[k] = true
 	}
 	for _, o := range objs {
-		name := strings.TrimPrefix(o.Key, dstPrefix)
-		outcode, ok := strings.CutSuffix(name, ".parquet")
-		if !ok || outcode == "" || strings.Contains(name, "/") {
+		outcode, ok := OutcodeOfKey(dstPrefix, o.Key)
+		if !ok {
 			continue
 		}
 		files++

@@ -2,6 +2,7 @@ package outcodes_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,48 @@ func TestPublishRefusesAMissingStagedFile(t *testing.T) {
 	}
 	if want := "outcode A2: no staged file s3://bucket/stage/A2.parquet"; !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v, want it to say %q", err, want)
+	}
+}
+
+// A gated publish copies the staged manifest live, after the files; a
+// manifest key inside the outcode folders, or a missing staged manifest,
+// fails it, the latter leaving no live manifest.
+func TestPublishCopiesTheManifestLast(t *testing.T) {
+	ctx := context.Background()
+	letters := []outcodes.Result{{Letter: "A", Outcodes: []string{"A1"}}}
+	m := &outcodes.ManifestCopy{From: "staging/x_manifest/manifest.json", To: "x_manifest/manifest.json"}
+
+	client, _ := s3test.NewS3(t, "bucket")
+	s3test.Put(t, client, "bucket", "staging/x/A1.parquet", "a1")
+	h := outcodes.PublishHandler{S3: client}
+	ev := outcodes.PublishEvent{Bucket: "bucket", StagingPrefix: "staging/x/", DestPrefix: "x/", Letters: letters, Manifest: m}
+	if _, err := h.Handle(ctx, ev); err == nil || !strings.Contains(err.Error(), "copy manifest s3://bucket/staging/x_manifest/manifest.json") {
+		t.Errorf("without a staged manifest: err = %v, want the failed copy named", err)
+	}
+	if keys := s3test.Keys(t, client, "bucket"); slices.Contains(keys, m.To) {
+		t.Errorf("a live manifest appeared without a staged one: %q", keys)
+	}
+
+	s3test.Put(t, client, "bucket", m.From, `{"version":1}`)
+	if _, err := h.Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := s3test.Get(t, client, "bucket", m.To); got != `{"version":1}` {
+		t.Errorf("live manifest = %q, want the staged one", got)
+	}
+	if got := s3test.Get(t, client, "bucket", "x/A1.parquet"); got != "a1" {
+		t.Errorf("live file = %q", got)
+	}
+
+	for _, bad := range []outcodes.ManifestCopy{
+		{From: m.From, To: "x/manifest.json"},
+		{From: "staging/x/manifest.json", To: m.To},
+		{From: m.From, To: m.From},
+		{From: m.From, To: ""},
+	} {
+		ev.Manifest = &bad
+		if _, err := h.Handle(ctx, ev); err == nil || !strings.Contains(err.Error(), "field manifest") {
+			t.Errorf("manifest %+v: err = %v, want it refused", bad, err)
+		}
 	}
 }

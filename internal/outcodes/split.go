@@ -3,6 +3,7 @@ package outcodes
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +97,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	}
 	up := newUploader(ctx, in.Dst, conc)
 	enc := newEncoder(t, in.ListColumn)
+	stats := LetterStats{Letter: in.Letter, Outcodes: map[string]FileStats{}}
 	for lo := 0; lo < len(runs); {
 		oc := outcodeOf(runs[lo].postcode)
 		hi := lo + 1
@@ -111,6 +113,9 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		if empty {
 			res.Empty++
 		}
+		if in.StatsKey != "" {
+			stats.Outcodes[oc] = StatsOf(data, enc.rows)
+		}
 		if !up.put(FileKey(in.DstPrefix, oc), data) {
 			break // an upload failed; wait reports it
 		}
@@ -120,6 +125,15 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	res.Written, res.Unchanged = written, unchanged
 	if err != nil {
 		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+	}
+	if in.StatsKey != "" {
+		b, err := json.Marshal(stats)
+		if err != nil {
+			return res, fmt.Errorf("split letter %s: stats: %w", in.Letter, err)
+		}
+		if _, err := in.Dst.Put(ctx, in.StatsKey, b); err != nil {
+			return res, fmt.Errorf("split letter %s: write %s: %w", in.Letter, in.StatsKey, err)
+		}
 	}
 	log.Info("split letter", "letter", in.Letter, "files_read", files, "rows", res.Rows,
 		"duplicates_dropped", res.DuplicatesDropped, "outcodes", len(res.Outcodes),

@@ -75,6 +75,15 @@ func WriteText(w io.Writer, r Report) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("format outputs: %w", err)
 	}
+	for _, f := range r.Outputs {
+		if f.LastRun == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "\nLast published run of %s (%s):\n  %s\n", f.Output, f.LastRun.Key, strings.ReplaceAll(f.LastRun.Summary, "\n", "\n  "))
+		for _, a := range f.LastRun.Accepted {
+			fmt.Fprintf(&b, "  accepted on purpose: %s\n", a)
+		}
+	}
 	for _, msg := range r.Warnings {
 		fmt.Fprintf(&b, "\nWARNING: %s", msg)
 	}

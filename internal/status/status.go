@@ -23,6 +23,7 @@ type SFNAPI interface {
 // S3API is the part of the S3 client that status uses.
 type S3API interface {
 	ListObjectsV2(ctx context.Context, params *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 var (
@@ -77,6 +78,8 @@ type Freshness struct {
 	NewestKey  string     `json:"newestKey,omitempty"`
 	AgeSeconds float64    `json:"ageSeconds,omitempty"`
 	Stale      bool       `json:"stale"`
+	// LastRun is the manifest beside the output, if it has one.
+	LastRun *LastRun `json:"lastRun,omitempty"`
 }
 
 // Collect builds the report for o from Step Functions and S3.
@@ -116,6 +119,9 @@ func Collect(ctx context.Context, sf SFNAPI, s3c S3API, o Outputs, opts Options)
 	for _, loc := range o.Locations {
 		f, err := freshness(ctx, s3c, loc, now, opts.MaxAge)
 		if err != nil {
+			return Report{}, err
+		}
+		if f.LastRun, err = lastRun(ctx, s3c, loc); err != nil {
 			return Report{}, err
 		}
 		r.Outputs = append(r.Outputs, f)

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/google/go-cmp/cmp"
 	"github.com/johannesboyne/gofakes3"
+
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
@@ -116,8 +118,9 @@ func fakeSFN(t *testing.T, pageSize int, execs map[string][]exec) (*awsfake.Serv
 // fakeS3 is gofakes3 behind httptest; objects are seeded with LastModified
 // = now + age.
 type object struct {
-	key string
-	age time.Duration
+	key  string
+	age  time.Duration
+	body []byte // nil: a few parquet-like bytes
 }
 
 func fakeS3(t *testing.T, objects []object) *s3.Client {
@@ -129,7 +132,10 @@ func fakeS3(t *testing.T, objects []object) *s3.Client {
 	}
 	for _, o := range objects {
 		clock.Advance(-clock.Since(now) - o.age)
-		body := []byte("PAR1")
+		body := o.body
+		if body == nil {
+			body = []byte("PAR1")
+		}
 		if _, err := backend.PutObject(bucket, o.key, map[string]string{}, bytes.NewReader(body), int64(len(body)), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -164,14 +170,43 @@ func developmentFixture(t *testing.T) (*awsfake.Server, *sfn.Client, *s3.Client)
 		},
 	})
 	s3c := fakeS3(t, []object{
-		{abPrefix + "first_letter=B/part-00000.parquet", 72 * time.Hour},
-		{abPrefix + "first_letter=M/part-00000.parquet", 73 * time.Hour},
-		{cePrefix + "BT1.parquet", 33 * time.Hour},
-		{cePrefix + "ME14.parquet", 33*time.Hour - 90*time.Second},
-		{cePrefix + "SW1A.parquet", 34 * time.Hour},
-		{"addressbase/production/current_elections_parquet/ME14.parquet", time.Minute}, // other prefix: ignored
+		{abPrefix + "first_letter=B/part-00000.parquet", 72 * time.Hour, nil},
+		{abPrefix + "first_letter=M/part-00000.parquet", 73 * time.Hour, nil},
+		{cePrefix + "BT1.parquet", 33 * time.Hour, nil},
+		{cePrefix + "ME14.parquet", 33*time.Hour - 90*time.Second, nil},
+		{cePrefix + "SW1A.parquet", 34 * time.Hour, nil},
+		{"addressbase/production/current_elections_parquet/ME14.parquet", time.Minute, nil}, // other prefix: ignored
+		// Beside the outcode files, not among them.
+		{"addressbase/development/current_elections_manifest/manifest.json", 33 * time.Hour, lastManifest(t)},
 	})
 	return srv, sf, s3c
+}
+
+// lastManifest is current elections' manifest after a run that an
+// operator accepted: a by-election's ballots went, the May ones came.
+func lastManifest(t *testing.T) []byte {
+	m := manifest.Manifest{
+		Version: manifest.Version, Product: "current_elections_parquet", ListColumn: "ballot_ids",
+		Inputs: []manifest.Input{{Name: "areas", URI: "s3://ee.data-cache.production/ballots-with-wkt/current_elections.csv", Size: 12, Hash: "sha256:00"}},
+		Totals: manifest.Totals{Outcodes: 3, UPRNs: 40, FileRows: 30, RowsWithItems: 24, DistinctItems: 2, Areas: 2, Pieces: 9},
+		Outcodes: map[string]manifest.Outcode{
+			"BT1":  {SHA256: "aa", Rows: 10, RowsWithItems: 4, DistinctItems: 1},
+			"ME14": {SHA256: "bb", Rows: 20, RowsWithItems: 20, DistinctItems: 2},
+			"SW1A": {SHA256: "cc"},
+		},
+		Items: map[string]int64{"local.maidstone.2027-05-06": 20, "parl.belfast-east.2027-05-06": 4},
+		Changes: manifest.Changes{
+			Previous: true, OutcodesChanged: 2, OutcodesAdded: 0, OutcodesRemoved: 0, ChangedShare: 2.0 / 3,
+			UPRNsGained: 24, UPRNsLost: 3, ItemsAdded: []string{"local.maidstone.2027-05-06", "parl.belfast-east.2027-05-06"},
+			ItemsRemoved: []string{"local.maidstone.by.2026-11-20"}, ShareBefore: 0.075, ShareAfter: 0.6,
+		},
+		Accepted: []string{"the share of UPRNs with ballot_ids moved from 7.5% (3 of 40) to 60.0% (24 of 40), by 52.5 points, more than the 10.0 allowed"},
+	}
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func readOutputs(t *testing.T, stack, file string) status.Outputs {
@@ -246,6 +281,10 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatalf("decode %s: %v", buf.String(), err)
 	}
+	var last manifest.Manifest
+	if err := json.Unmarshal(lastManifest(t), &last); err != nil {
+		t.Fatal(err)
+	}
 	stop := now.Add(-9*time.Hour + 47*time.Second)
 	abNewest := now.Add(-72 * time.Hour)
 	ceNewest := now.Add(-33*time.Hour + 90*time.Second)
@@ -263,7 +302,10 @@ func TestReportJSON(t *testing.T) {
 		},
 		Outputs: []status.Freshness{
 			{Output: "addressbasePartitionedLocation", Location: "s3://" + bucket + "/" + abPrefix, Objects: 2, TotalBytes: 8, Newest: &abNewest, NewestKey: abPrefix + "first_letter=B/part-00000.parquet", AgeSeconds: 72 * 3600, Stale: true},
-			{Output: "currentElectionsOutputLocation", Location: "s3://" + bucket + "/" + cePrefix, Objects: 3, TotalBytes: 12, Newest: &ceNewest, NewestKey: cePrefix + "ME14.parquet", AgeSeconds: 33*3600 - 90, Stale: true},
+			{Output: "currentElectionsOutputLocation", Location: "s3://" + bucket + "/" + cePrefix, Objects: 3, TotalBytes: 12, Newest: &ceNewest, NewestKey: cePrefix + "ME14.parquet", AgeSeconds: 33*3600 - 90, Stale: true, LastRun: &status.LastRun{
+				Key: "addressbase/development/current_elections_manifest/manifest.json", Summary: last.Changes.Summary(&last),
+				Totals: last.Totals, Changes: last.Changes, Accepted: last.Accepted,
+			}},
 		},
 		Warnings: []string{
 			"currentElections: the last finished execution nightly-2026-11-26 FAILED at 2026-11-26T03:00:47Z",
@@ -306,7 +348,7 @@ func TestStaleThreshold(t *testing.T) {
 		{time.Minute, false},
 	} {
 		t.Run(tc.age.String(), func(t *testing.T) {
-			s3c := fakeS3(t, []object{{cePrefix + "ME14.parquet", tc.age}, {cePrefix + "BT1.parquet", tc.age + time.Hour}})
+			s3c := fakeS3(t, []object{{key: cePrefix + "ME14.parquet", age: tc.age}, {key: cePrefix + "BT1.parquet", age: tc.age + time.Hour}})
 			o := status.Outputs{Stack: "development", Locations: []status.Location{{Output: "currentElectionsOutputLocation", URI: "s3://" + bucket + "/" + cePrefix, Bucket: bucket, Prefix: cePrefix}}}
 			r, err := status.Collect(context.Background(), nil, s3c, o, status.Options{Now: now})
 			if err != nil {
@@ -326,7 +368,7 @@ func TestStaleThreshold(t *testing.T) {
 func TestFreshnessListsAllPages(t *testing.T) {
 	var objs []object
 	for i := range 1001 {
-		objs = append(objs, object{fmt.Sprintf("%sK%04d.parquet", cePrefix, i), 40*time.Hour - time.Duration(i)*time.Second})
+		objs = append(objs, object{key: fmt.Sprintf("%sK%04d.parquet", cePrefix, i), age: 40*time.Hour - time.Duration(i)*time.Second})
 	}
 	s3c := fakeS3(t, objs)
 	o := status.Outputs{Stack: "development", Locations: []status.Location{{Output: "currentElectionsOutputLocation", URI: "s3://" + bucket + "/" + cePrefix, Bucket: bucket, Prefix: cePrefix}}}

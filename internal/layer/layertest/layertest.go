@@ -17,6 +17,7 @@ var Lambdas = layer.Lambdas{
 	layer.ExportBoundaryReviews: fnPrefix + "export_boundary_reviews",
 	layer.OutcodeSplit:          fnPrefix + "first_letter_to_outcode_parquet",
 	layer.Publish:               fnPrefix + "publish_outcodes",
+	layer.Plausibility:          fnPrefix + "plausibility_gate",
 }
 
 // Roles names the handler of each ARN in Lambdas.
@@ -29,4 +30,5 @@ var Roles = map[string]string{
 	Lambdas[layer.ExportBoundaryReviews]: "exportBoundaryReviews",
 	Lambdas[layer.OutcodeSplit]:          "outcodeSplit",
 	Lambdas[layer.Publish]:               "publish",
+	Lambdas[layer.Plausibility]:          "plausibility",
 }

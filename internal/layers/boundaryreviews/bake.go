@@ -17,6 +17,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
@@ -36,6 +37,15 @@ var Bake = bake.Layer{
 	Product: &bake.OutcodeFiles{
 		Dir: OutputFolder, Column: ListColumn, Heading: "BOUNDARY REVIEWS", None: "no boundary reviews",
 		Output: OutputLocation, Cell: reviewSlugs,
+		// The addresses split, for the share of UPRNs with a review. No
+		// areas: a review whose area holds none of the addresses baked is
+		// not implausible, so the no-address-inside rule stays off.
+		Source: func(s bake.Summary) manifest.Source {
+			if s.BoundaryReviews == nil {
+				return manifest.Source{}
+			}
+			return manifest.Source{UPRNs: s.BoundaryReviews.OutputRows}
+		},
 	},
 }
 

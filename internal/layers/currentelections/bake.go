@@ -14,6 +14,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
@@ -34,6 +35,9 @@ var Bake = bake.Layer{
 	Product: &bake.OutcodeFiles{
 		Dir: OutputFolder, Column: ListColumn, Heading: "BALLOT IDS", None: "no elections",
 		Output: OutputLocation, Required: true,
+		Source: func(s bake.Summary) manifest.Source {
+			return manifest.Source{UPRNs: s.OutputRows, Areas: s.Elections, Pieces: s.BallotPieces, InvalidPieces: len(s.InvalidPieces)}
+		},
 	},
 }
 

@@ -32,6 +32,11 @@ const (
 	// files each) and copies the changed files 32 at a time: all of them
 	// after a new AddressBase release, about 5 s.
 	LatencyPublish = 5 * time.Second
+	// LatencyPlausibility is the plausibility gate: it reads the 26
+	// letters' stats and the last manifest, and reads back only the
+	// outcode files whose content changed (a handful on an ordinary run;
+	// every file after a new AddressBase release, which takes far longer).
+	LatencyPlausibility = 3 * time.Second
 )
 
 // DesignLatencies are the stated latencies of a run over letters letters,
@@ -41,6 +46,7 @@ func DesignLatencies(l layer.Lambdas, letters int) flows.Latencies {
 	lat.Lambda[layer.ExportBallots] = LatencyExport
 	lat.Lambda[layer.OutcodeSplit] = LatencyOutcodeLetter
 	lat.Lambda[layer.Publish] = LatencyPublish
+	lat.Lambda[layer.Plausibility] = LatencyPlausibility
 	lat.Query[QueryJoin] = LatencyJoin
 	lat.Query[QueryGateRawUPRNs] = LatencyRawGate
 	for _, q := range []string{QueryGateOneSource, QueryGateUPRNs, QueryGateConflicts} {

@@ -122,8 +122,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			{Name: QueryGateRawUPRNs, Template: "gates/gate-uprns", Values: map[string]string{"database": db, "source_table": raw.Name, "target_table": twin.Name}},
 			{Name: QueryGateConflicts, Template: "gates/gate-conflicting-duplicates", Values: map[string]string{"database": db, "table": twin.Name, "list_column": ListColumn}},
 		},
-		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Publish},
+		Functions: append([]layer.Function{export, layer.PlausibilityFunction()}, layer.OutcodeFunctions()...),
+		Calls:     []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query, layer.ExportBallots, layer.OutcodeSplit, layer.Plausibility, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// switches and whose older runs it deletes: their runs must not
 		// overlap.
@@ -148,7 +148,8 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[joined.Name]),
 			{Role: layer.EmptyPrefix, Sid: "DeleteOlderJoinedRuns", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
-		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),
+		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name]),
+			layer.PlausibilityGrants(ab, prefix[staging.Name], prefix[output.Name], ee, ballotsKey)),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,

@@ -4,6 +4,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/asl"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 )
 
 // FlowParams are the deploy-time values of MakeCurrentElectionsParquet.
@@ -28,6 +29,9 @@ type FlowParams struct {
 	// OutcodeMaxConcurrency bounds the parallel outcode Lambdas (default:
 	// every letter at once, which the 120 s budget needs).
 	OutcodeMaxConcurrency int
+	// Plausibility are the plausibility gate's thresholds (zero fields:
+	// manifest.DefaultThresholds).
+	Plausibility manifest.Thresholds
 }
 
 // Step names of MakeCurrentElectionsParquet, in order.
@@ -41,6 +45,7 @@ const (
 	StateGateUPRNs     = "Gate UPRN checksum"
 	StateGateRawUPRNs  = "Gate UPRN checksum against the raw source"
 	StateGateConflicts = "Gate no conflicting duplicates"
+	StatePlausibility  = "Plausibility gate"
 	StateOutcodes      = "Write outcode files"
 	StateOutcodeLetter = "Write one letter's outcodes"
 	StatePublish       = "Publish outcode files"
@@ -51,11 +56,12 @@ const (
 // Flow builds MakeCurrentElectionsParquet: guard; point the joined table's
 // staging twin at this run's prefix; export current ballots; one join query
 // written partitioned by first letter under that prefix; quality gates in
-// parallel against the twin; write every letter's outcode files at once in
-// a Map from the run's prefix; publish the changed ones and delete those no
-// letter produced, passing the Map's results; then point the joined table
-// at the run (so it holds what was published) and delete older runs but
-// the previous one. One query and one round of outcode Lambdas keep the run
+// parallel against the twin; write every letter's outcode files to the
+// staging prefix at once in a Map, from the run's prefix; the plausibility
+// gate against the last manifest; publish the changed files, delete the
+// stale ones and copy the manifest live; then point the joined table at the
+// run (so it holds what was published) and delete older runs but the
+// previous one. One query and one round of outcode Lambdas keep the run
 // inside its 120 s budget (Budget).
 func Flow(p FlowParams) asl.StateMachine {
 	joined := flows.Or(p.JoinedTable, JoinedName)
@@ -95,6 +101,8 @@ func Flow(p FlowParams) asl.StateMachine {
 			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish, Next: StateSwitch,
 			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, RunJoined: &rs, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
 			ListColumn: ListColumn, MaxConcurrency: flows.Or(p.OutcodeMaxConcurrency, len(letters)),
+			// The gate reads the staged files and the export's ballots CSV.
+			Plausibility: &flows.Plausibility{State: StatePlausibility, AreasPath: "$.ballots.Payload", Thresholds: p.Plausibility},
 		}), p.SwitchStates(rs, StateSwitch, StateCleanUp, "")),
 	}
 	return p.Machine("MakeCurrentElectionsParquet: current ballots joined to AddressBase, published as one parquet file per outcode.", body)
