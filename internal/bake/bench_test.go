@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/benchmeter"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/synth"
 )
@@ -75,16 +76,6 @@ func heapPeak() (stop func() uint64) {
 	return func() uint64 { close(done); wg.Wait(); return peak }
 }
 
-// cpuTime returns the process's user+system CPU time so far. On a shared
-// machine it is a steadier measure than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func maxRSSMB() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -120,9 +111,9 @@ func runBakeBench(b *testing.B, opts synth.Options) {
 	var s bake.Summary
 	for i := 0; i < b.N; i++ {
 		var d time.Duration
-		c0 := cpuTime()
+		c0 := benchmeter.CPU()
 		s, d = bakeOnce(b, ab, ballots, out)
-		cpu += cpuTime() - c0
+		cpu += benchmeter.CPU() - c0
 		total += d
 	}
 	b.StopTimer()

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/benchmeter"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
@@ -248,19 +249,19 @@ func BenchmarkBakeVsPostGIS(b *testing.B) {
 			var goTotal, pgTotal, goCPU, pgCPU time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				c0 := cpuTime()
+				c0 := benchmeter.CPU()
 				_, goTime := bakeOnce(b, ab, ballots, filepath.Join(tmp, "out"))
-				goCPU += cpuTime() - c0
+				goCPU += benchmeter.CPU() - c0
 				goTotal += goTime
 
 				pgOut := filepath.Join(tmp, fmt.Sprintf("postgis-%d", i))
-				c0, c1 := cpuTime(), mustClusterCPU(b, backend)
+				c0, c1 := benchmeter.CPU(), mustClusterCPU(b, backend)
 				t0 := time.Now()
 				pg, err := postgisBake(ctx, conn, ab, ballots, pgOut)
 				pgTotal += time.Since(t0)
 				// The PostGIS side's CPU: the cluster's plus this process's
 				// (pgx and writing the per-outcode files).
-				pgCPU += mustClusterCPU(b, backend) - c1 + cpuTime() - c0
+				pgCPU += mustClusterCPU(b, backend) - c1 + benchmeter.CPU() - c0
 				if err != nil {
 					b.Fatalf("postgis: %v", err)
 				}

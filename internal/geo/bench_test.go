@@ -5,10 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/benchmeter"
 	"github.com/paulmach/orb"
 )
 
@@ -121,16 +121,6 @@ func BenchmarkIndexBuild(b *testing.B) {
 	loop(b, func(int) { buildIndex(pieces) })
 }
 
-// cpuTime returns the process's user+system CPU time. Benchmarks report it
-// per op ("cpu-ns/op") because wall time is unreliable on a shared machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // loop runs op b.N times via b.Loop and reports CPU ns per op.
 func loop(b *testing.B, op func(i int)) {
 	b.ReportAllocs()
@@ -138,12 +128,12 @@ func loop(b *testing.B, op func(i int)) {
 	var start time.Duration
 	for b.Loop() {
 		if i == 0 {
-			start = cpuTime()
+			start = benchmeter.CPU()
 		}
 		op(i)
 		i++
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(i), "cpu-ns/op")
+	b.ReportMetric(float64(benchmeter.CPU()-start)/float64(i), "cpu-ns/op")
 }
 
 // BenchmarkParseEWKTPoint measures parsing one AddressBase location.

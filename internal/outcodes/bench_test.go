@@ -11,12 +11,10 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/benchmeter"
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -144,51 +142,6 @@ func synthLetter(b testing.TB, st blob.Store, prefix string, n int, lists letter
 	return total
 }
 
-// cpuTime returns the process's user+system CPU seconds. On a shared
-// machine it is steadier than wall time.
-func cpuTime() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// peakMemory samples the runtime's memory while running fn. heap is live
-// and not-yet-swept heap objects; total is every byte the runtime holds
-// from the OS minus what it returned, the best in-process estimate of RSS.
-func peakMemory(fn func()) (heap, total uint64) {
-	samples := []metrics.Sample{
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/total:bytes"},
-		{Name: "/memory/classes/heap/released:bytes"},
-	}
-	sample := func() {
-		metrics.Read(samples)
-		heap = max(heap, samples[0].Value.Uint64())
-		total = max(total, samples[1].Value.Uint64()-samples[2].Value.Uint64())
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	sample()
-	return heap, total
-}
-
 // BenchmarkSplit splits one synthetic letter (-bench.rows, default 3.5M)
 // from and to local directories, reporting rows/s and peak memory, for
 // each layer's list column. Run with GOMEMLIMIT=870MiB to mimic a 1,024 MB
@@ -214,9 +167,9 @@ func benchSplit(b *testing.B, lists letterLists) {
 	var cpuSec float64
 	for i := range b.N {
 		dst := blob.NewDir(filepath.Join(root, fmt.Sprintf("dst%d", i)))
-		cpu0 := cpuTime()
+		cpu0 := benchmeter.CPU().Seconds()
 		h, tot := splitPeak(b, src, dst, lists.column, n)
-		cpuSec += cpuTime() - cpu0
+		cpuSec += benchmeter.CPU().Seconds() - cpu0
 		heap, total = max(heap, h), max(total, tot)
 		b.StopTimer()
 		os.RemoveAll(dst.Root())
@@ -230,12 +183,12 @@ func benchSplit(b *testing.B, lists letterLists) {
 }
 
 // splitPeak splits letter S of n rows from src to dst and returns the
-// peak heap and runtime memory (peakMemory) while it ran.
+// peak heap and runtime memory (benchmeter.Peak) while it ran.
 func splitPeak(tb testing.TB, src, dst blob.Store, column string, n int) (heap, total uint64) {
 	tb.Helper()
 	var res outcodes.Result
 	var err error
-	heap, total = peakMemory(func() {
+	heap, total = benchmeter.Peak(func() {
 		res, err = outcodes.Split(context.Background(), outcodes.SplitInput{
 			Src: src, SrcPrefix: srcPrefix, Dst: dst, DstPrefix: dstPrefix, Letter: "S", ListColumn: column, Logger: quietLogger(),
 		})

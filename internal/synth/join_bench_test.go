@@ -4,10 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/benchmeter"
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
 	"github.com/paulmach/orb"
 )
@@ -43,22 +42,12 @@ func BenchmarkJoin(b *testing.B) {
 	b.ReportAllocs()
 	var dst []string
 	hits, i := 0, 0
-	start := cpuTime()
+	start := benchmeter.CPU()
 	for b.Loop() {
 		dst = ix.Containing(pts[i%len(pts)], dst[:0])
 		hits += len(dst)
 		i++
 	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(i), "cpu-ns/op")
+	b.ReportMetric(float64(benchmeter.CPU()-start)/float64(i), "cpu-ns/op")
 	b.ReportMetric(float64(hits)/float64(i), "ids/op")
-}
-
-// cpuTime returns the process's user+system CPU time (wall time is noisy on
-// a shared machine).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
