@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake/baketest"
+	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 
 	"bytes"
 	"context"
@@ -225,5 +227,18 @@ func TestBakeReportsInvalidPiece(t *testing.T) {
 	}
 	if !slices.Contains(baketest.Siblings(t, e.out), "current_elections_parquet") {
 		t.Errorf("no output published: %v", baketest.Siblings(t, e.out))
+	}
+	// The manifest names the piece too, beside its count.
+	raw, err := os.ReadFile(filepath.Join(e.out, "current_elections_manifest", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.InvalidPieces) != 1 || m.Totals.InvalidPieces != 1 || m.InvalidPieces[0].Line != 7 ||
+		m.InvalidPieces[0].ID != "local.bowtie.2026-05-07" || m.InvalidPieces[0].File != e.ballots || m.InvalidPieces[0].Reason == "" {
+		t.Errorf("manifest invalid pieces %+v (count %d), want the bow-tie at line 7", m.InvalidPieces, m.Totals.InvalidPieces)
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/internal/validate"
 )
 
 // Version is the manifest format's version.
@@ -58,6 +59,9 @@ type Manifest struct {
 	// purpose (--accept-change, or accept_change in the state machine's
 	// input) for this run; empty when the gate found nothing.
 	Accepted []string `json:"accepted_findings,omitempty"`
+	// InvalidPieces are the input's pieces that are not OGC-valid, used as
+	// given: where each is (file and line), its item and why.
+	InvalidPieces []validate.InvalidPiece `json:"invalid_pieces,omitempty"`
 }
 
 // Input is one file a run read.
@@ -102,6 +106,8 @@ type Source struct {
 	Areas         int
 	Pieces        int
 	InvalidPieces int
+	// Invalid lists those pieces, when the layer knows them.
+	Invalid []validate.InvalidPiece
 	// Files, when not nil, are the stats of the files the run wrote, by
 	// outcode, as the split computed them while writing
 	// (outcodes.LetterStats): Build takes them instead of reading every
@@ -179,6 +185,7 @@ func Build(ctx context.Context, store blob.Store, prefix, listColumn string, src
 	m.Totals.Outcodes = len(m.Outcodes)
 	m.Totals.DistinctItems = len(m.Items)
 	m.Totals.UPRNs, m.Totals.Areas, m.Totals.Pieces, m.Totals.InvalidPieces = src.UPRNs, src.Areas, src.Pieces, src.InvalidPieces
+	m.InvalidPieces = src.Invalid
 	return m, nil
 }
 

@@ -36,7 +36,7 @@ var Bake = bake.Layer{
 		Dir: OutputFolder, Column: ListColumn, Heading: "BALLOT IDS", None: "no elections",
 		Output: OutputLocation, Required: true,
 		Source: func(s bake.Summary) manifest.Source {
-			return manifest.Source{UPRNs: s.OutputRows, Areas: s.Elections, Pieces: s.BallotPieces, InvalidPieces: len(s.InvalidPieces)}
+			return manifest.Source{UPRNs: s.OutputRows, Areas: s.Elections, Pieces: s.BallotPieces, InvalidPieces: len(s.InvalidPieces), Invalid: s.InvalidPieces}
 		},
 	},
 }
