@@ -1089,7 +1089,7 @@ func TestExternalBucketKeysAreGrantedOnlyWhereNeeded(t *testing.T) {
 	}
 	stmt := "UseExternalBucketKeys [kms:Decrypt kms:GenerateDataKey] [" + key + "]"
 	want := map[string][]string{}
-	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "current-elections-plausibility", "boundary-reviews-export-boundary-reviews", "boundary-reviews-outcodes"} {
+	for _, fn := range []string{"core-query", "current-elections-export-ballots", "current-elections-outcodes", "current-elections-plausibility", "current-elections-publish-outcodes", "boundary-reviews-export-boundary-reviews", "boundary-reviews-outcodes", "boundary-reviews-publish-outcodes"} {
 		want[fn+"-policy"] = []string{stmt}
 	}
 	if diff := cmp.Diff(want, kmsUsers(m)); diff != "" {

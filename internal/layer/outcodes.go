@@ -21,7 +21,9 @@ func OutcodeFunctions() []Function {
 		{
 			Role: Publish, Source: "publish_outcodes",
 			Description: "Copies changed outcode files from staging to the live folder and deletes outcodes no longer in AddressBase",
-			Timeout:     120,
+			// Its copies read and write objects of the AddressBase bucket,
+			// which may be SSE-KMS with a key the project does not own.
+			Timeout: 120, ExternalObjects: true,
 		},
 	}
 }

@@ -149,7 +149,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[joined.Name]),
 			{Role: layer.EmptyPrefix, Sid: "DeleteOlderJoinedRuns", Actions: []string{"s3:DeleteObject"}, Resources: []layer.Resource{layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix},
 		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name]),
-			layer.PlausibilityGrants(ab, prefix[staging.Name], prefix[output.Name], ee, ballotsKey)),
+			layer.PlausibilityGrants(ab, prefix[staging.Name], prefix[output.Name], prefix[raw.Name], ee, ballotsKey)),
 		Flow: func(rt layer.Runtime) asl.StateMachine {
 			return Flow(FlowParams{
 				Frame: flows.FrameFor(rt), Database: db, JoinedTable: joined.Name,
