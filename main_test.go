@@ -472,6 +472,7 @@ func TestUpdateTableNamesOnlyTheLayersRunScopedTables(t *testing.T) {
 			t.Fatal("no run-scoped table")
 		}
 		found := 0
+		switchable := map[string]bool{}
 		for name, sts := range statementsAllowing(t, m, "glue:UpdateTable") {
 			for _, st := range sts {
 				found++
@@ -483,6 +484,8 @@ func TestUpdateTableNamesOnlyTheLayersRunScopedTables(t *testing.T) {
 					switch {
 					case isTable && !allowed[table]:
 						t.Errorf("%s %s: may update %s, which is not a run-scoped table", name, st.Sid, r)
+					case isTable:
+						switchable[table] = true
 					case !isTable && strings.Contains(r, ":table/"):
 						t.Errorf("%s %s: may update %s, a table of another database", name, st.Sid, r)
 					case !isTable && !strings.HasSuffix(r, ":catalog") && !strings.Contains(r, "database"):
@@ -493,6 +496,18 @@ func TestUpdateTableNamesOnlyTheLayersRunScopedTables(t *testing.T) {
 		}
 		if found == 0 {
 			t.Error("no statement allows glue:UpdateTable: the switch cannot run")
+		}
+		// Every run-scoped table and twin can be switched, boundary
+		// reviews' included.
+		for table := range allowed {
+			if !switchable[table] {
+				t.Errorf("no statement lets get_glue_table_location update %s", table)
+			}
+		}
+		for _, table := range []string{"boundary_review_address_changes", "current_boundary_reviews_joined_to_address_base_staging"} {
+			if !allowed[table] {
+				t.Errorf("%s is not a projected, run-scoped table", table)
+			}
 		}
 	})
 }
@@ -723,7 +738,7 @@ func TestNoIAMStatementAllowsWildcards(t *testing.T) {
 func TestStateMachineRolesInvokeOnlyTheirLayersFunctions(t *testing.T) {
 	each(t, func(t *testing.T, env string, m *mocks) {
 		docs := policies(t, m)
-		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 8, "boundary-reviews-sm-policy": 6}
+		want := map[string]int{"addressbase-sm-policy": 4, "current-elections-sm-policy": 8, "boundary-reviews-sm-policy": 7}
 		for name, n := range want {
 			doc, ok := docs[name]
 			if !ok {

@@ -59,14 +59,14 @@ func TestRuntimePlaceholdersAndFill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"first_letter"}, dcsql.RuntimePlaceholders(rendered)); diff != "" {
+	if diff := cmp.Diff([]string{"first_letter", "run"}, dcsql.RuntimePlaceholders(rendered)); diff != "" {
 		t.Errorf("RuntimePlaceholders (-want +got):\n%s", diff)
 	}
-	filled, err := dcsql.Fill(rendered, map[string]string{"first_letter": "M"})
+	filled, err := dcsql.Fill(rendered, map[string]string{"first_letter": "M", "run": "r-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"first_letter = 'M'", "current_ballots_joined_to_address_base/first_letter=M/'"} {
+	for _, want := range []string{"first_letter = 'M'", "/runs/r-1/first_letter=M/'"} {
 		if !strings.Contains(filled, want) {
 			t.Errorf("filled SQL lacks %q", want)
 		}

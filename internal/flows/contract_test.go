@@ -1371,9 +1371,9 @@ func TestLayerStepOrder(t *testing.T) {
 
 // boundaryReviewsSteps are MakeBoundaryReviewsParquet's top-level steps inside Run.
 var boundaryReviewsSteps = []string{
-	boundaryreviews.StateSetLetters, boundaryreviews.StateEmptyChanges, boundaryreviews.StateEmptyJoined, boundaryreviews.StateExport,
-	boundaryreviews.StateJoinReviews, boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetters, boundaryreviews.StateRepair,
-	boundaryreviews.StateGates, boundaryreviews.StateOutcodes, boundaryreviews.StatePublish,
+	boundaryreviews.StateSetLetters, boundaryreviews.StatePointChangesStaging, boundaryreviews.StatePointJoinedStaging, boundaryreviews.StateExport,
+	boundaryreviews.StateJoinReviews, boundaryreviews.StateJoinLetters, boundaryreviews.StateGates, boundaryreviews.StateOutcodes, boundaryreviews.StatePublish,
+	boundaryreviews.StateSwitchJoined, boundaryreviews.StateCleanUpJoined, boundaryreviews.StateSwitchChanges, boundaryreviews.StateCleanUpChanges,
 }
 
 // stepOrder refuses a poll loop that is not wait → status → done?.

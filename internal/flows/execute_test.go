@@ -202,35 +202,54 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 	p.MaxConcurrency = 2
 	// One RUNNING answer per query, so the Map's queries overlap.
 	r := execute(t, boundaryreviews.Flow(p), scenario{RunningPolls: 1})
-	// The join of all reviews is repaired before any letter is aggregated,
-	// every letter before the joined table is repaired, every gate
-	// finishes before the first outcode file is written, and the publish
-	// comes last.
+	// The join of all reviews finishes before any letter is aggregated,
+	// every letter before the gates, every gate before the first outcode
+	// file is written, and both tables are switched to the run only after
+	// the publish.
 	order := []stepPair{
+		{boundaryreviews.StatePointJoinedStaging, boundaryreviews.StateJoinReviews},
 		{boundaryreviews.StateExport, boundaryreviews.StateJoinReviews},
-		{boundaryreviews.StateJoinReviews + " - status", boundaryreviews.StateRepairChanges},
-		{boundaryreviews.StateRepairChanges + " - status", boundaryreviews.StateJoinLetter},
-		{boundaryreviews.StateJoinLetter + " - status", boundaryreviews.StateRepair},
-		{boundaryreviews.StateRepair + " - status", boundaryreviews.StateGateOneSource},
+		{boundaryreviews.StateJoinReviews + " - status", boundaryreviews.StateJoinLetter},
 		{boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish},
+		{boundaryreviews.StatePublish, boundaryreviews.StateSwitchJoined},
+		{boundaryreviews.StatePublish, boundaryreviews.StateSwitchChanges},
 	}
 	for _, g := range []string{boundaryreviews.StateGateOneSource, boundaryreviews.StateGateUPRNs, boundaryreviews.StateGateRawUPRNs, boundaryreviews.StateGateConflicts} {
-		order = append(order, stepPair{g + " - status", boundaryreviews.StateOutcodeLetter})
+		order = append(order, stepPair{boundaryreviews.StateJoinLetter + " - status", g}, stepPair{g + " - status", boundaryreviews.StateOutcodeLetter})
 	}
 	assertRanInOrder(t, r, []string{
-		flows.StateGuard, boundaryreviews.StateEmptyChanges, boundaryreviews.StateEmptyJoined, boundaryreviews.StateExport,
-		boundaryreviews.StateJoinReviews, boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetter,
-		boundaryreviews.StateRepair, boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish,
+		flows.StateGuard, boundaryreviews.StatePointChangesStaging, boundaryreviews.StatePointJoinedStaging, boundaryreviews.StateExport,
+		boundaryreviews.StateJoinReviews, boundaryreviews.StateJoinLetter, boundaryreviews.StateOutcodeLetter, boundaryreviews.StatePublish,
+		boundaryreviews.StateSwitchJoined, boundaryreviews.StateCleanUpJoined, boundaryreviews.StateSwitchChanges, boundaryreviews.StateCleanUpChanges,
 	}, order)
 	if ex := callsOf(r, "exportBoundaryReviews"); len(ex) != 1 || len(ex[0].Payload) != 0 {
 		t.Errorf("export calls = %+v, want one with an empty payload", ex)
 	}
-	var emptied []string
-	for _, c := range callsOf(r, "emptyPrefix") {
-		emptied = append(emptied, c.Payload["prefix"].(string))
+	// Each twin is pointed at the run's prefix first, each table once at
+	// the end; the clean-ups keep the run and the previous location.
+	changesRun := "s3://" + p.Bucket + "/" + p.ChangesPrefix + "runs/" + execName + "/"
+	joinedRun := "s3://" + p.Bucket + "/" + p.JoinedPrefix + "runs/" + execName + "/"
+	var pointed []string
+	for _, c := range callsOf(r, "tableLocation") {
+		pointed = append(pointed, c.Payload["table"].(string)+" "+c.Payload["location"].(string))
 	}
-	if diff := cmp.Diff([]string{p.ChangesPrefix, p.JoinedPrefix}, emptied); diff != "" {
-		t.Errorf("emptied prefixes (-want +got):\n%s", diff)
+	wantPointed := []string{
+		boundaryreviews.ChangesName + "_staging " + changesRun, boundaryreviews.JoinedName + "_staging " + joinedRun,
+		boundaryreviews.JoinedName + " " + joinedRun, boundaryreviews.ChangesName + " " + changesRun,
+	}
+	if diff := cmp.Diff(wantPointed, pointed); diff != "" {
+		t.Errorf("tables pointed at the run (-want +got):\n%s", diff)
+	}
+	var cleaned []string
+	for _, c := range callsOf(r, "emptyPrefix") {
+		cleaned = append(cleaned, fmt.Sprint(c.Payload["prefix"], " keep ", c.Payload["keep"]))
+	}
+	wantCleaned := []string{
+		fmt.Sprint(p.JoinedPrefix, " keep ", []any{joinedRun, "s3://source-bucket/" + boundaryreviews.JoinedName + "/"}),
+		fmt.Sprint(p.ChangesPrefix, " keep ", []any{changesRun, "s3://source-bucket/" + boundaryreviews.ChangesName + "/"}),
+	}
+	if diff := cmp.Diff(wantCleaned, cleaned); diff != "" {
+		t.Errorf("clean-ups (-want +got):\n%s", diff)
 	}
 
 	// Every query start in order; the fake numbers them q-1, q-2, ... so
@@ -254,8 +273,8 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 		}
 		ctx, _ := c.Payload["context"].(map[string]any)
 		letter, _ := ctx["first_letter"].(string)
-		if len(ctx) != 1 || letter == "" {
-			t.Errorf("aggregation context = %v, want only first_letter", ctx)
+		if len(ctx) != 2 || letter == "" || ctx[boundaryreviews.RunPlaceholder] != execName {
+			t.Errorf("aggregation context = %v, want first_letter and the run's name", ctx)
 		}
 		letters = append(letters, letter)
 		polls[fmt.Sprintf("q-%d", len(started))] = 0
@@ -271,19 +290,23 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 	}
 	t.Logf("at most %d of %d aggregation queries at once", maxInFlight, len(letters))
 	n := len(p.Letters)
-	sort.Strings(started[3+n:]) // the gates run in parallel
+	sort.Strings(started[1+n:]) // the gates run in parallel
 	want := slices.Concat(
-		[]string{boundaryreviews.QueryChanges, "MSCK REPAIR TABLE dc_data_baker." + boundaryreviews.ChangesName},
+		[]string{boundaryreviews.QueryChanges},
 		slices.Repeat([]string{boundaryreviews.QueryJoinLetter}, n),
-		[]string{"MSCK REPAIR TABLE dc_data_baker." + boundaryreviews.JoinedName},
 		[]string{boundaryreviews.QueryGateConflicts, boundaryreviews.QueryGateOneSource, boundaryreviews.QueryGateRawUPRNs, boundaryreviews.QueryGateUPRNs},
 	)
 	if diff := cmp.Diff(want, started); diff != "" {
 		t.Errorf("queries started (-want +got):\n%s", diff)
 	}
 
+	join := callsOf(r, "query")[0].Payload
+	if join["QueryName"] != boundaryreviews.QueryChanges || !cmp.Equal(map[string]any{boundaryreviews.RunPlaceholder: execName}, join["context"]) {
+		t.Errorf("first query %v, want the changes join with only the run's name", join)
+	}
+
 	assertSplitThenPublished(t, r, outcodeRun{
-		bucket: p.Bucket, joined: p.JoinedPrefix, staging: p.StagingPrefix, dest: p.OutcodePrefix,
+		bucket: p.Bucket, joined: p.JoinedPrefix + "runs/" + execName + "/", staging: p.StagingPrefix, dest: p.OutcodePrefix,
 		listColumn: "boundary_reviews", letters: p.Letters,
 	})
 }
@@ -437,6 +460,7 @@ func TestGuardWaitsThenProceeds(t *testing.T) {
 func TestFailedGateNotifiesAndFails(t *testing.T) {
 	t.Parallel()
 	br := boundaryreviews.Flow(boundaryReviewsParams())
+	brSwitches := []string{boundaryreviews.StateSwitchJoined, boundaryreviews.StateCleanUpJoined, boundaryreviews.StateSwitchChanges, boundaryreviews.StateCleanUpChanges}
 	tests := []struct {
 		name      string
 		sm        asl.StateMachine
@@ -448,10 +472,10 @@ func TestFailedGateNotifiesAndFails(t *testing.T) {
 		{"addressbase uprn gate", addressbase.Flow(addressBaseParams()), "addressbase-gate-uprns", []string{addressbase.StateSwitch, addressbase.StateCleanUp}},
 		{"current elections one-source gate", currentelections.Flow(currentElectionsParams()), "current-elections-gate-one-source", []string{currentelections.StateSwitch, currentelections.StateCleanUp}},
 		{"current elections join", currentelections.Flow(currentElectionsParams()), currentelections.QueryJoin, []string{currentelections.StateGateOneSource, currentelections.StateSwitch}},
-		{"boundary reviews raw UPRN gate", br, boundaryreviews.QueryGateRawUPRNs, nil},
-		{"boundary reviews conflicts gate", br, boundaryreviews.QueryGateConflicts, nil},
-		{"boundary reviews changes join", br, boundaryreviews.QueryChanges, []string{boundaryreviews.StateRepairChanges, boundaryreviews.StateJoinLetter, boundaryreviews.StateGateOneSource}},
-		{"boundary reviews letter aggregation", br, boundaryreviews.QueryJoinLetter, []string{boundaryreviews.StateRepair, boundaryreviews.StateGateOneSource}},
+		{"boundary reviews raw UPRN gate", br, boundaryreviews.QueryGateRawUPRNs, brSwitches},
+		{"boundary reviews conflicts gate", br, boundaryreviews.QueryGateConflicts, brSwitches},
+		{"boundary reviews changes join", br, boundaryreviews.QueryChanges, append([]string{boundaryreviews.StateJoinLetter, boundaryreviews.StateGateOneSource}, brSwitches...)},
+		{"boundary reviews letter aggregation", br, boundaryreviews.QueryJoinLetter, append([]string{boundaryreviews.StateGateOneSource}, brSwitches...)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

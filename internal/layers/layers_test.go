@@ -104,9 +104,11 @@ func TestTableLocations(t *testing.T) {
 		"current_ballots_joined_to_address_base":         "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
 		"current_ballots_joined_to_address_base_staging": "s3://pollingstations.private.data/addressbase/production/current_ballots_joined_to_address_base/",
 		// Production's own folder too: the project writes this export itself.
-		"current_boundary_reviews":                        "s3://ee.data-cache.production/boundary-reviews-production/",
-		"boundary_review_address_changes":                 "s3://pollingstations.private.data/addressbase/production/boundary_review_address_changes/",
-		"current_boundary_reviews_joined_to_address_base": "s3://pollingstations.private.data/addressbase/production/current_boundary_reviews_joined_to_address_base/",
+		"current_boundary_reviews":                                "s3://ee.data-cache.production/boundary-reviews-production/",
+		"boundary_review_address_changes":                         "s3://pollingstations.private.data/addressbase/production/boundary_review_address_changes/",
+		"boundary_review_address_changes_staging":                 "s3://pollingstations.private.data/addressbase/production/boundary_review_address_changes/",
+		"current_boundary_reviews_joined_to_address_base":         "s3://pollingstations.private.data/addressbase/production/current_boundary_reviews_joined_to_address_base/",
+		"current_boundary_reviews_joined_to_address_base_staging": "s3://pollingstations.private.data/addressbase/production/current_boundary_reviews_joined_to_address_base/",
 	}
 	seen := 0
 	for _, s := range specs(t) {

@@ -41,15 +41,15 @@ func (l *lake) loadReviews(reversed bool) error {
 	return errors.Join(l.put(raw, "part-0.csv", ab), l.put(reviews, boundaryreviews.ReviewsFile, csv))
 }
 
-// boundaryReviewsLayer runs MakeBoundaryReviewsParquet's queries in order.
+// boundaryReviewsLayer runs MakeBoundaryReviewsParquet's queries in order,
+// in a new run whose prefixes the staging twins point at, and switches both
+// tables to the run when the gates pass.
 func (l *lake) boundaryReviewsLayer() error {
-	if _, err := l.run(boundaryreviews.QueryChanges, nil); err != nil {
+	run := map[string]string{boundaryreviews.RunPlaceholder: l.newRun(changes, brJoined)}
+	if _, err := l.run(boundaryreviews.QueryChanges, run); err != nil {
 		return err
 	}
-	if err := l.repair(changes); err != nil {
-		return err
-	}
-	if err := l.perLetter(boundaryreviews.QueryJoinLetter, brJoined); err != nil {
+	if err := l.perLetter(boundaryreviews.QueryJoinLetter, run); err != nil {
 		return err
 	}
 	for _, g := range []string{boundaryreviews.QueryGateOneSource, boundaryreviews.QueryGateUPRNs, boundaryreviews.QueryGateRawUPRNs, boundaryreviews.QueryGateConflicts} {
@@ -57,6 +57,7 @@ func (l *lake) boundaryReviewsLayer() error {
 			return err
 		}
 	}
+	l.switchTo(run[boundaryreviews.RunPlaceholder], changes, brJoined)
 	return nil
 }
 
@@ -135,7 +136,7 @@ var boundaryReviewScenarios = []scenario{
 			if err := l.put(reviews, boundaryreviews.ReviewsFile, append(slices.Clone(csv), tc.row+"\n"...)); err != nil {
 				return err
 			}
-			_, err = l.run(boundaryreviews.QueryChanges, nil)
+			_, err = l.run(boundaryreviews.QueryChanges, map[string]string{boundaryreviews.RunPlaceholder: l.newRun(changes)})
 			if err := wantErr(err, "GENERIC_USER_ERROR: "+tc.want); err != nil {
 				return fmt.Errorf("row %s: %w", tc.row, err)
 			}

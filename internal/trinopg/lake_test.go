@@ -96,7 +96,7 @@ func newLake(t testing.TB, dsn string) *lake {
 	l := &lake{ab: blob.NewDir(filepath.Join(root, "ab")), ee: blob.NewDir(filepath.Join(root, "ee")), source: location(raw), locations: map[string]string{}}
 	w, err := trinopg.Open(context.Background(), dsn, trinopg.Catalog{
 		Database: database,
-		Tables:   []tables.Table{raw, parts, parts.Staging(), ballots, joined, joined.Staging(), reviews, changes, brJoined},
+		Tables:   []tables.Table{raw, parts, parts.Staging(), ballots, joined, joined.Staging(), reviews, changes, changes.Staging(), brJoined, brJoined.Staging()},
 		Vars:     vars,
 		Stores:   map[string]blob.Store{buckets.AddressBase: l.ab, buckets.EE: l.ee},
 		// The join reads current_ballots.geometry as WKT.
@@ -193,12 +193,6 @@ func (l *lake) run(name string, runtime map[string]string) (trinopg.Result, erro
 	return trinopg.Result{}, fmt.Errorf("no named query %s", name)
 }
 
-// repair runs the state machines' MSCK REPAIR TABLE.
-func (l *lake) repair(t tables.Table) error {
-	_, err := l.w.Exec(context.Background(), "MSCK REPAIR TABLE "+database+"."+t.Name)
-	return err
-}
-
 // gate runs a gate query and wants its one row, 'ok'.
 func (l *lake) gate(name string) error {
 	res, err := l.run(name, nil)
@@ -215,16 +209,33 @@ func (l *lake) gate(name string) error {
 // into it with runtime and the run's name, as the state machines do; it
 // returns the run's location.
 func (l *lake) runInto(t tables.Table, query, runPlaceholder string, runtime map[string]string) (string, trinopg.Result, error) {
-	l.runs++
-	run := fmt.Sprintf("lake-%d", l.runs)
+	run := l.newRun(t)
 	loc := tables.RunPrefix(location(t), run)
-	l.locations[t.Staging().Name] = loc
 	values := map[string]string{runPlaceholder: run}
 	for k, v := range runtime {
 		values[k] = v
 	}
 	res, err := l.run(query, values)
 	return loc, res, err
+}
+
+// newRun names a new run and points the staging twin of each of ts at the
+// run's prefix, as a state machine's first steps do.
+func (l *lake) newRun(ts ...tables.Table) string {
+	l.runs++
+	run := fmt.Sprintf("lake-%d", l.runs)
+	for _, t := range ts {
+		l.locations[t.Staging().Name] = tables.RunPrefix(location(t), run)
+	}
+	return run
+}
+
+// switchTo points each of ts at run's prefix, as a state machine's switch
+// steps do.
+func (l *lake) switchTo(run string, ts ...tables.Table) {
+	for _, t := range ts {
+		l.locations[t.Name] = tables.RunPrefix(location(t), run)
+	}
 }
 
 // partition runs the partition query into a new run's prefix with the
@@ -257,10 +268,9 @@ func (l *lake) joinLetters() (string, error) {
 	return loc, err
 }
 
-// perLetter runs the named query for every letter of
-// addressbase_partitioned, as a state machine's letters Map does, then
-// repairs t.
-func (l *lake) perLetter(query string, t tables.Table) error {
+// perLetter runs the named query with runtime for every letter of
+// addressbase_partitioned, as a state machine's letters Map does.
+func (l *lake) perLetter(query string, runtime map[string]string) error {
 	objs, err := l.ab.List(context.Background(), l.keyPrefix(parts))
 	if err != nil {
 		return err
@@ -273,11 +283,15 @@ func (l *lake) perLetter(query string, t tables.Table) error {
 			continue
 		}
 		seen[letter] = true
-		if _, err := l.run(query, map[string]string{"first_letter": letter}); err != nil {
+		values := map[string]string{"first_letter": letter}
+		for k, v := range runtime {
+			values[k] = v
+		}
+		if _, err := l.run(query, values); err != nil {
 			return err
 		}
 	}
-	return l.repair(t)
+	return nil
 }
 
 // joinedGates are the CurrentElections gates, in the Parallel's order.

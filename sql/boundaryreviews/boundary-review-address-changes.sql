@@ -9,7 +9,9 @@
 -- division's UPRN set changed needs every UPRN of the old and of the new
 -- division, and a division's addresses can have postcodes under several
 -- first letters. The result is written partitioned by first_letter, so the
--- per-letter aggregation reads one letter.
+-- per-letter aggregation reads one letter, under this run's own prefix
+-- {{.runs_location}}<run>/, which is new and so empty, as UNLOAD requires;
+-- the table is pointed there once the run has published.
 --
 -- An address inside both an old and a new division of a type gets one
 -- change; one inside only an old (or only a new) division of a type gets
@@ -133,5 +135,5 @@ UNLOAD (
     FROM review_rows AS c
     JOIN reviews AS r ON r.boundary_review_id = c.boundary_review_id
 )
-TO '{{.target_location}}'
+TO '{{.runs_location}}{run}/'
 WITH (format = 'PARQUET', compression = 'SNAPPY', partitioned_by = ARRAY['first_letter'])

@@ -9,7 +9,9 @@
 -- empty CSV field (the CSV cannot tell empty from missing) becomes null.
 -- A review's changes are sorted by division_type (then by their JSON, so
 -- the order never depends on the plan).
--- {first_letter} is filled at run time; the target prefix is emptied first.
+-- {first_letter} and {run} are filled at run time: each letter goes under
+-- this run's own prefix {{.runs_location}}<run>/, new and so empty, as
+-- UNLOAD requires; the gates read it through the staging twin.
 UNLOAD (
     WITH
         addresses AS (
@@ -79,5 +81,5 @@ UNLOAD (
     LEFT JOIN hits AS h
         ON a.uprn = h.uprn AND a.longitude = h.longitude AND a.latitude = h.latitude
 )
-TO '{{.target_location}}first_letter={first_letter}/'
+TO '{{.runs_location}}{run}/first_letter={first_letter}/'
 WITH (format = 'PARQUET', compression = 'SNAPPY')

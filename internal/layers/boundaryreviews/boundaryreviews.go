@@ -107,15 +107,23 @@ func Changes(b tables.Buckets) tables.Table {
 		Columns:       cols,
 		PartitionKeys: tables.FirstLetter,
 		Query:         QueryChanges,
+		RunScoped:     true,
 	}
 }
 
-// Joined is every address with its boundary reviews as JSON strings.
+// Joined is every address with its boundary reviews as JSON strings,
+// written by each run under its own prefix.
 func Joined(b tables.Buckets) tables.Table {
-	return layer.JoinedTable(b, JoinedName,
+	t := layer.JoinedTable(b, JoinedName,
 		"Every address with its boundary reviews, one compact JSON string per review",
 		ListColumn, "sorted by boundary_review_id, [] when none", QueryJoinLetter)
+	t.RunScoped = true
+	return t
 }
+
+// RunPlaceholder is the queries' run-time placeholder for the execution's
+// name, which names the run's prefix (sql/boundaryreviews).
+const RunPlaceholder = "run"
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
@@ -125,15 +133,16 @@ func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, Outpu
 func Spec(s layer.Settings) (layer.Spec, error) {
 	b := s.Buckets
 	reviews, changes, joined, output, staging := Reviews(b), Changes(b), Joined(b), Output(b), layer.OutcodeStaging(b, OutputFolder)
+	changesTwin, joinedTwin := changes.Staging(), joined.Staging()
 	addresses, raw := addressbase.Partitioned(b), addressbase.Raw(b)
 	prefix := map[string]string{}
-	location := map[string]string{}
+	runs := map[string]string{} // a run-scoped table's runs/ folder, as s3://
 	for _, t := range []tables.Table{raw, reviews, addresses, changes, joined, output, staging} {
 		p, err := t.KeyPrefix(s.Vars)
 		if err != nil {
 			return layer.Spec{}, fmt.Errorf("boundary reviews layer: %w", err)
 		}
-		prefix[t.Name], location[t.Name] = p, "s3://"+t.Bucket+"/"+p
+		prefix[t.Name], runs[t.Name] = p, "s3://"+t.Bucket+"/"+p+tables.RunsFolder
 	}
 	if s.Schedule == "" {
 		return layer.Spec{}, fmt.Errorf("boundary reviews layer: a nightly schedule is required")
@@ -155,21 +164,24 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Output:       "boundaryReviews",
 		StateMachine: s.Names.StateMachine(StateMachineName),
 		Vars:         s.Vars,
-		Tables:       []tables.Table{reviews, changes, joined},
+		Tables:       []tables.Table{reviews, changes, changesTwin, joined, joinedTwin},
 		Queries: []layer.NamedQuery{
 			{Name: QueryChanges, Template: "boundaryreviews/boundary-review-address-changes", Values: validate.With(map[string]string{
-				"database": db, "reviews_table": reviews.Name, "addressbase_table": addresses.Name, "target_location": location[changes.Name],
+				"database": db, "reviews_table": reviews.Name, "addressbase_table": addresses.Name, "runs_location": runs[changes.Name],
 			})},
+			// The aggregation reads this run's changes through their
+			// staging twin, which the run points at its prefix first.
 			{Name: QueryJoinLetter, Template: "boundaryreviews/uprn-to-boundary-reviews-first-letter", Values: map[string]string{
-				"database": db, "changes_table": changes.Name, "addressbase_table": addresses.Name, "target_location": location[joined.Name],
+				"database": db, "changes_table": changesTwin.Name, "addressbase_table": addresses.Name, "runs_location": runs[joined.Name],
 			}},
-			gate(QueryGateOneSource, "gate-one-source", map[string]string{"table": joined.Name}),
-			gate(QueryGateUPRNs, "gate-uprns", map[string]string{"source_table": addresses.Name, "target_table": joined.Name}),
-			gate(QueryGateRawUPRNs, "gate-uprns", map[string]string{"source_table": raw.Name, "target_table": joined.Name}),
-			gate(QueryGateConflicts, "gate-conflicting-duplicates", map[string]string{"table": joined.Name, "list_column": ListColumn}),
+			// The gates read the joined staging twin: what this run wrote.
+			gate(QueryGateOneSource, "gate-one-source", map[string]string{"table": joinedTwin.Name}),
+			gate(QueryGateUPRNs, "gate-uprns", map[string]string{"source_table": addresses.Name, "target_table": joinedTwin.Name}),
+			gate(QueryGateRawUPRNs, "gate-uprns", map[string]string{"source_table": raw.Name, "target_table": joinedTwin.Name}),
+			gate(QueryGateConflicts, "gate-conflicting-duplicates", map[string]string{"table": joinedTwin.Name, "list_column": ListColumn}),
 		},
 		Functions: append([]layer.Function{export}, layer.OutcodeFunctions()...),
-		Calls:     []layer.Role{layer.Guard, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.Publish},
+		Calls:     []layer.Role{layer.Guard, layer.TableLocation, layer.EmptyPrefix, layer.Query, layer.ExportBoundaryReviews, layer.OutcodeSplit, layer.Publish},
 		// This layer reads addressbase_partitioned, which AddressBase
 		// switches to a new run and whose older runs it deletes: their runs
 		// must not overlap.
@@ -177,9 +189,13 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 		Grants: slices.Concat(exportGrants, []layer.Grant{
 			{
 				Role: layer.Query, Sid: "ReadLayerTables", Actions: layer.GlueRead,
-				Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name), layer.Table(changes.Name), layer.Table(joined.Name)},
+				Resources: []layer.Resource{
+					layer.Catalog, layer.Database, layer.Table(raw.Name), layer.Table(reviews.Name), layer.Table(addresses.Name),
+					layer.Table(changes.Name), layer.Table(changesTwin.Name), layer.Table(joined.Name), layer.Table(joinedTwin.Name),
+				},
 			},
-			{Role: layer.Query, Sid: "RepairLayerTables", Actions: layer.GlueRepair, Resources: []layer.Resource{layer.Catalog, layer.Database, layer.Table(changes.Name), layer.Table(joined.Name)}},
+			layer.SwitchGrant("SwitchChanges", changes),
+			layer.SwitchGrant("SwitchJoined", joined),
 			layer.List(layer.Query, "ListAddressBase", ab, prefix[raw.Name], prefix[addresses.Name], prefix[changes.Name], prefix[joined.Name]),
 			layer.List(layer.Query, "ListReviews", ee, prefix[reviews.Name]),
 			layer.BucketLocation(layer.Query, "BucketLocations", ab, ee),
@@ -197,7 +213,7 @@ func Spec(s layer.Settings) (layer.Spec, error) {
 			},
 			layer.List(layer.EmptyPrefix, "ListAddressBaseBucket", ab, prefix[changes.Name], prefix[joined.Name]),
 			{
-				Role: layer.EmptyPrefix, Sid: "EmptyLayerTables", Actions: []string{"s3:DeleteObject"},
+				Role: layer.EmptyPrefix, Sid: "DeleteOlderRuns", Actions: []string{"s3:DeleteObject"},
 				Resources: []layer.Resource{layer.Objects(ab, prefix[changes.Name]), layer.Objects(ab, prefix[joined.Name])}, WildcardReason: layer.ObjectsUnderPrefix,
 			},
 		}, layer.OutcodeGrants(ab, prefix[joined.Name], prefix[staging.Name], prefix[output.Name])),

@@ -34,6 +34,18 @@ func TestSpecRenders(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
+	changesHome := "s3://pollingstations.private.data/addressbase/development/boundary_review_address_changes/"
+	joinedHome := "s3://pollingstations.private.data/addressbase/development/current_boundary_reviews_joined_to_address_base/"
+	// Both intermediate tables are run-scoped: each query writes under the
+	// run's own prefix, and what reads a run reads it through a twin.
+	wantSQL := map[string][]string{
+		boundaryreviews.QueryChanges:       {"TO '" + changesHome + "runs/{run}/'"},
+		boundaryreviews.QueryJoinLetter:    {"TO '" + joinedHome + "runs/{run}/first_letter={first_letter}/'", `."` + boundaryreviews.ChangesName + `_staging"`},
+		boundaryreviews.QueryGateOneSource: {boundaryreviews.JoinedName + "_staging"},
+		boundaryreviews.QueryGateUPRNs:     {boundaryreviews.JoinedName + "_staging"},
+		boundaryreviews.QueryGateRawUPRNs:  {boundaryreviews.JoinedName + "_staging"},
+		boundaryreviews.QueryGateConflicts: {boundaryreviews.JoinedName + "_staging"},
+	}
 	for _, q := range s.Queries {
 		sql, err := dcsql.Render(q.Template, q.Values)
 		if err != nil {
@@ -43,11 +55,23 @@ func TestSpecRenders(t *testing.T) {
 		if !strings.Contains(sql, `"`+settings.Names.Database+`".`) {
 			t.Errorf("%s: does not name the database %s", q.Name, settings.Names.Database)
 		}
+		for _, w := range wantSQL[q.Name] {
+			if !strings.Contains(sql, w) {
+				t.Errorf("%s: does not contain %s", q.Name, w)
+			}
+		}
+		delete(wantSQL, q.Name)
 	}
+	if len(wantSQL) > 0 {
+		t.Errorf("queries not declared: %v", wantSQL)
+	}
+	// A twin starts at its table's home; each run points it at its prefix.
 	want := map[string]string{
-		boundaryreviews.ReviewsName: "s3://ee.data-cache.production/boundary-reviews-development/",
-		boundaryreviews.ChangesName: "s3://pollingstations.private.data/addressbase/development/boundary_review_address_changes/",
-		boundaryreviews.JoinedName:  "s3://pollingstations.private.data/addressbase/development/current_boundary_reviews_joined_to_address_base/",
+		boundaryreviews.ReviewsName:              "s3://ee.data-cache.production/boundary-reviews-development/",
+		boundaryreviews.ChangesName:              changesHome,
+		boundaryreviews.ChangesName + "_staging": changesHome,
+		boundaryreviews.JoinedName:               joinedHome,
+		boundaryreviews.JoinedName + "_staging":  joinedHome,
 	}
 	for _, tb := range s.Tables {
 		if got, err := tb.Location(s.Vars); err != nil || got != want[tb.Name] {

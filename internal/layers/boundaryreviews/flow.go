@@ -16,7 +16,8 @@ type FlowParams struct {
 	ChangesTable, JoinedTable string
 	// Bucket holds the layer's parquet and the outcode files.
 	Bucket string
-	// ChangesPrefix and JoinedPrefix are emptied at the start.
+	// ChangesPrefix and JoinedPrefix are the tables' homes: each run writes
+	// under <prefix>runs/<execution name>/.
 	ChangesPrefix, JoinedPrefix string
 	// StagingPrefix is where the split writes <OUTCODE>.parquet files, and
 	// OutcodePrefix where the publish copies the changed ones.
@@ -32,32 +33,39 @@ type FlowParams struct {
 
 // Step names of MakeBoundaryReviewsParquet, in order.
 const (
-	StateSetLetters    = "Set letters"
-	StateEmptyChanges  = "Empty changes prefix"
-	StateEmptyJoined   = "Empty joined prefix"
-	StateExport        = "Export boundary reviews"
-	StateJoinReviews   = "Join reviews and divisions"
-	StateRepairChanges = "Repair changes partitions"
-	StateJoinLetters   = "Aggregate letters"
-	StateJoinLetter    = "Aggregate one letter"
-	StateRepair        = "Repair joined partitions"
-	StateGates         = "Joined quality gates"
-	StateGateOneSource = "Gate one addressbase_source"
-	StateGateUPRNs     = "Gate UPRN checksum"
-	StateGateRawUPRNs  = "Gate UPRN checksum against the raw source"
-	StateGateConflicts = "Gate no conflicting duplicates"
-	StateOutcodes      = "Write outcode files"
-	StateOutcodeLetter = "Write one letter's outcodes"
-	StatePublish       = "Publish outcode files"
+	StateSetLetters          = "Set letters"
+	StatePointChangesStaging = "Point changes staging table at this run"
+	StatePointJoinedStaging  = "Point joined staging table at this run"
+	StateExport              = "Export boundary reviews"
+	StateJoinReviews         = "Join reviews and divisions"
+	StateJoinLetters         = "Aggregate letters"
+	StateJoinLetter          = "Aggregate one letter"
+	StateGates               = "Joined quality gates"
+	StateGateOneSource       = "Gate one addressbase_source"
+	StateGateUPRNs           = "Gate UPRN checksum"
+	StateGateRawUPRNs        = "Gate UPRN checksum against the raw source"
+	StateGateConflicts       = "Gate no conflicting duplicates"
+	StateOutcodes            = "Write outcode files"
+	StateOutcodeLetter       = "Write one letter's outcodes"
+	StatePublish             = "Publish outcode files"
+	StateSwitchJoined        = "Switch joined table to this run"
+	StateCleanUpJoined       = "Delete older joined runs"
+	StateSwitchChanges       = "Switch changes table to this run"
+	StateCleanUpChanges      = "Delete older changes runs"
 )
 
-// Flow builds MakeBoundaryReviewsParquet: guard; empty the changes and
-// joined prefixes; export the reviews; join every review with the
-// addresses in one query (a change's scenario needs a division's whole
-// UPRN set, whose postcodes span letters), written per letter; MSCK
-// REPAIR it; aggregate each letter per UPRN in a bounded Map; MSCK REPAIR
-// the joined table; quality gates in parallel; write each letter's outcode
-// files in a bounded Map; delete outcode files that no letter produced.
+// Flow builds MakeBoundaryReviewsParquet: guard; point the changes and
+// joined tables' staging twins at this run's prefixes; export the reviews;
+// join every review with the addresses in one query (a change's scenario
+// needs a division's whole UPRN set, whose postcodes span letters), written
+// per letter under the run's changes prefix; aggregate each letter per UPRN
+// in a bounded Map, reading the changes twin and writing under the run's
+// joined prefix; quality gates in parallel against the joined twin; write
+// each letter's outcode files to the staging prefix in a bounded Map, from
+// the run's joined prefix; publish the changed files; then point both
+// tables at the run (so they hold what was published) and delete their
+// older runs but the previous one. Partition projection finds the letters,
+// so nothing is repaired and no prefix emptied.
 func Flow(p FlowParams) asl.StateMachine {
 	changes := flows.Or(p.ChangesTable, ChangesName)
 	joined := flows.Or(p.JoinedTable, JoinedName)
@@ -67,34 +75,27 @@ func Flow(p FlowParams) asl.StateMachine {
 	}
 	l, query := p.Lambdas, p.Query
 
-	join := query(StateJoinReviews, map[string]any{"QueryName": QueryChanges}, "$.query", StateRepairChanges)
-	repairChanges := query(StateRepairChanges, map[string]any{
-		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, changes),
-	}, "$.repair", StateJoinLetters)
+	rsChanges := flows.RunScoped{Database: p.Database, Table: changes, Bucket: p.Bucket, Prefix: p.ChangesPrefix}
+	rsJoined := flows.RunScoped{Database: p.Database, Table: joined, Bucket: p.Bucket, Prefix: p.JoinedPrefix}
+	join := query(StateJoinReviews, map[string]any{
+		"QueryName": QueryChanges,
+		"context":   map[string]any{RunPlaceholder + ".$": flows.RunName},
+	}, "$.query", StateJoinLetters)
 	joinLetter := query(StateJoinLetter, map[string]any{
 		"QueryName": QueryJoinLetter,
-		"context":   map[string]any{"first_letter.$": "$.first_letter"},
+		"context":   map[string]any{"first_letter.$": "$.first_letter", RunPlaceholder + ".$": flows.RunName},
 	}, "$.query", "")
-	repair := query(StateRepair, map[string]any{
-		"QueryString": "MSCK REPAIR TABLE " + flows.Qualified(p.Database, joined),
-	}, "$.repair", StateGates)
 	body := asl.Branch{
 		StartAt: StateSetLetters,
 		States: flows.Merge(map[string]asl.State{
 			StateSetLetters: asl.Pass{
 				Result:     map[string]any{"letters": letters},
 				ResultPath: "$.config",
-				Next:       StateEmptyChanges,
+				Next:       StatePointChangesStaging,
 			},
-			StateEmptyChanges: flows.LambdaStep(l[layer.EmptyPrefix], map[string]any{
-				"bucket": p.Bucket,
-				"prefix": p.ChangesPrefix,
-			}, "$.emptied", StateEmptyJoined),
-			StateEmptyJoined: flows.LambdaStep(l[layer.EmptyPrefix], map[string]any{
-				"bucket": p.Bucket,
-				"prefix": p.JoinedPrefix,
-			}, "$.emptied", StateExport),
-			StateExport: flows.LambdaStep(l[layer.ExportBoundaryReviews], map[string]any{}, "$.reviews", StateJoinReviews),
+			StatePointChangesStaging: p.PointStaging(rsChanges, StatePointJoinedStaging),
+			StatePointJoinedStaging:  p.PointStaging(rsJoined, StateExport),
+			StateExport:              flows.LambdaStep(l[layer.ExportBoundaryReviews], map[string]any{}, "$.reviews", StateJoinReviews),
 			StateJoinLetters: asl.Map{
 				Comment:        "One Athena aggregation per letter, bounded to respect the concurrent-query quota.",
 				ItemsPath:      "$.config.letters",
@@ -102,7 +103,7 @@ func Flow(p FlowParams) asl.StateMachine {
 				MaxConcurrency: flows.Or(p.MaxConcurrency, flows.DefaultMaxConcurrency),
 				ItemProcessor:  asl.ItemProcessor{StartAt: joinLetter.Name, States: joinLetter.States()},
 				ResultPath:     asl.DiscardResult,
-				Next:           StateRepair,
+				Next:           StateGates,
 			},
 			// As for CurrentElections: the raw gate keeps a bad AddressBase
 			// run from the publish, and conflicts are checked across letters.
@@ -111,11 +112,12 @@ func Flow(p FlowParams) asl.StateMachine {
 				flows.Gate{State: StateGateUPRNs, Query: QueryGateUPRNs},
 				flows.Gate{State: StateGateRawUPRNs, Query: QueryGateRawUPRNs},
 				flows.Gate{State: StateGateConflicts, Query: QueryGateConflicts}),
-		}, join.States(), repairChanges.States(), repair.States(), p.OutcodeStates(flows.Outcodes{
-			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish,
-			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
+		}, join.States(), p.OutcodeStates(flows.Outcodes{
+			Map: StateOutcodes, Letter: StateOutcodeLetter, Publish: StatePublish, Next: StateSwitchJoined,
+			Bucket: p.Bucket, JoinedPrefix: p.JoinedPrefix, RunJoined: &rsJoined, StagingPrefix: p.StagingPrefix, OutcodePrefix: p.OutcodePrefix,
 			ListColumn: ListColumn, MaxConcurrency: p.OutcodeMaxConcurrency,
-		})),
+		}), p.SwitchStates(rsJoined, StateSwitchJoined, StateCleanUpJoined, StateSwitchChanges),
+			p.SwitchStates(rsChanges, StateSwitchChanges, StateCleanUpChanges, "")),
 	}
 	return p.Machine("MakeBoundaryReviewsParquet: boundary reviews joined to AddressBase, published as one parquet file per outcode.", body)
 }
