@@ -10,6 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
+	"github.com/DemocracyClub/dc-data-baker/internal/layers/currentelections"
 	"github.com/DemocracyClub/dc-data-baker/internal/runcheck"
 	"github.com/DemocracyClub/dc-data-baker/internal/status"
 )
@@ -56,6 +59,15 @@ var runClients = func(ctx context.Context, pulumiDir string) (status.Runner, run
 		return nil, nil, err
 	}
 	return status.ExecRunner{Dir: pulumiDir}, sfn.NewFromConfig(cfg), nil
+}
+
+// committedStates are every layer's publish and table switches: a run that
+// has reached one is left to finish rather than stopped at its budget, so
+// a slow deploy check never leaves live files and tables half switched.
+var committedStates = []string{
+	addressbase.StateSwitch,
+	currentelections.StatePublish, currentelections.StateSwitch,
+	boundaryreviews.StatePublish, boundaryreviews.StateSwitchJoined, boundaryreviews.StateSwitchChanges,
 }
 
 // runSleep and runNow are the clock databaker run follows an execution
@@ -112,6 +124,7 @@ func runLayer(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	opts.Progress, opts.Sleep, opts.Now = stdout, runSleep, runNow
+	opts.Committed = committedStates
 	res, err := runcheck.Follow(ctx, api, arn, opts)
 	if err != nil {
 		return fmt.Errorf("stack %s, layer %s: %w", stack, sm.Layer, err)

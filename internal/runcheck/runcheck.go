@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/clock"
@@ -48,6 +49,11 @@ type Options struct {
 	// KeepRunning leaves an execution that outlasts Timeout running instead
 	// of stopping it.
 	KeepRunning bool
+	// Committed are the states from which a stop would leave what readers
+	// see half switched (a layer's publish and table switches): once the
+	// run has entered one, Follow leaves it running past Timeout, as
+	// KeepRunning does, so it can finish.
+	Committed []string
 	// Progress receives one line per state entered or exited; nil discards.
 	Progress io.Writer
 	// Sleep waits between polls; nil means clock.Sleep.
@@ -160,7 +166,7 @@ func Follow(ctx context.Context, api SFNAPI, executionArn string, opts Options) 
 		if elapsed >= o.Timeout {
 			res.Duration = elapsed
 			runErr := &RunError{ExecutionArn: executionArn, Status: desc.Status, Running: h.running(), Budget: o.Timeout}
-			if !o.KeepRunning {
+			if !o.KeepRunning && !slices.ContainsFunc(h.order, func(s string) bool { return slices.Contains(o.Committed, s) }) {
 				if _, err := api.StopExecution(ctx, &sfn.StopExecutionInput{
 					ExecutionArn: aws.String(executionArn), Error: aws.String(StopError),
 					Cause: aws.String(fmt.Sprintf("databaker run: not finished within %s", o.Timeout)),

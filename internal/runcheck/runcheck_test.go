@@ -170,6 +170,24 @@ func TestFollowTimeoutKeepRunning(t *testing.T) {
 	}
 }
 
+// A run past its budget that has entered a committed state (its publish)
+// is left to finish: stopping it there would leave live files and tables
+// half switched.
+func TestFollowTimeoutLeavesACommittedRun(t *testing.T) {
+	f := rt.New(smArn, 5,
+		[]rt.Event{ev(0, "ExecutionStarted", ""), ev(0, "TaskStateEntered", "Publish outcode files"), ev(0, "TaskScheduled", "")},
+		[]rt.Event{ev(2, "TaskStateExited", "Publish outcode files"), ev(2, "TaskStateEntered", "Switch joined table to this run")},
+	)
+	_, _, err := follow(t, f, runcheck.Options{Timeout: 3 * time.Second, Committed: []string{"Publish outcode files"}})
+	var runErr *runcheck.RunError
+	if !errors.As(err, &runErr) || runErr.Stopped || !strings.Contains(err.Error(), "left running") {
+		t.Fatalf("err = %v, want a budget error that left the committed run going", err)
+	}
+	if n := f.Calls("StopExecution"); n != 0 {
+		t.Errorf("StopExecution called %d times on a run that had entered its publish", n)
+	}
+}
+
 // Step Functions' own TimeoutSeconds ends the run: TIMED_OUT, with the
 // states it was in.
 func TestFollowStateMachineTimedOut(t *testing.T) {
