@@ -183,10 +183,11 @@ func (e *pubEnv) mustBake(out string, inputs []string) {
 
 // paused is a process stopped at a pause point.
 type paused struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr *strings.Builder // read only once done is closed
-	done   chan struct{}    // closed when stderr is drained
+	cmd       *exec.Cmd
+	stdin     io.WriteCloser
+	stderr    *strings.Builder // read only once done is closed
+	done      chan struct{}    // closed when stderr is drained
+	signalled chan struct{}    // closed when the paused process reports a signal
 }
 
 // start runs a bake that pauses at point and returns once it is there.
@@ -204,15 +205,18 @@ func (e *pubEnv) start(point, out string, inputs []string) *paused {
 	if err := c.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	p := &paused{cmd: c, stdin: stdin, stderr: &strings.Builder{}, done: make(chan struct{})}
+	p := &paused{cmd: c, stdin: stdin, stderr: &strings.Builder{}, done: make(chan struct{}), signalled: make(chan struct{})}
 	there := make(chan struct{})
 	go func() {
 		defer close(p.done)
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			fmt.Fprintln(p.stderr, sc.Text())
-			if sc.Text() == "databaker: test pause at "+point {
+			switch sc.Text() {
+			case "databaker: test pause at " + point:
 				close(there)
+			case "databaker: test signal received":
+				close(p.signalled)
 			}
 		}
 	}()
@@ -560,8 +564,12 @@ func TestBakeInterrupted(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The signal is handled while the process waits at the
-			// point; give it that moment before letting it go on.
-			time.Sleep(200 * time.Millisecond)
+			// point; let it go on once it says so.
+			select {
+			case <-p.signalled:
+			case <-time.After(time.Minute):
+				t.Fatal("the paused bake never reported the signal")
+			}
 			code, stderr := p.wait()
 			want := treeA
 			if tc.published {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 )
 
 // pauseAt is the kill tests' hook, read once: with DATABAKER_TEST_PAUSE set
@@ -21,7 +23,21 @@ func pause(point string) {
 	case "list":
 		fmt.Fprintf(os.Stderr, "databaker: test point %s\n", point)
 	case point:
+		// Say when a signal arrives while paused, so a test can wait for
+		// it before letting the run go on (the run's own handler got it
+		// at the same moment). Listen before saying where it is paused.
+		sig, done := make(chan os.Signal, 1), make(chan struct{})
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		fmt.Fprintf(os.Stderr, "databaker: test pause at %s\n", point)
+		go func() {
+			select {
+			case <-sig:
+				fmt.Fprintln(os.Stderr, "databaker: test signal received")
+			case <-done:
+			}
+		}()
 		io.Copy(io.Discard, os.Stdin)
+		signal.Stop(sig)
+		close(done)
 	}
 }
