@@ -32,6 +32,9 @@ func (r RunScoped) RunKeyPrefix() string {
 // the table takes as its {run} placeholder.
 const RunName = "$$.Execution.Name"
 
+// RunPlaceholder is that placeholder's name in the SQL templates.
+const RunPlaceholder = "run"
+
 // PointStaging points the table's staging twin at this run's prefix, so the
 // gates read what the run writes.
 func (f Frame) PointStaging(r RunScoped, next string) asl.Task {

@@ -56,8 +56,8 @@ func OutcodeGrants(bucket, joinedPrefix, stagingPrefix, outcodePrefix string) []
 
 // JoinedTable is a layer's joined table: every address with its list column
 // (listColumn, described by listComment), partitioned by first letter under
-// addressbase/<environment>/<name>/ and filled by query. The outcode split
-// reads it.
+// addressbase/<environment>/<name>/, filled by query, each run under its
+// own prefix (RunScoped). The outcode split reads it.
 func JoinedTable(b tables.Buckets, name, description, listColumn, listComment, query string) tables.Table {
 	return tables.Table{
 		Name:        name,
@@ -71,6 +71,7 @@ func JoinedTable(b tables.Buckets, name, description, listColumn, listComment, q
 		},
 		PartitionKeys: tables.FirstLetter,
 		Query:         query,
+		RunScoped:     true,
 	}
 }
 

@@ -68,7 +68,7 @@ func Partitioned(b tables.Buckets) tables.Table {
 
 // RunPlaceholder is the partition query's run-time placeholder for the
 // execution's name, which names the run's prefix (sql/addressbase).
-const RunPlaceholder = "run"
+const RunPlaceholder = flows.RunPlaceholder
 
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {

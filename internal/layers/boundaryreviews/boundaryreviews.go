@@ -114,16 +114,14 @@ func Changes(b tables.Buckets) tables.Table {
 // Joined is every address with its boundary reviews as JSON strings,
 // written by each run under its own prefix.
 func Joined(b tables.Buckets) tables.Table {
-	t := layer.JoinedTable(b, JoinedName,
+	return layer.JoinedTable(b, JoinedName,
 		"Every address with its boundary reviews, one compact JSON string per review",
 		ListColumn, "sorted by boundary_review_id, [] when none", QueryJoinLetter)
-	t.RunScoped = true
-	return t
 }
 
 // RunPlaceholder is the queries' run-time placeholder for the execution's
 // name, which names the run's prefix (sql/boundaryreviews).
-const RunPlaceholder = "run"
+const RunPlaceholder = flows.RunPlaceholder
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.

@@ -66,16 +66,14 @@ func Ballots(b tables.Buckets) tables.Table {
 // Joined is every address with its current ballot IDs, written by each
 // run under its own prefix.
 func Joined(b tables.Buckets) tables.Table {
-	t := layer.JoinedTable(b, JoinedName,
+	return layer.JoinedTable(b, JoinedName,
 		"Every address with the sorted, distinct IDs of the current ballots containing it",
 		ListColumn, "sorted, distinct, [] when none", QueryJoin)
-	t.RunScoped = true
-	return t
 }
 
 // RunPlaceholder is the join's run-time placeholder for the execution's
 // name, which names the run's prefix (sql/currentelections).
-const RunPlaceholder = "run"
+const RunPlaceholder = flows.RunPlaceholder
 
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
