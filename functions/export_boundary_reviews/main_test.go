@@ -12,6 +12,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
 	"github.com/DemocracyClub/dc-data-baker/internal/boundaryexport"
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
 	"github.com/DemocracyClub/dc-data-baker/internal/pgtest"
@@ -36,8 +37,8 @@ func TestInvoke(t *testing.T) {
 			}
 			h := boundaryexport.New(cfg, s3c, eetest.NewSSM(t, db.SSMParams()).Client,
 				slog.New(slog.NewJSONHandler(io.Discard, nil)),
-				boundaryexport.WithClock(func() time.Time { return eetest.Now }),
-				boundaryexport.WithTempDir(t.TempDir()))
+				eeexport.WithClock(func() time.Time { return eetest.Now }),
+				eeexport.WithTempDir(t.TempDir()))
 
 			got, err := lambda.NewHandlerWithOptions(h.Handle, lambda.WithDisallowUnknownFields(true)).
 				Invoke(context.Background(), lambdatest.Read(t, p))

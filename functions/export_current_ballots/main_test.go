@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/lambdatest"
 
 	"context"
@@ -36,7 +37,7 @@ func TestInvoke(t *testing.T) {
 			}
 			h := ballotexport.New(cfg, s3c, eetest.NewSSM(t, db.SSMParams()).Client,
 				slog.New(slog.NewJSONHandler(io.Discard, nil)),
-				ballotexport.WithClock(func() time.Time { return eetest.Now }))
+				eeexport.WithClock(func() time.Time { return eetest.Now }))
 
 			got, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), lambdatest.Read(t, p))
 

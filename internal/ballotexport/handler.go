@@ -30,17 +30,9 @@ type Handler struct {
 	cfg Config
 }
 
-// Option customises a Handler.
-type Option = eeexport.Option
-
-// WithClock sets the clock that defines "today" for the look-back window.
-func WithClock(now func() time.Time) Option { return eeexport.WithClock(now) }
-
-// WithTempDir sets where the CSV is staged before upload (default os.TempDir()).
-func WithTempDir(dir string) Option { return eeexport.WithTempDir(dir) }
-
-// New returns a Handler. s3c and ssmc are usually *s3.Client and *ssm.Client.
-func New(cfg Config, s3c eeexport.S3API, ssmc eeexport.SSMAPI, logger *slog.Logger, opts ...Option) *Handler {
+// New returns a Handler. s3c and ssmc are usually *s3.Client and *ssm.Client;
+// opts are eeexport.WithClock and eeexport.WithTempDir.
+func New(cfg Config, s3c eeexport.S3API, ssmc eeexport.SSMAPI, logger *slog.Logger, opts ...eeexport.Option) *Handler {
 	return &Handler{Runner: eeexport.NewRunner(cfg.Config, "dc-data-baker-export-current-ballots", s3c, ssmc, logger, opts...), cfg: cfg}
 }
 

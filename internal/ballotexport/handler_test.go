@@ -54,8 +54,8 @@ func newFixtureFor(t *testing.T, db eetest.DB, params map[string]string, wrapS3 
 	}
 	f.handler = ballotexport.New(cfg, api, f.ssm.Client,
 		slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ballotexport.WithClock(func() time.Time { return eetest.Now }),
-		ballotexport.WithTempDir(f.tmpDir))
+		eeexport.WithClock(func() time.Time { return eetest.Now }),
+		eeexport.WithTempDir(f.tmpDir))
 	return f
 }
 
@@ -257,7 +257,7 @@ func TestHandleKeepsADatedHistoryCopy(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			h := ballotexport.New(cfg, s3c, eetest.NewSSM(t, db.SSMParams()).Client, slog.New(slog.NewJSONHandler(&logs, nil)),
-				ballotexport.WithClock(func() time.Time { return eetest.Now }), ballotexport.WithTempDir(t.TempDir()))
+				eeexport.WithClock(func() time.Time { return eetest.Now }), eeexport.WithTempDir(t.TempDir()))
 			s3test.Put(t, s3c, bucket, ballotexport.DefaultKey, "old,file\r\n")
 
 			_, err = h.Handle(context.Background(), ballotexport.In{})

@@ -54,8 +54,8 @@ func runHandler(t *testing.T, setup string, wrapS3 func(*s3.Client) eeexport.S3A
 	var logs bytes.Buffer
 	tmp := t.TempDir()
 	h := boundaryexport.New(cfg, api, fake.Client, slog.New(slog.NewJSONHandler(&logs, nil)),
-		boundaryexport.WithClock(func() time.Time { return eetest.Now }),
-		boundaryexport.WithTempDir(tmp))
+		eeexport.WithClock(func() time.Time { return eetest.Now }),
+		eeexport.WithTempDir(tmp))
 	out, err := h.Handle(context.Background(), boundaryexport.In{})
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("temp dir holds %d files after the run, want 0", len(entries))

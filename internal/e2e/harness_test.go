@@ -30,6 +30,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballotexport/eetest"
+	"github.com/DemocracyClub/dc-data-baker/internal/eeexport"
 	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
@@ -316,7 +317,7 @@ func ballotExport(t *testing.T, client *s3.Client, logger *slog.Logger) *ballote
 		t.Fatalf("export key %q, want the current_ballots table's %q", cfg.Key, ballotsKey)
 	}
 	return ballotexport.New(cfg, client, eetest.NewSSM(t, db.SSMParams()).Client, logger,
-		ballotexport.WithClock(func() time.Time { return eetest.Now }), ballotexport.WithTempDir(t.TempDir()))
+		eeexport.WithClock(func() time.Time { return eetest.Now }), eeexport.WithTempDir(t.TempDir()))
 }
 
 // errorType names err as aws-lambda-go does for the Lambda errorType.
