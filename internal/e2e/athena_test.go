@@ -17,6 +17,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
 	"github.com/DemocracyClub/dc-data-baker/internal/awsfake"
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/gluetable"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
@@ -165,7 +166,7 @@ func (e *env) seedAddressBase(csv []byte) {
 	e.t.Helper()
 	e.put(abBucket, cleanedPrefix+"part-0.csv", csv)
 	values := runtimeValues("")
-	values[addressbase.RunPlaceholder] = "seed"
+	values[flows.RunPlaceholder] = "seed"
 	if _, err := e.athena.w.Exec(context.Background(), e.athena.fill(e.t, addressbase.QueryPartition, values)); err != nil {
 		e.t.Fatalf("seed addressbase_partitioned: %v", err)
 	}

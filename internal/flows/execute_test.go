@@ -273,7 +273,7 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 		}
 		ctx, _ := c.Payload["context"].(map[string]any)
 		letter, _ := ctx["first_letter"].(string)
-		if len(ctx) != 2 || letter == "" || ctx[boundaryreviews.RunPlaceholder] != execName {
+		if len(ctx) != 2 || letter == "" || ctx[flows.RunPlaceholder] != execName {
 			t.Errorf("aggregation context = %v, want first_letter and the run's name", ctx)
 		}
 		letters = append(letters, letter)
@@ -301,7 +301,7 @@ func TestBoundaryReviewsHappyPath(t *testing.T) {
 	}
 
 	join := callsOf(r, "query")[0].Payload
-	if join["QueryName"] != boundaryreviews.QueryChanges || !cmp.Equal(map[string]any{boundaryreviews.RunPlaceholder: execName}, join["context"]) {
+	if join["QueryName"] != boundaryreviews.QueryChanges || !cmp.Equal(map[string]any{flows.RunPlaceholder: execName}, join["context"]) {
 		t.Errorf("first query %v, want the changes join with only the run's name", join)
 	}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/golden"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/boundaryreviews/reviewstest"
@@ -45,7 +46,7 @@ func (l *lake) loadReviews(reversed bool) error {
 // in a new run whose prefixes the staging twins point at, and switches both
 // tables to the run when the gates pass.
 func (l *lake) boundaryReviewsLayer() error {
-	run := map[string]string{boundaryreviews.RunPlaceholder: l.newRun(changes, brJoined)}
+	run := map[string]string{flows.RunPlaceholder: l.newRun(changes, brJoined)}
 	if _, err := l.run(boundaryreviews.QueryChanges, run); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func (l *lake) boundaryReviewsLayer() error {
 			return err
 		}
 	}
-	l.switchTo(run[boundaryreviews.RunPlaceholder], changes, brJoined)
+	l.switchTo(run[flows.RunPlaceholder], changes, brJoined)
 	return nil
 }
 
@@ -136,7 +137,7 @@ var boundaryReviewScenarios = []scenario{
 			if err := l.put(reviews, boundaryreviews.ReviewsFile, append(slices.Clone(csv), tc.row+"\n"...)); err != nil {
 				return err
 			}
-			_, err = l.run(boundaryreviews.QueryChanges, map[string]string{boundaryreviews.RunPlaceholder: l.newRun(changes)})
+			_, err = l.run(boundaryreviews.QueryChanges, map[string]string{flows.RunPlaceholder: l.newRun(changes)})
 			if err := wantErr(err, "GENERIC_USER_ERROR: "+tc.want); err != nil {
 				return fmt.Errorf("row %s: %w", tc.row, err)
 			}

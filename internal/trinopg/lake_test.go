@@ -14,6 +14,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/athenaquery"
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/flows"
 	"github.com/DemocracyClub/dc-data-baker/internal/layer"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
@@ -241,7 +242,7 @@ func (l *lake) switchTo(run string, ts ...tables.Table) {
 // partition runs the partition query into a new run's prefix with the
 // run-time source location.
 func (l *lake) partition() (string, trinopg.Result, error) {
-	return l.runInto(parts, addressbase.QueryPartition, addressbase.RunPlaceholder, map[string]string{raw.Name + "_location": l.source})
+	return l.runInto(parts, addressbase.QueryPartition, flows.RunPlaceholder, map[string]string{raw.Name + "_location": l.source})
 }
 
 // addressBaseLayer runs MakeAddressBasePartitioned's queries in order, and
@@ -264,7 +265,7 @@ func (l *lake) addressBaseLayer() error {
 // run's prefix, where the gates find it through the staging twin; it
 // returns the run's location.
 func (l *lake) joinLetters() (string, error) {
-	loc, _, err := l.runInto(joined, currentelections.QueryJoin, currentelections.RunPlaceholder, nil)
+	loc, _, err := l.runInto(joined, currentelections.QueryJoin, flows.RunPlaceholder, nil)
 	return loc, err
 }
 

@@ -66,10 +66,6 @@ func Partitioned(b tables.Buckets) tables.Table {
 	}
 }
 
-// RunPlaceholder is the partition query's run-time placeholder for the
-// execution's name, which names the run's prefix (sql/addressbase).
-const RunPlaceholder = flows.RunPlaceholder
-
 // Spec declares the layer for a stack.
 func Spec(s layer.Settings) (layer.Spec, error) {
 	raw, partitioned := Raw(s.Buckets), Partitioned(s.Buckets)

@@ -52,8 +52,8 @@ func Flow(p FlowParams) asl.StateMachine {
 	partition := query(StatePartition, map[string]any{
 		"QueryName": QueryPartition,
 		"context": map[string]any{
-			locationKey + ".$":    "$.source.Payload." + locationKey,
-			RunPlaceholder + ".$": flows.RunName,
+			locationKey + ".$":          "$.source.Payload." + locationKey,
+			flows.RunPlaceholder + ".$": flows.RunName,
 		},
 	}, "$.partition", StateGates)
 

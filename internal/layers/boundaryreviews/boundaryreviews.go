@@ -119,10 +119,6 @@ func Joined(b tables.Buckets) tables.Table {
 		ListColumn, "sorted by boundary_review_id, [] when none", QueryJoinLetter)
 }
 
-// RunPlaceholder is the queries' run-time placeholder for the execution's
-// name, which names the run's prefix (sql/boundaryreviews).
-const RunPlaceholder = flows.RunPlaceholder
-
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
 func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, OutputFolder) }

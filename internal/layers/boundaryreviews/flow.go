@@ -79,11 +79,11 @@ func Flow(p FlowParams) asl.StateMachine {
 	rsJoined := flows.RunScoped{Database: p.Database, Table: joined, Bucket: p.Bucket, Prefix: p.JoinedPrefix}
 	join := query(StateJoinReviews, map[string]any{
 		"QueryName": QueryChanges,
-		"context":   map[string]any{RunPlaceholder + ".$": flows.RunName},
+		"context":   map[string]any{flows.RunPlaceholder + ".$": flows.RunName},
 	}, "$.query", StateJoinLetters)
 	joinLetter := query(StateJoinLetter, map[string]any{
 		"QueryName": QueryJoinLetter,
-		"context":   map[string]any{"first_letter.$": "$.first_letter", RunPlaceholder + ".$": flows.RunName},
+		"context":   map[string]any{"first_letter.$": "$.first_letter", flows.RunPlaceholder + ".$": flows.RunName},
 	}, "$.query", "")
 	body := asl.Branch{
 		StartAt: StateSetLetters,

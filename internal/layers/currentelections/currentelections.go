@@ -71,10 +71,6 @@ func Joined(b tables.Buckets) tables.Table {
 		ListColumn, "sorted, distinct, [] when none", QueryJoin)
 }
 
-// RunPlaceholder is the join's run-time placeholder for the execution's
-// name, which names the run's prefix (sql/currentelections).
-const RunPlaceholder = flows.RunPlaceholder
-
 // Output is where the per-outcode parquet files go: not a Glue table, but
 // located like one.
 func Output(b tables.Buckets) tables.Table { return layer.OutcodeFolder(b, OutputFolder) }

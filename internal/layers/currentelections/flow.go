@@ -74,7 +74,7 @@ func Flow(p FlowParams) asl.StateMachine {
 	rs := flows.RunScoped{Database: p.Database, Table: joined, Bucket: p.Bucket, Prefix: p.JoinedPrefix}
 	join := query(StateJoin, map[string]any{
 		"QueryName": QueryJoin,
-		"context":   map[string]any{RunPlaceholder + ".$": flows.RunName},
+		"context":   map[string]any{flows.RunPlaceholder + ".$": flows.RunName},
 	}, "$.query", StateGates)
 	body := asl.Branch{
 		StartAt: StateSetLetters,
