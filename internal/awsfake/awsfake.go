@@ -14,8 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -86,13 +89,24 @@ func (s *Server) Calls(target string) []Call {
 }
 
 // Config returns an aws.Config with static credentials that sends every
-// request to the server.
+// request to the server. Its retryer retries only connection errors, at
+// once, as the SDK's standard retryer would (a loopback connection reset
+// reads as "use of closed network connection"), so an API error the
+// server returns reaches the caller on the first attempt, as a test of an
+// error path expects.
 func (s *Server) Config() aws.Config {
 	return aws.Config{
-		Region:           Region,
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "SECRETFAKE", ""),
-		BaseEndpoint:     aws.String(s.URL),
-		RetryMaxAttempts: 1,
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDFAKE", "SECRETFAKE", ""),
+		BaseEndpoint: aws.String(s.URL),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+				o.RateLimiter = ratelimit.None
+			})
+		},
 	}
 }
 
