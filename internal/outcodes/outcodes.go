@@ -105,6 +105,9 @@ type Result struct {
 	// Input summarises the UPRNs read, duplicates included, for comparison
 	// with the source table's gates.UPRNStats.
 	Input gates.UPRNStats `json:"input_uprns"`
+	// Stats are the written files' stats (what StatsKey receives); not in
+	// the JSON, which the state machine carries.
+	Stats LetterStats `json:"-"`
 }
 
 // FileKey returns the key of an outcode's file.

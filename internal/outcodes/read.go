@@ -110,9 +110,10 @@ func columnsOf(schema *parquet.Schema, listColumn string) (cols [5]column, err e
 	return cols, nil
 }
 
-// readObject appends every row of one parquet object to t, checking each.
-// listColumn names the list<string> column read as each row's list.
-func readObject(ctx context.Context, src blob.Store, key, letter, listColumn string, t *table) error {
+// readObject adds every row of one parquet object to l, checking each; the
+// list column is l's.
+func readObject(ctx context.Context, src blob.Store, key string, l *Letter) error {
+	listColumn := l.listColumn
 	rc, err := src.Open(ctx, key)
 	if err != nil {
 		return err
@@ -175,16 +176,14 @@ func readObject(ctx context.Context, src blob.Store, key, letter, listColumn str
 					}
 					// Below repDef: a null or empty list, read as [].
 				}
-				if err := checkRow(fieldVals, fieldNull, letter); err != nil {
+				err := checkNulls(fieldVals[0], fieldNull)
+				if err == nil {
+					err = l.Add(fieldVals[0], fieldVals[1], fieldVals[2], items, fieldVals[3])
+				}
+				if err != nil {
 					rows.Close()
 					return fmt.Errorf("%s row %d %w", key, row, err)
 				}
-				// The list keeps the joined table's order: each layer's
-				// query sorts it as its contract says (ballot_ids by id,
-				// boundary_reviews by boundary_review_id, which a byte sort
-				// would break: "12" < "7"). Repeats are dropped.
-				items = slices.CompactFunc(items, bytes.Equal)
-				t.add(fieldVals[0], fieldVals[1], fieldVals[2], items, fieldVals[3])
 			}
 			if errors.Is(err, io.EOF) {
 				break
@@ -210,22 +209,26 @@ func readObject(ctx context.Context, src blob.Store, key, letter, listColumn str
 // that reached the joined table some other way never becomes a row, and
 // nothing but a UK outcode becomes part of a file name or S3 key. The error
 // starts with "field <name>" so the caller can prefix the file and row.
-func checkRow(vals [4][]byte, null [4]bool, letter string) error {
+func checkRow(uprn, pc []byte, letter string) error {
+	if err := validate.UPRN(uprn); err != nil {
+		return fmt.Errorf("field uprn: %w", err)
+	}
+	if err := validate.PostcodeText(pc); err != nil {
+		return fmt.Errorf("field postcode: %w (uprn %s)", err, uprn)
+	}
+	if !bytes.HasPrefix(pc, []byte(letter)) {
+		return fmt.Errorf("field postcode: %q does not start with partition letter %q (uprn %s)", pc, letter, uprn)
+	}
+	return nil
+}
+
+// checkNulls refuses a parquet row whose uprn or postcode is null.
+func checkNulls(uprn []byte, null [4]bool) error {
 	if null[0] {
 		return fmt.Errorf("field uprn: null")
 	}
-	if err := validate.UPRN(vals[0]); err != nil {
-		return fmt.Errorf("field uprn: %w", err)
-	}
 	if null[2] {
-		return fmt.Errorf("field postcode: null (uprn %s)", vals[0])
-	}
-	pc := vals[2]
-	if err := validate.PostcodeText(pc); err != nil {
-		return fmt.Errorf("field postcode: %w (uprn %s)", err, vals[0])
-	}
-	if !bytes.HasPrefix(pc, []byte(letter)) {
-		return fmt.Errorf("field postcode: %q does not start with partition letter %q (uprn %s)", pc, letter, vals[0])
+		return fmt.Errorf("field postcode: null (uprn %s)", uprn)
 	}
 	return nil
 }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
@@ -27,42 +29,107 @@ const exampleLimit = 5
 // duplicate UPRNs, well-formed postcodes of the right letter). Files that
 // already hold identical bytes are not rewritten, so a retry is harmless.
 func Split(ctx context.Context, in SplitInput) (Result, error) {
-	log := in.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	res := Result{Letter: in.Letter, Outcodes: []string{}}
-	if in.Letter == "" {
-		return res, fmt.Errorf("split: empty letter")
-	}
-	if err := CheckListColumn(in.ListColumn); err != nil {
-		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
-	}
-	if in.DstPrefix != "" && !strings.HasSuffix(in.DstPrefix, "/") {
-		return res, fmt.Errorf("split letter %s: destination prefix %q must end with /", in.Letter, in.DstPrefix)
+	l, err := NewLetter(in.Letter, in.ListColumn)
+	if err != nil {
+		return Result{Letter: in.Letter, Outcodes: []string{}}, err
 	}
 	start := time.Now()
-
 	objs, err := in.Src.List(ctx, in.SrcPrefix)
 	if err != nil {
-		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+		return Result{Letter: in.Letter, Outcodes: []string{}}, fmt.Errorf("split letter %s: %w", in.Letter, err)
 	}
-	t := newTable()
 	files := 0
 	for _, o := range objs {
 		if !isDataObject(o) {
 			continue
 		}
 		files++
-		if err := readObject(ctx, in.Src, o.Key, in.Letter, in.ListColumn, t); err != nil {
-			return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
+		if err := readObject(ctx, in.Src, o.Key, l); err != nil {
+			return Result{Letter: in.Letter, Outcodes: []string{}}, fmt.Errorf("split letter %s: %w", in.Letter, err)
 		}
 	}
-	if t.len() == 0 {
+	if l.t.len() == 0 {
 		// Athena writes no partition for a letter without rows. An empty
 		// result deletes nothing by itself: publish_outcodes refuses to
 		// run when no letter reports any outcode.
-		log.Warn("no input rows for letter", "letter", in.Letter, "prefix", in.SrcPrefix, "objects", len(objs))
+		logger(in).Warn("no input rows for letter", "letter", in.Letter, "prefix", in.SrcPrefix, "objects", len(objs))
+	}
+	return l.write(ctx, in, start, "files_read", files)
+}
+
+// Letter is one first letter's rows on their way to outcode files, held
+// compactly (see table). Split fills it from a joined table's parquet
+// objects; the local bake fills it from its join, with no file between.
+type Letter struct {
+	letter, listColumn string
+	t                  *table
+	items              [][]byte // scratch for AddIDs
+}
+
+// NewLetter returns an empty Letter for one first letter and list column.
+func NewLetter(letter, listColumn string) (*Letter, error) {
+	if letter == "" {
+		return nil, fmt.Errorf("split: empty letter")
+	}
+	if err := CheckListColumn(listColumn); err != nil {
+		return nil, fmt.Errorf("split letter %s: %w", letter, err)
+	}
+	return &Letter{letter: letter, listColumn: listColumn, t: newTable()}, nil
+}
+
+// Add checks one joined row as the split checks a joined table's rows
+// and keeps it. items are the row's list, in the order its layer sorts
+// it; repeats are dropped. The error starts with "field <name>".
+func (l *Letter) Add(uprn, address, postcode []byte, items [][]byte, source []byte) error {
+	if err := checkRow(uprn, postcode, l.letter); err != nil {
+		return err
+	}
+	// The list keeps the joined table's order: each layer's query sorts
+	// it as its contract says (ballot_ids by id, boundary_reviews by
+	// boundary_review_id, which a byte sort would break: "12" < "7").
+	items = slices.CompactFunc(items, bytes.Equal)
+	l.t.add(uprn, address, postcode, items, source)
+	return nil
+}
+
+// AddIDs is Add with the list as strings.
+func (l *Letter) AddIDs(uprn, address, postcode []byte, ids []string, source []byte) error {
+	l.items = l.items[:0]
+	for _, id := range ids {
+		l.items = append(l.items, unsafe.Slice(unsafe.StringData(id), len(id))) // read only: add copies what it keeps
+	}
+	return l.Add(uprn, address, postcode, l.items, source)
+}
+
+// Len is the number of rows added.
+func (l *Letter) Len() int { return l.t.len() }
+
+// Write writes the letter's rows as Split does, to in.Dst under
+// in.DstPrefix (in's Src and SrcPrefix are not used), and returns the
+// result with the written files' stats.
+func (l *Letter) Write(ctx context.Context, in SplitInput) (Result, error) {
+	if in.Letter != l.letter || in.ListColumn != l.listColumn {
+		return Result{Letter: in.Letter, Outcodes: []string{}}, fmt.Errorf("split letter %s (%s): written as letter %s (%s)", l.letter, l.listColumn, in.Letter, in.ListColumn)
+	}
+	return l.write(ctx, in, time.Now(), "rows_added", l.t.len())
+}
+
+func logger(in SplitInput) *slog.Logger {
+	if in.Logger == nil {
+		return slog.Default()
+	}
+	return in.Logger
+}
+
+// write checks, de-duplicates, sorts and writes the letter's rows.
+func (l *Letter) write(ctx context.Context, in SplitInput, start time.Time, readKey string, read int) (Result, error) {
+	log := logger(in)
+	t := l.t
+	res := Result{Letter: in.Letter, Outcodes: []string{}}
+	if in.DstPrefix != "" && !strings.HasSuffix(in.DstPrefix, "/") {
+		return res, fmt.Errorf("split letter %s: destination prefix %q must end with /", in.Letter, in.DstPrefix)
+	}
+	if t.len() == 0 {
 		return res, nil
 	}
 	if err := gates.OneSource(t.sources); err != nil {
@@ -97,7 +164,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 	}
 	up := newUploader(ctx, in.Dst, conc)
 	enc := newEncoder(t, in.ListColumn)
-	stats := LetterStats{Letter: in.Letter, Outcodes: map[string]FileStats{}}
+	res.Stats = LetterStats{Letter: in.Letter, Outcodes: map[string]FileStats{}}
 	for lo := 0; lo < len(runs); {
 		oc := outcodeOf(runs[lo].postcode)
 		hi := lo + 1
@@ -113,9 +180,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		if empty {
 			res.Empty++
 		}
-		if in.StatsKey != "" {
-			stats.Outcodes[oc] = StatsOf(data, enc.rows)
-		}
+		res.Stats.Outcodes[oc] = StatsOf(data, enc.rows)
 		if !up.put(FileKey(in.DstPrefix, oc), data) {
 			break // an upload failed; wait reports it
 		}
@@ -127,7 +192,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 		return res, fmt.Errorf("split letter %s: %w", in.Letter, err)
 	}
 	if in.StatsKey != "" {
-		b, err := json.Marshal(stats)
+		b, err := json.Marshal(res.Stats)
 		if err != nil {
 			return res, fmt.Errorf("split letter %s: stats: %w", in.Letter, err)
 		}
@@ -135,7 +200,7 @@ func Split(ctx context.Context, in SplitInput) (Result, error) {
 			return res, fmt.Errorf("split letter %s: write %s: %w", in.Letter, in.StatsKey, err)
 		}
 	}
-	log.Info("split letter", "letter", in.Letter, "files_read", files, "rows", res.Rows,
+	log.Info("split letter", "letter", in.Letter, readKey, read, "rows", res.Rows,
 		"duplicates_dropped", res.DuplicatesDropped, "outcodes", len(res.Outcodes),
 		"written", res.Written, "unchanged", res.Unchanged, "empty", res.Empty,
 		"read_ms", readDone.Sub(start).Milliseconds(), "write_ms", time.Since(readDone).Milliseconds())
