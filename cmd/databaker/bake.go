@@ -19,15 +19,20 @@ func init() {
 const bakeUsage = `Usage: databaker bake --addressbase <csv> --ballots <csv> [--boundary-reviews <csv>] --out <dir>
 
 Bake runs the AddressBase layer and the CurrentElections layer locally, and
-the BoundaryReviews layer when --boundary-reviews is given, and writes,
-under --out, the same layout and schema as on S3:
+the BoundaryReviews layer when --boundary-reviews is given, and writes each
+layer's product under --out, in the same layout and schema as on S3:
+
+	current_elections_parquet/<OUTCODE>.parquet
+	current_boundary_reviews_parquet/<OUTCODE>.parquet
+
+With --keep-intermediate it also writes the tables the cloud path keeps
+between its queries, as on S3 (the bake itself passes rows between layers
+without them):
 
 	addressbase_partitioned/first_letter=X/part-00000.parquet
 	current_ballots_joined_to_address_base/first_letter=X/part-00000.parquet
-	current_elections_parquet/<OUTCODE>.parquet
 	boundary_review_address_changes/first_letter=X/part-00000.parquet
 	current_boundary_reviews_joined_to_address_base/first_letter=X/part-00000.parquet
-	current_boundary_reviews_parquet/<OUTCODE>.parquet
 
 --out is replaced in one atomic step: bad input, Ctrl-C or a kill leaves it
 as it was, and unchanged outcode files keep their bytes. A symlinked --out
@@ -77,6 +82,7 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&opts.Out, "out", "", "output `dir`, replaced atomically on success")
 	fs.IntVar(&opts.Workers, "workers", 0, "geo-join workers (0 = number of CPUs)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
+	fs.BoolVar(&opts.KeepIntermediate, "keep-intermediate", false, "also write the intermediate tables (addressbase_partitioned, the joined tables) as on S3")
 	fs.BoolVar(&opts.AcceptChange, "accept-change", false, "publish even if the plausibility gate finds the run implausible (a change made on purpose)")
 	fs.Float64Var(&opts.Gate.ShareMove, "max-share-move", manifest.DefaultThresholds.ShareMove, "plausibility gate: largest move of the share of UPRNs with ballots, as a `fraction` (negative: off)")
 	fs.Float64Var(&opts.Gate.ChangedOutcodes, "max-changed-outcodes", manifest.DefaultThresholds.ChangedOutcodes, "plausibility gate: largest share of outcodes whose content changes, as a `fraction` (negative: off)")

@@ -419,11 +419,11 @@ func TestBakeKilledAnywhere(t *testing.T) {
 			e.plantLitter(out)
 		}, treeA, []change{{"publish: swapped", treeB}}, []string{
 			"locked", "cleanup: removed one", "cleaned", "staged", "begin addressbase layer",
-			"begin current elections layer", "begin outcode split", "seeded current_elections_parquet",
+			"begin current elections layer", "seeded current_elections_parquet", "scratch removed",
 			"publish: start", "publish: mode set", "publish: swapped", "publish: old tree writable", "publish: old tree removed"}},
 		{"new out", func(*pubEnv, string) {}, nil, []change{{"publish: renamed", treeB}}, []string{
 			"locked", "cleaned", "staged", "begin addressbase layer", "begin current elections layer",
-			"begin outcode split", "seeded current_elections_parquet", "publish: start", "publish: renamed"}},
+			"seeded current_elections_parquet", "scratch removed", "publish: start", "publish: renamed"}},
 		{"older version killed between its renames", func(e *pubEnv, out string) {
 			// It left no --out, the previous output in <staging>.old,
 			// and a staging folder.

@@ -95,6 +95,12 @@ type Options struct {
 	// AcceptChange publishes what the plausibility gate would refuse,
 	// recording its findings in the manifest.
 	AcceptChange bool
+	// KeepIntermediate also writes the layers' intermediate tables (such
+	// as addressbase_partitioned) under Out, as parquet in their S3
+	// layout. Without it only the products and their manifests are
+	// written: the tables are what the cloud path needs between Athena
+	// queries, and the bake passes rows between layers without them.
+	KeepIntermediate bool
 }
 
 // Summary reports what a run did.
@@ -178,6 +184,25 @@ type Job struct {
 	inputsErr  error
 	inputsDone chan struct{}
 	changes    []string // each product's change summary
+	// files are each product's files' stats, by folder, as its split
+	// wrote them: the manifest is built from them.
+	files map[string]map[string]outcodes.FileStats
+}
+
+// scratchDir is the folder in staging for what a run needs only while it
+// runs (the layers' spill files); it is removed before publishing.
+const scratchDir = ".scratch"
+
+// Scratch is a folder for files the layers share only during the run.
+func (j *Job) Scratch() string { return filepath.Join(j.Staging, scratchDir) }
+
+// TableDir is where a layer writes an intermediate table: its folder
+// under Out with KeepIntermediate, else "" (not written).
+func (j *Job) TableDir(name string) string {
+	if !j.KeepIntermediate {
+		return ""
+	}
+	return filepath.Join(j.Staging, name)
 }
 
 // Input returns the path given for flag, or "".
@@ -311,6 +336,10 @@ func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 			return j.Summary, err
 		}
 	}
+	if err := os.RemoveAll(j.Scratch()); err != nil {
+		return j.Summary, fmt.Errorf("remove scratch files: %w", err)
+	}
+	pause("scratch removed")
 	// Every product's manifest, compared with the published one and gated,
 	// goes into the staging folder: it is published with the files or not
 	// at all.

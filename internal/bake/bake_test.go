@@ -68,7 +68,7 @@ func newEnv(t *testing.T, addressbase string) env {
 func (e env) run(t *testing.T) (bake.Summary, error) {
 	t.Helper()
 	var progress bytes.Buffer
-	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(e.ab, e.ballots), Out: e.out, Progress: &progress}, layers.Bake())
+	s, err := bake.Run(context.Background(), bake.Options{Inputs: inputs(e.ab, e.ballots), Out: e.out, Progress: &progress, KeepIntermediate: true}, layers.Bake())
 	t.Logf("progress:\n%s", progress.String())
 	return s, err
 }

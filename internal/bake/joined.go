@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
@@ -31,14 +29,24 @@ type JoinGates struct {
 // Add records one letter: n source rows (srcUPRN(i) is row i's UPRN) and
 // m joined rows (dst(i) is row i's UPRN and addressbase_source).
 func (g *JoinGates) Add(n int, srcUPRN func(i int) string, m int, dst func(i int) (uprn, source string)) {
-	src := UPRNStats(n, srcUPRN)
-	hashes := distinctHashes(n, srcUPRN)
-	dstStats := UPRNStats(m, func(i int) string { u, _ := dst(i); return u })
+	hashes := make([]uint64, n)
+	for i := range hashes {
+		hashes[i] = maphash.String(uprnSeed, srcUPRN(i))
+	}
 	sources := map[string]int64{}
 	for i := range m {
 		_, s := dst(i)
 		sources[s]++
 	}
+	g.AddStats(UPRNStats(n, srcUPRN), UPRNStats(m, func(i int) string { u, _ := dst(i); return u }), hashes, sources)
+}
+
+// AddStats records one letter from its stats: the source's and the joined
+// rows' UPRNs, the source UPRNs' hashes (HashUPRN) and the joined rows'
+// addressbase_source counts.
+func (g *JoinGates) AddStats(src, dstStats gates.UPRNStats, hashes []uint64, sources map[string]int64) {
+	slices.Sort(hashes)
+	hashes = slices.Compact(hashes)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.src, g.dst = g.src.Plus(src), g.dst.Plus(dstStats)
@@ -61,16 +69,17 @@ func (g *JoinGates) Joined() gates.UPRNStats {
 // CheckJoin runs the gates the state machines run on a layer's joined
 // table before anything is published: the source table (source, e.g.
 // addressbase_partitioned) holds every CSV row, one addressbase_source, no
-// UPRN under two first letters, and the joined table (joined, a folder of
-// the staging area) has the source's UPRNs.
-func (j *Job) CheckJoin(g *JoinGates, source, joined string) error {
+// UPRN under two first letters, and the joined rows have the source's
+// UPRNs. uprns reads a letter's source UPRNs again, to confirm a UPRN
+// found under two letters; it runs only then.
+func (j *Job) CheckJoin(g *JoinGates, source, joined string, uprns func(letter string, fn func(uprn []byte)) error) error {
 	if g.src.Rows != j.Summary.AddressRows {
 		return fmt.Errorf("quality gate: %s holds %d rows, the CSV %d", source, g.src.Rows, j.Summary.AddressRows)
 	}
 	if err := gates.OneSource(g.sources); err != nil {
 		return fmt.Errorf("quality gate: %w", err)
 	}
-	if err := j.checkLettersDisjoint(joined, g.hashes); err != nil {
+	if err := j.checkLettersDisjoint(uprns, g.hashes); err != nil {
 		return err
 	}
 	if err := gates.CompareUPRNs(g.src, g.dst); err != nil {
@@ -81,27 +90,16 @@ func (j *Job) CheckJoin(g *JoinGates, source, joined string) error {
 
 var uprnSeed = maphash.MakeSeed()
 
-// distinctHashes returns the sorted, distinct hashes of n UPRNs.
-func distinctHashes(n int, uprn func(i int) string) []uint64 {
-	hs := make([]uint64, n)
-	for i := range hs {
-		hs[i] = maphash.String(uprnSeed, uprn(i))
-	}
-	slices.Sort(hs)
-	return slices.Compact(hs)
-}
-
-// uprnOnly reads just the uprn column of a joined table's file.
-type uprnOnly struct {
-	UPRN string `parquet:"uprn"`
-}
+// HashUPRN is the hash JoinGates keeps of a UPRN (maphash.String gives
+// the same for the same bytes).
+func HashUPRN(uprn []byte) uint64 { return maphash.Bytes(uprnSeed, uprn) }
 
 // checkLettersDisjoint fails when a UPRN appears under more than one first
 // letter: the same address with two postcodes, a conflicting duplicate that
 // the per-letter split cannot see. It runs before anything is published.
-// The hashes find candidates cheaply; the letters' joined rows confirm them,
-// so a hash collision never fails a bake.
-func (j *Job) checkLettersDisjoint(joined string, hashes []uint64) error {
+// The hashes find candidates cheaply; the letters' UPRNs, read again,
+// confirm them, so a hash collision never fails a bake.
+func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)) error, hashes []uint64) error {
 	slices.Sort(hashes)
 	dup := map[uint64]bool{}
 	for i := 1; i < len(hashes); i++ {
@@ -114,17 +112,15 @@ func (j *Job) checkLettersDisjoint(joined string, hashes []uint64) error {
 	}
 	seenIn := map[string][]string{}
 	for _, l := range j.Letters {
-		in := PartitionFile(filepath.Join(j.Staging, joined), l)
-		rows, err := parquet.ReadFile[uprnOnly](in)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", in, err)
-		}
-		for _, r := range rows {
-			if dup[maphash.String(uprnSeed, r.UPRN)] {
-				if ls := seenIn[r.UPRN]; len(ls) == 0 || ls[len(ls)-1] != l {
-					seenIn[r.UPRN] = append(ls, l)
+		err := each(l, func(u []byte) {
+			if dup[HashUPRN(u)] {
+				if ls := seenIn[string(u)]; len(ls) == 0 || ls[len(ls)-1] != l {
+					seenIn[string(u)] = append(ls, l)
 				}
 			}
+		})
+		if err != nil {
+			return err
 		}
 	}
 	var uprns []string
@@ -157,64 +153,76 @@ func (e *LettersConflictError) Error() string {
 		e.Count, strings.Join(e.Examples, "; "))
 }
 
-// SplitSpec names a layer's outcode split: its progress step, its joined
-// table's folder, its output folder and its list column.
+// SplitSpec names a layer's outcode split: its output folder and its list
+// column.
 type SplitSpec struct {
-	Step, Joined, Output, ListColumn string
+	Output, ListColumn string
 }
 
-// SplitOutcodes is a layer's last step, as in its state machine: it splits
-// each letter of the joined table (a staging folder) into the per-outcode
-// files of the output folder (letters concurrently), deletes stale
-// outcodes, counts into sum, and checks the split read exactly the joined
-// rows of g. The output folder is seeded from the previous bake first, so
-// unchanged files keep their bytes.
-func (j *Job) SplitOutcodes(ctx context.Context, g *JoinGates, sp SplitSpec, sum *Split) error {
-	joined, output, listColumn := sp.Joined, sp.Output, sp.ListColumn
-	j.Begin(sp.Step)
-	if err := j.Seed(output); err != nil {
-		return err
+// Splitter is a layer's last step, as in its state machine: each letter's
+// joined rows (an outcodes.Letter) are split into the per-outcode files of
+// the output folder, then Finish deletes stale outcodes and checks the
+// split against the join. Letters may be split concurrently.
+type Splitter struct {
+	j   *Job
+	sp  SplitSpec
+	sum *Split
+
+	mu    sync.Mutex
+	keep  []string
+	in    gates.UPRNStats
+	files map[string]outcodes.FileStats
+}
+
+// NewSplitter starts a layer's split, counting into sum. The output folder
+// is seeded from the previous bake first, so unchanged files keep their
+// bytes.
+func (j *Job) NewSplitter(sp SplitSpec, sum *Split) (*Splitter, error) {
+	if err := j.Seed(sp.Output); err != nil {
+		return nil, err
 	}
-	store := j.Store()
-	var (
-		mu   sync.Mutex
-		keep []string
-		in   gates.UPRNStats
-	)
-	err := j.ForEachLetter(ctx, func(l string) error {
-		res, err := outcodes.Split(ctx, outcodes.SplitInput{
-			Src:        store,
-			SrcPrefix:  joined + "/first_letter=" + l + "/",
-			Dst:        store,
-			DstPrefix:  output + "/",
-			Letter:     l,
-			ListColumn: listColumn,
-			Logger:     j.Logger,
-		})
-		if err != nil {
-			return fmt.Errorf("split letter %s: %w", l, err)
-		}
-		j.Add(int64(res.Rows))
-		mu.Lock()
-		defer mu.Unlock()
-		sum.add(res)
-		in = in.Plus(res.Input)
-		keep = append(keep, res.Outcodes...)
-		return nil
+	return &Splitter{j: j, sp: sp, sum: sum, files: map[string]outcodes.FileStats{}}, nil
+}
+
+// Letter writes one letter's outcode files.
+func (s *Splitter) Letter(ctx context.Context, l *outcodes.Letter, letter string) (outcodes.Result, error) {
+	res, err := l.Write(ctx, outcodes.SplitInput{
+		Dst:        s.j.Store(),
+		DstPrefix:  s.sp.Output + "/",
+		Letter:     letter,
+		ListColumn: s.sp.ListColumn,
+		Logger:     s.j.Logger,
 	})
 	if err != nil {
-		return err
+		return res, err
 	}
-	slices.Sort(keep)
-	sum.Outcodes = len(keep)
-	deleted, err := outcodes.DeleteStale(ctx, store, output+"/", keep)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sum.add(res)
+	s.in = s.in.Plus(res.Input)
+	s.keep = append(s.keep, res.Outcodes...)
+	maps.Copy(s.files, res.Stats.Outcodes)
+	return res, nil
+}
+
+// Finish deletes the outcodes no letter wrote, checks that the split read
+// exactly the joined rows g recorded, and keeps the files' stats for the
+// product's manifest.
+func (s *Splitter) Finish(ctx context.Context, g *JoinGates) error {
+	j, output := s.j, s.sp.Output
+	slices.Sort(s.keep)
+	s.sum.Outcodes = len(s.keep)
+	deleted, err := outcodes.DeleteStale(ctx, j.Store(), output+"/", s.keep)
 	if err != nil {
 		return fmt.Errorf("delete stale outcodes of %s: %w", output, err)
 	}
-	sum.Deleted = len(deleted)
-	if err := gates.CompareUPRNs(g.Joined(), in); err != nil {
-		return fmt.Errorf("quality gate %s vs outcode split input: %w", joined, err)
+	s.sum.Deleted = len(deleted)
+	if err := gates.CompareUPRNs(g.Joined(), s.in); err != nil {
+		return fmt.Errorf("quality gate: joined rows vs outcode split input: %w", err)
 	}
-	j.Done(sum.OutputRows)
+	if j.files == nil {
+		j.files = map[string]map[string]outcodes.FileStats{}
+	}
+	j.files[output] = s.files
 	return nil
 }

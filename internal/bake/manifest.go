@@ -32,6 +32,7 @@ func (j *Job) gate(ctx context.Context, p OutcodeFiles) (int64, error) {
 	if p.Source != nil {
 		src = p.Source(j.Summary)
 	}
+	src.Files = j.files[p.Dir]
 	m, err := manifest.Prepare(ctx, manifest.Run{
 		Published:  manifest.Side{Store: blob.NewDir(j.Out), Prefix: p.Dir + "/"},
 		New:        manifest.Side{Store: j.Store(), Prefix: p.Dir + "/"},

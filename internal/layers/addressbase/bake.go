@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,16 +36,16 @@ type Row struct {
 	AddressbaseSource string  `parquet:"addressbase_source"`
 }
 
-// Bake is the layer's local engine: the CSV to addressbase_partitioned, one
-// file per first letter, as the partition query's UNLOAD writes it.
+// Bake is the layer's local engine: the CSV to one spill file per first
+// letter for the later layers, and with --keep-intermediate to
+// addressbase_partitioned, one file per first letter, as the partition
+// query's UNLOAD writes it.
 var Bake = bake.Layer{
 	Name:    "addressbase layer",
 	Inputs:  []bake.Input{{Flag: Input, Usage: "AddressBase cleaned `csv` (no header row)", Required: true}},
 	Folders: []string{PartitionedName},
 	Bake: func(ctx context.Context, j *bake.Job) error {
-		path := j.Input(Input)
-		source := (&url.URL{Scheme: "file", Path: path}).String()
-		letters, rows, err := partition(ctx, path, source, j.Staging, j)
+		letters, rows, err := partition(ctx, j)
 		if err != nil {
 			return err
 		}
@@ -58,13 +58,14 @@ var Bake = bake.Layer{
 // abBatch is a run of rows of one first letter.
 type abBatch struct {
 	letter string
-	rows   []Row
+	rows   []Record
 }
 
-// partition streams the CSV into addressbase_partitioned/first_letter=X/
-// and returns the letters (sorted) and the row count. Parsing and parquet
-// encoding run in two goroutines, joined by batches.
-func partition(ctx context.Context, path, source, staging string, j *bake.Job) ([]string, int64, error) {
+// partition streams the CSV into the letters' spill files (and tables)
+// and returns the letters (sorted) and the row count. Parsing and writing
+// run in two goroutines, joined by batches.
+func partition(ctx context.Context, j *bake.Job) ([]string, int64, error) {
+	path := j.Input(Input)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open addressbase: %w", err)
@@ -78,11 +79,11 @@ func partition(ctx context.Context, path, source, staging string, j *bake.Job) (
 	}
 	done := make(chan result, 1)
 	go func() {
-		l, err := writePartitions(filepath.Join(staging, PartitionedName), batches)
+		l, err := writePartitions(j, batches)
 		done <- result{l, err}
 	}()
 
-	n, perr := parseCSV(ctx, f, path, source, batches, j)
+	n, perr := parseCSV(ctx, f, path, batches, j)
 	close(batches)
 	res := <-done
 	if perr != nil {
@@ -95,10 +96,10 @@ func partition(ctx context.Context, path, source, staging string, j *bake.Job) (
 }
 
 // parseCSV reads the CSV and sends rows in per-letter batches.
-func parseCSV(ctx context.Context, r io.Reader, path, source string, out chan<- abBatch, j *bake.Job) (int64, error) {
+func parseCSV(ctx context.Context, r io.Reader, path string, out chan<- abBatch, j *bake.Job) (int64, error) {
 	const batchRows = 4096
 	var n int64
-	pending := map[string][]Row{}
+	pending := map[string][]Record{}
 	send := func(b abBatch) error {
 		select {
 		case out <- b:
@@ -116,15 +117,12 @@ func parseCSV(ctx context.Context, r io.Reader, path, source string, out chan<- 
 		if err != nil {
 			return n, fmt.Errorf("addressbase: %w", err)
 		}
-		b := append(pending[rec.FirstLetter], Row{
-			Outcode: rec.Outcode, UPRN: rec.UPRN, Address: rec.Address, Postcode: rec.Postcode,
-			Longitude: rec.Lon, Latitude: rec.Lat, AddressbaseSource: source,
-		})
+		b := append(pending[rec.FirstLetter], rec)
 		if len(b) == batchRows {
 			if err := send(abBatch{rec.FirstLetter, b}); err != nil {
 				return n, err
 			}
-			b = make([]Row, 0, batchRows)
+			b = make([]Record, 0, batchRows)
 		}
 		pending[rec.FirstLetter] = b
 		if n++; n%batchRows == 0 {
@@ -142,18 +140,33 @@ func parseCSV(ctx context.Context, r io.Reader, path, source string, out chan<- 
 	return n, nil
 }
 
-// writePartitions writes each batch to dir/first_letter=X/part-00000.parquet
-// and returns the letters, sorted. After an error it keeps draining in so
-// the sender never blocks.
-func writePartitions(dir string, in <-chan abBatch) ([]string, error) {
+// writePartitions writes each batch to its letter's spill file and, with
+// KeepIntermediate, to addressbase_partitioned/first_letter=X/; it
+// returns the letters, sorted. After an error it keeps draining in so the
+// sender never blocks.
+func writePartitions(j *bake.Job, in <-chan abBatch) ([]string, error) {
 	type part struct {
 		f *os.File
 		w *parquet.GenericWriter[Row]
 	}
+	sp, firstErr := newSpiller(filepath.Dir(spillFile(j, "A")))
+	source := Source(j)
+	dir := j.TableDir(PartitionedName)
 	parts := map[string]*part{}
-	var firstErr error
+	seen := map[string]bool{}
+	var rows []Row
 	for b := range in {
 		if firstErr != nil {
+			continue
+		}
+		seen[b.letter] = true
+		for i := range b.rows {
+			if err := sp.write(b.letter, &b.rows[i]); err != nil {
+				firstErr = err
+				break
+			}
+		}
+		if dir == "" || firstErr != nil {
 			continue
 		}
 		p := parts[b.letter]
@@ -171,14 +184,20 @@ func writePartitions(dir string, in <-chan abBatch) ([]string, error) {
 			p = &part{f: f, w: bake.ParquetWriter[Row](f)}
 			parts[b.letter] = p
 		}
-		if _, err := p.w.Write(b.rows); err != nil {
+		rows = rows[:0]
+		for _, r := range b.rows {
+			rows = append(rows, Row{Outcode: r.Outcode, UPRN: r.UPRN, Address: r.Address, Postcode: r.Postcode,
+				Longitude: r.Lon, Latitude: r.Lat, AddressbaseSource: source})
+		}
+		if _, err := p.w.Write(rows); err != nil {
 			firstErr = fmt.Errorf("write %s letter %s: %w", PartitionedName, b.letter, err)
 		}
 	}
-	letters := make([]string, 0, len(parts))
 	errs := []error{firstErr}
+	if sp != nil {
+		errs = append(errs, sp.close())
+	}
 	for l, p := range parts {
-		letters = append(letters, l)
 		if err := p.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("write %s letter %s: %w", PartitionedName, l, err))
 		}
@@ -186,7 +205,7 @@ func writePartitions(dir string, in <-chan abBatch) ([]string, error) {
 			errs = append(errs, fmt.Errorf("close %s letter %s: %w", PartitionedName, l, err))
 		}
 	}
-	slices.Sort(letters)
+	letters := slices.Sorted(maps.Keys(seen))
 	return letters, errors.Join(errs...)
 }
 

@@ -6,18 +6,17 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/parquet-go/parquet-go"
 	"github.com/paulmach/orb"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
+	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
@@ -123,17 +122,19 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	if err := jn.collectSets(ctx, j); err != nil {
 		return err
 	}
-	var g bake.JoinGates
-	if err := jn.joinLetters(ctx, j, &g, sum); err != nil {
+	sp, err := j.NewSplitter(bake.SplitSpec{Output: OutputFolder, ListColumn: ListColumn}, &sum.Split)
+	if err != nil {
 		return err
 	}
-	j.Done(sum.JoinedRows)
-	if err := j.CheckJoin(&g, addressbase.PartitionedName, JoinedName); err != nil {
+	var g bake.JoinGates
+	if err := jn.joinLetters(ctx, j, &g, sp, sum); err != nil {
 		return addressbase.NameConflictLines(j, err)
 	}
-	return addressbase.NameConflictLines(j, j.SplitOutcodes(ctx, &g, bake.SplitSpec{
-		Step: "boundary reviews outcode split", Joined: JoinedName, Output: OutputFolder, ListColumn: ListColumn,
-	}, &sum.Split))
+	j.Done(sum.JoinedRows)
+	if err := j.CheckJoin(&g, addressbase.PartitionedName, JoinedName, addressbase.EachUPRN(j)); err != nil {
+		return addressbase.NameConflictLines(j, err)
+	}
+	return sp.Finish(ctx, &g)
 }
 
 // setKey identifies an old or new division's UPRN set, as the SQL's
@@ -209,22 +210,12 @@ func (jn *joiner) containing(p orb.Point, ids []string, dst []int) ([]string, []
 	return ids, dst
 }
 
-// readLetter reads one letter's addressbase_partitioned rows.
-func readLetter(j *bake.Job, l string) ([]addressbase.Row, error) {
-	in := bake.PartitionFile(filepath.Join(j.Staging, addressbase.PartitionedName), l)
-	addrs, err := parquet.ReadFile[addressbase.Row](in)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in, err)
-	}
-	return addrs, nil
-}
-
 // collectSets finds every old and new division's UPRNs, over all letters,
 // and keeps a digest of each set.
 func (jn *joiner) collectSets(ctx context.Context, j *bake.Job) error {
 	var mu sync.Mutex
 	err := j.ForEachLetter(ctx, func(l string) error {
-		addrs, err := readLetter(j, l)
+		addrs, err := addressbase.ReadLetter(j, l)
 		if err != nil {
 			return err
 		}
@@ -405,12 +396,13 @@ func (jn *joiner) changeRow(k pointKey, ri, o, n int) ChangeRow {
 	return row
 }
 
-// joinLetters writes each letter's changes and joined table, like the
-// changes query's partitions and the per-letter aggregation.
-func (jn *joiner) joinLetters(ctx context.Context, j *bake.Job, g *bake.JoinGates, sum *bake.BoundaryReviewsSummary) error {
+// joinLetters joins each letter, like the changes query's partitions and
+// the per-letter aggregation, and splits its joined rows into outcode
+// files; with --keep-intermediate it writes the changes and joined tables.
+func (jn *joiner) joinLetters(ctx context.Context, j *bake.Job, g *bake.JoinGates, sp *bake.Splitter, sum *bake.BoundaryReviewsSummary) error {
 	var mu sync.Mutex
 	return j.ForEachLetter(ctx, func(l string) error {
-		addrs, err := readLetter(j, l)
+		addrs, err := addressbase.ReadLetter(j, l)
 		if err != nil {
 			return err
 		}
@@ -448,12 +440,26 @@ func (jn *joiner) joinLetters(ctx context.Context, j *bake.Job, g *bake.JoinGate
 			changes = append(changes, points[k].changes...)
 		}
 		// UNLOAD writes no partition for a letter without rows.
-		if len(changes) > 0 {
-			if err := bake.WritePartition(filepath.Join(j.Staging, ChangesName), l, changes); err != nil {
+		if dir := j.TableDir(ChangesName); dir != "" && len(changes) > 0 {
+			if err := bake.WritePartition(dir, l, changes); err != nil {
 				return err
 			}
 		}
-		if err := bake.WritePartition(filepath.Join(j.Staging, JoinedName), l, rows); err != nil {
+		if dir := j.TableDir(JoinedName); dir != "" {
+			if err := bake.WritePartition(dir, l, rows); err != nil {
+				return err
+			}
+		}
+		lt, err := outcodes.NewLetter(l, ListColumn)
+		if err != nil {
+			return err
+		}
+		for i, r := range rows {
+			if err := lt.AddIDs([]byte(r.UPRN), []byte(r.Address), []byte(r.Postcode), r.BoundaryReviews, []byte(r.AddressbaseSource)); err != nil {
+				return fmt.Errorf("%s letter %s row %d %w", JoinedName, l, i+1, err)
+			}
+		}
+		if _, err := sp.Letter(ctx, lt, l); err != nil {
 			return err
 		}
 		g.Add(len(addrs), func(i int) string { return addrs[i].UPRN },

@@ -86,7 +86,7 @@ func bakeErr(in inputs, out string) (bake.Summary, error) {
 func bakeTo(in inputs, out string, w io.Writer) (bake.Summary, error) {
 	return bake.Run(context.Background(), bake.Options{
 		Inputs: map[string]string{"addressbase": in.addressbase, "ballots": in.ballots, boundaryreviews.ReviewsInput: in.reviews},
-		Out:    out, Workers: 2, Progress: w, AcceptChange: true,
+		Out:    out, Workers: 2, Progress: w, AcceptChange: true, KeepIntermediate: true,
 	}, layers.Bake())
 }
 

@@ -3,8 +3,8 @@ package currentelections
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/ballots"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/geo"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
@@ -61,112 +62,155 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 		j.Logger.Info("ballot rows without geometry skipped", "source_table", "None", "rows", bst.SkippedNone)
 	}
 
-	jst, err := joinLayer(ctx, ix, j)
+	sp, err := j.NewSplitter(bake.SplitSpec{Output: OutputFolder, ListColumn: ListColumn}, &sum.Split)
 	if err != nil {
 		return err
 	}
-	sum.JoinedRows, sum.RowsWithBallots = jst.joinedRows, jst.withBallots
-	j.Done(jst.joinedRows)
-
-	// Quality gates, as in the state machine, before anything is published.
-	if err := j.CheckJoin(&jst.gates, addressbase.PartitionedName, JoinedName); err != nil {
-		return addressbase.NameConflictLines(j, err)
-	}
-	return addressbase.NameConflictLines(j, j.SplitOutcodes(ctx, &jst.gates, bake.SplitSpec{
-		Step: "outcode split", Joined: JoinedName, Output: OutputFolder, ListColumn: ListColumn,
-	}, &sum.Split))
-}
-
-// joinedRow is the joined table's row for address a; ids is sorted,
-// distinct and non-nil.
-func joinedRow(a *addressbase.Row, ids []string) outcodes.Row {
-	return outcodes.Row{
-		UPRN:              a.UPRN,
-		Address:           a.Address,
-		Postcode:          a.Postcode,
-		AddressbaseSource: a.AddressbaseSource,
-		BallotIDs:         ids,
-	}
-}
-
-type joinStats struct {
-	gates       bake.JoinGates
-	joinedRows  int64
-	withBallots int64
-}
-
-// joinLayer geo-joins each letter's addresses with the ballot index and
-// writes current_ballots_joined_to_address_base/first_letter=X/. Letters
-// run concurrently, like the state machine's per-letter Map.
-func joinLayer(ctx context.Context, ix *geo.Index, j *bake.Job) (*joinStats, error) {
-	js := &joinStats{}
+	var g bake.JoinGates
 	var mu sync.Mutex
-	err := j.ForEachLetter(ctx, func(l string) error {
-		in := bake.PartitionFile(filepath.Join(j.Staging, addressbase.PartitionedName), l)
-		addrs, err := parquet.ReadFile[addressbase.Row](in)
+	err = j.ForEachLetter(ctx, func(l string) error {
+		st, err := joinLetter(ctx, ix, j, l, sp, &g)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", in, err)
-		}
-		rows := make([]outcodes.Row, len(addrs))
-		withBallots := geoJoin(ix, addrs, rows, j)
-		js.gates.Add(len(addrs), func(i int) string { return addrs[i].UPRN },
-			len(rows), func(i int) (string, string) { return rows[i].UPRN, rows[i].AddressbaseSource })
-		if err := bake.WritePartition(filepath.Join(j.Staging, JoinedName), l, rows); err != nil {
-			return err
+			return addressbase.NameConflictLines(j, err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		js.withBallots += withBallots
-		js.joinedRows += int64(len(rows))
+		sum.JoinedRows += st.rows
+		sum.RowsWithBallots += st.withBallots
 		return nil
 	})
-	return js, err
+	if err != nil {
+		return err
+	}
+	j.Done(sum.JoinedRows)
+	// Quality gates, as in the state machine, before anything is published.
+	if err := j.CheckJoin(&g, addressbase.PartitionedName, JoinedName, addressbase.EachUPRN(j)); err != nil {
+		return addressbase.NameConflictLines(j, err)
+	}
+	return sp.Finish(ctx, &g)
 }
 
-// geoJoin fills rows from addrs, in parallel over chunks, and returns how
-// many rows have at least one ballot.
-func geoJoin(ix *geo.Index, addrs []addressbase.Row, rows []outcodes.Row, j *bake.Job) int64 {
-	const chunk = 4096
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var total int64
-	for w := 0; w < j.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ids []string
-			var with int64
-			// Neighbouring addresses mostly share a ballot set: reuse the
-			// last slice rather than allocate one per row.
-			var last []string
-			for lo := range next {
-				hi := min(lo+chunk, len(addrs))
-				for i := lo; i < hi; i++ {
-					a := &addrs[i]
-					ids = ix.Containing(orb.Point{a.Longitude, a.Latitude}, ids[:0])
-					if !slices.Equal(ids, last) || last == nil {
-						last = slices.Clone(ids)
-						if last == nil {
-							last = []string{}
-						}
-					}
-					if len(ids) > 0 {
-						with++
-					}
-					rows[i] = joinedRow(a, last)
-				}
-				j.Add(int64(hi - lo))
+type letterStats struct {
+	rows, withBallots int64
+}
+
+// joinLetter geo-joins one letter's addresses with the ballot index as
+// they are read, straight into the letter's outcode split (and with
+// --keep-intermediate into current_ballots_joined_to_address_base), and
+// records the letter in g. Letters run concurrently, like the state
+// machine's per-letter Map; each address gives exactly one joined row.
+func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *bake.Splitter, g *bake.JoinGates) (letterStats, error) {
+	var st letterStats
+	lt, err := outcodes.NewLetter(l, ListColumn)
+	if err != nil {
+		return st, err
+	}
+	source := addressbase.Source(j)
+	src := []byte(source)
+	tw, err := newTableWriter(j, l)
+	if err != nil {
+		return st, err
+	}
+	var (
+		ids     []string
+		hashes  []uint64
+		uprns   gates.UPRNStats
+		pending int64
+	)
+	_, err = addressbase.EachAddress(j, l, func(a *addressbase.Address) error {
+		ids = ix.Containing(orb.Point{a.Lon, a.Lat}, ids[:0])
+		if len(ids) > 0 {
+			st.withBallots++
+		}
+		if err := lt.AddIDs(a.UPRN, a.Address, a.Postcode, ids, src); err != nil {
+			return fmt.Errorf("%s letter %s row %d %w", JoinedName, l, st.rows+1, err)
+		}
+		hashes = append(hashes, bake.HashUPRN(a.UPRN))
+		uprns.Checksum += gates.Checksum(string(a.UPRN))
+		st.rows++
+		if pending++; pending == 4096 {
+			j.Add(pending)
+			pending = 0
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			mu.Lock()
-			total += with
-			mu.Unlock()
-		}()
+		}
+		return tw.add(a, ids, source)
+	})
+	j.Add(pending)
+	if err != nil {
+		tw.close()
+		return st, err
 	}
-	for lo := 0; lo < len(addrs); lo += chunk {
-		next <- lo
+	if err := tw.close(); err != nil {
+		return st, err
 	}
-	close(next)
-	wg.Wait()
-	return total
+	res, err := sp.Letter(ctx, lt, l)
+	if err != nil {
+		return st, err
+	}
+	// The split's de-duplication counted the distinct UPRNs (a duplicate
+	// is either identical and dropped or a conflict, which failed above).
+	uprns.Rows, uprns.Distinct = st.rows, res.Input.Distinct
+	g.AddStats(uprns, uprns, hashes, map[string]int64{source: st.rows})
+	return st, nil
+}
+
+// tableWriter writes a letter's joined rows with --keep-intermediate; its
+// methods do nothing without.
+type tableWriter struct {
+	w    *parquet.GenericWriter[outcodes.Row]
+	f    *os.File
+	path string
+	rows []outcodes.Row
+}
+
+func newTableWriter(j *bake.Job, l string) (*tableWriter, error) {
+	dir := j.TableDir(JoinedName)
+	if dir == "" {
+		return &tableWriter{}, nil
+	}
+	path := bake.PartitionFile(dir, l)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return &tableWriter{w: bake.ParquetWriter[outcodes.Row](f), f: f, path: path}, nil
+}
+
+func (t *tableWriter) add(a *addressbase.Address, ids []string, source string) error {
+	if t.w == nil {
+		return nil
+	}
+	t.rows = append(t.rows, outcodes.Row{UPRN: string(a.UPRN), Address: string(a.Address), Postcode: string(a.Postcode),
+		AddressbaseSource: source, BallotIDs: append([]string{}, ids...)})
+	if len(t.rows) < 4096 {
+		return nil
+	}
+	return t.flush()
+}
+
+func (t *tableWriter) flush() error {
+	if _, err := t.w.Write(t.rows); err != nil {
+		return fmt.Errorf("write %s: %w", t.path, err)
+	}
+	t.rows = t.rows[:0]
+	return nil
+}
+
+func (t *tableWriter) close() error {
+	if t.w == nil {
+		return nil
+	}
+	err := t.flush()
+	if cerr := t.w.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s: %w", t.path, cerr)
+	}
+	if cerr := t.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", t.path, cerr)
+	}
+	return err
 }
