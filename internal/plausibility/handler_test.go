@@ -51,7 +51,7 @@ func localBake(t *testing.T, ballots string) string {
 	out := filepath.Join(dir, "out")
 	_, err := bake.Run(context.Background(), bake.Options{
 		Inputs: map[string]string{addressbase.Input: fixtures + "addressbase_run1.csv", currentelections.BallotsInput: bp},
-		Out:    out, AcceptChange: true,
+		Out:    out, AcceptChange: true, KeepIntermediate: true,
 	}, layers.Bake())
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func agree(t *testing.T, addressbaseCSV, ballotsCSV string) {
 	start := time.Now()
 	if _, err := bake.Run(ctx, bake.Options{
 		Inputs: map[string]string{addressbase.Input: addressbaseCSV, currentelections.BallotsInput: ballotsCSV},
-		Out:    out, Logger: slog.New(slog.DiscardHandler),
+		Out:    out, Logger: slog.New(slog.DiscardHandler), KeepIntermediate: true,
 	}, layers.Bake()); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestReviewsSQLAgreesWithBakeOnSynth(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	if _, err := bake.Run(context.Background(), bake.Options{
 		Inputs: map[string]string{addressbase.Input: abPath, boundaryreviews.ReviewsInput: reviewsPath},
-		Out:    out, Logger: slog.New(slog.DiscardHandler),
+		Out:    out, Logger: slog.New(slog.DiscardHandler), KeepIntermediate: true,
 	}, []bake.Layer{addressbase.Bake, boundaryreviews.Bake}); err != nil {
 		t.Fatal(err)
 	}
