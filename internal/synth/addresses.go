@@ -188,7 +188,11 @@ func (aw *addressWriter) writeOutcode(oc *outcode, units []unitPostcode) error {
 			aw.st.FillerRows++
 		} else {
 			if rng.IntN(40) == 0 {
-				row = append(row, '0', '0', '0', '0') // zero-padded UPRN
+				// Zero-padded to AddressBase's 12 digits (the contract's
+				// longest UPRN), as some rows of the real file are.
+				for range 12 - digits(aw.uprn) {
+					row = append(row, '0')
+				}
 			}
 			row = appendInt(row, aw.uprn)
 			row = append(row, ',')
@@ -301,4 +305,13 @@ func (l *lattice) nearestVertex(lon, lat float64) pt {
 	i := int(math.Round((lon - boxMinLon) / l.dx))
 	j := int(math.Round((lat - boxMinLat) / l.dy))
 	return l.point(min(max(i, 1), l.nx-1), min(max(j, 1), l.ny-1))
+}
+
+// digits is the number of decimal digits of v > 0.
+func digits(v int64) int {
+	n := 1
+	for ; v >= 10; v /= 10 {
+		n++
+	}
+	return n
 }
