@@ -178,6 +178,8 @@ type Job struct {
 	// Letters are the postcode first letters of the AddressBase
 	// partitions, sorted: the unit of work of every later layer.
 	Letters []string
+	// LetterRows are the AddressBase rows of each letter, for scheduling.
+	LetterRows map[string]int64
 
 	prog       *progress
 	inputs     []manifest.Input // the input files, hashed while the layers run

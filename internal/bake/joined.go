@@ -3,7 +3,6 @@ package bake
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -23,16 +22,13 @@ type JoinGates struct {
 	sources  map[string]int64
 	// hashes holds each letter's distinct UPRNs, hashed, to find a UPRN
 	// under two first letters (two postcodes) across the whole table.
-	hashes []uint64
+	hashes [][]uint64
 }
 
-// Add records one letter: n source rows (srcUPRN(i) is row i's UPRN) and
-// m joined rows (dst(i) is row i's UPRN and addressbase_source).
-func (g *JoinGates) Add(n int, srcUPRN func(i int) string, m int, dst func(i int) (uprn, source string)) {
-	hashes := make([]uint64, n)
-	for i := range hashes {
-		hashes[i] = maphash.String(uprnSeed, srcUPRN(i))
-	}
+// Add records one letter: n source rows (srcUPRN(i) is row i's UPRN), m
+// joined rows (dst(i) is row i's UPRN and addressbase_source) and the
+// letter's UPRN hashes (outcodes.Letter.UPRNHashes).
+func (g *JoinGates) Add(n int, srcUPRN func(i int) string, m int, dst func(i int) (uprn, source string), hashes []uint64) {
 	sources := map[string]int64{}
 	for i := range m {
 		_, s := dst(i)
@@ -42,15 +38,14 @@ func (g *JoinGates) Add(n int, srcUPRN func(i int) string, m int, dst func(i int
 }
 
 // AddStats records one letter from its stats: the source's and the joined
-// rows' UPRNs, the source UPRNs' hashes (HashUPRN) and the joined rows'
-// addressbase_source counts.
+// rows' UPRNs, their hashes (sorted and distinct, from
+// outcodes.Letter.UPRNHashes) and the joined rows' addressbase_source
+// counts.
 func (g *JoinGates) AddStats(src, dstStats gates.UPRNStats, hashes []uint64, sources map[string]int64) {
-	slices.Sort(hashes)
-	hashes = slices.Compact(hashes)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.src, g.dst = g.src.Plus(src), g.dst.Plus(dstStats)
-	g.hashes = append(g.hashes, hashes...)
+	g.hashes = append(g.hashes, hashes)
 	if g.sources == nil {
 		g.sources = map[string]int64{}
 	}
@@ -88,32 +83,20 @@ func (j *Job) CheckJoin(g *JoinGates, source, joined string, uprns func(letter s
 	return nil
 }
 
-var uprnSeed = maphash.MakeSeed()
-
-// HashUPRN is the hash JoinGates keeps of a UPRN (maphash.String gives
-// the same for the same bytes).
-func HashUPRN(uprn []byte) uint64 { return maphash.Bytes(uprnSeed, uprn) }
-
 // checkLettersDisjoint fails when a UPRN appears under more than one first
 // letter: the same address with two postcodes, a conflicting duplicate that
 // the per-letter split cannot see. It runs before anything is published.
 // The hashes find candidates cheaply; the letters' UPRNs, read again,
 // confirm them, so a hash collision never fails a bake.
-func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)) error, hashes []uint64) error {
-	slices.Sort(hashes)
-	dup := map[uint64]bool{}
-	for i := 1; i < len(hashes); i++ {
-		if hashes[i] == hashes[i-1] {
-			dup[hashes[i]] = true
-		}
-	}
+func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)) error, hashes [][]uint64) error {
+	dup := repeatedAcross(hashes)
 	if len(dup) == 0 {
 		return nil
 	}
 	seenIn := map[string][]string{}
 	for _, l := range j.Letters {
 		err := each(l, func(u []byte) {
-			if dup[HashUPRN(u)] {
+			if dup[outcodes.HashUPRN(u)] {
 				if ls := seenIn[string(u)]; len(ls) == 0 || ls[len(ls)-1] != l {
 					seenIn[string(u)] = append(ls, l)
 				}
@@ -138,6 +121,38 @@ func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)
 		examples[i] = fmt.Sprintf("%s (letters %s)", uprns[i], strings.Join(seenIn[uprns[i]], ", "))
 	}
 	return &LettersConflictError{UPRNs: uprns[:len(examples)], Count: len(uprns), Examples: examples}
+}
+
+// repeatedAcross returns the values found in more than one of lists, each
+// sorted and distinct. It merges the lists in pairs, so its cost is the
+// values times log2 of the lists, not a sort of all of them.
+func repeatedAcross(lists [][]uint64) map[uint64]bool {
+	dup := map[uint64]bool{}
+	for len(lists) > 1 {
+		var next [][]uint64
+		for i := 0; i < len(lists); i += 2 {
+			if i+1 == len(lists) {
+				next = append(next, lists[i])
+				continue
+			}
+			a, b := lists[i], lists[i+1]
+			m := make([]uint64, 0, len(a)+len(b))
+			for len(a) > 0 && len(b) > 0 {
+				switch {
+				case a[0] < b[0]:
+					m, a = append(m, a[0]), a[1:]
+				case a[0] > b[0]:
+					m, b = append(m, b[0]), b[1:]
+				default:
+					dup[a[0]] = true
+					m, a, b = append(m, a[0]), a[1:], b[1:]
+				}
+			}
+			next = append(next, append(append(m, a...), b...))
+		}
+		lists = next
+	}
+	return dup
 }
 
 // LettersConflictError is the gate's failure for UPRNs found under two

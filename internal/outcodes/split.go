@@ -104,6 +104,10 @@ func (l *Letter) AddIDs(uprn, address, postcode []byte, ids []string, source []b
 // Len is the number of rows added.
 func (l *Letter) Len() int { return l.t.len() }
 
+// UPRNHashes are the letter's distinct UPRNs hashed with HashUPRN, sorted;
+// they are known once the letter is written.
+func (l *Letter) UPRNHashes() []uint64 { return l.t.hashes }
+
 // Write writes the letter's rows as Split does, to in.Dst under
 // in.DstPrefix (in's Src and SrcPrefix are not used), and returns the
 // result with the written files' stats.

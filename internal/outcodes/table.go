@@ -32,7 +32,8 @@ type table struct {
 	setIndex  map[string]uint32 // setKey of a list -> index in sets
 	sources   map[string]int64  // addressbase_source -> rows
 
-	checksum int64 // sum of crc32(uprn) over all rows, as in gates.UPRNStats
+	checksum int64    // sum of crc32(uprn) over all rows, as in gates.UPRNStats
+	hashes   []uint64 // sorted, distinct HashUPRN of the rows, once written
 
 	key []byte // scratch for interning
 }
@@ -144,15 +145,21 @@ func (t *table) sameRow(a, b uint32) bool {
 	return t.pcIDs[a] == t.pcIDs[b] && t.lists[a] == t.lists[b] && bytes.Equal(t.record(a), t.record(b))
 }
 
+// uprnSeed seeds HashUPRN for the life of the process.
+var uprnSeed = maphash.MakeSeed()
+
+// HashUPRN is the hash a Letter keeps of each UPRN (UPRNHashes).
+func HashUPRN(uprn []byte) uint64 { return maphash.Bytes(uprnSeed, uprn) }
+
 // duplicateCandidates returns the rows whose uprn hash occurs more than
-// once, sorted by uprn, so equal uprns are adjacent. Hashing first keeps
-// the common case (no duplicates) to one sort of 64-bit integers instead
-// of a string sort of every row.
+// once, sorted by uprn, so equal uprns are adjacent, and keeps the sorted,
+// distinct hashes in t.hashes. Hashing first keeps the common case (no
+// duplicates) to one sort of 64-bit integers instead of a string sort of
+// every row.
 func (t *table) duplicateCandidates() []uint32 {
-	seed := maphash.MakeSeed()
 	hs := make([]uint64, t.len())
 	for i := range hs {
-		hs[i] = maphash.Bytes(seed, t.uprn(uint32(i)))
+		hs[i] = HashUPRN(t.uprn(uint32(i)))
 	}
 	sorted := slices.Clone(hs)
 	slices.Sort(sorted)
@@ -162,7 +169,7 @@ func (t *table) duplicateCandidates() []uint32 {
 			repeated[sorted[i]] = true
 		}
 	}
-	sorted = nil
+	t.hashes = slices.Clip(slices.Compact(sorted))
 	var cand []uint32
 	if len(repeated) > 0 {
 		for i, h := range hs {

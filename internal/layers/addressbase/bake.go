@@ -45,11 +45,12 @@ var Bake = bake.Layer{
 	Inputs:  []bake.Input{{Flag: Input, Usage: "AddressBase cleaned `csv` (no header row)", Required: true}},
 	Folders: []string{PartitionedName},
 	Bake: func(ctx context.Context, j *bake.Job) error {
-		letters, rows, err := partition(ctx, j)
+		perLetter, rows, err := partition(ctx, j)
 		if err != nil {
 			return err
 		}
-		j.Letters, j.Summary.Letters, j.Summary.AddressRows = letters, len(letters), rows
+		letters := slices.Sorted(maps.Keys(perLetter))
+		j.Letters, j.LetterRows, j.Summary.Letters, j.Summary.AddressRows = letters, perLetter, len(letters), rows
 		j.Done(rows)
 		return nil
 	},
@@ -62,9 +63,9 @@ type abBatch struct {
 }
 
 // partition streams the CSV into the letters' spill files (and tables)
-// and returns the letters (sorted) and the row count. Parsing and writing
-// run in two goroutines, joined by batches.
-func partition(ctx context.Context, j *bake.Job) ([]string, int64, error) {
+// and returns the rows of each letter and in all. Parsing and writing run
+// in two goroutines, joined by batches.
+func partition(ctx context.Context, j *bake.Job) (map[string]int64, int64, error) {
 	path := j.Input(Input)
 	f, err := os.Open(path)
 	if err != nil {
@@ -74,7 +75,7 @@ func partition(ctx context.Context, j *bake.Job) ([]string, int64, error) {
 
 	batches := make(chan abBatch, 8)
 	type result struct {
-		letters []string
+		letters map[string]int64
 		err     error
 	}
 	done := make(chan result, 1)
@@ -142,9 +143,9 @@ func parseCSV(ctx context.Context, r io.Reader, path string, out chan<- abBatch,
 
 // writePartitions writes each batch to its letter's spill file and, with
 // KeepIntermediate, to addressbase_partitioned/first_letter=X/; it
-// returns the letters, sorted. After an error it keeps draining in so the
-// sender never blocks.
-func writePartitions(j *bake.Job, in <-chan abBatch) ([]string, error) {
+// returns the rows of each letter. After an error it keeps draining in so
+// the sender never blocks.
+func writePartitions(j *bake.Job, in <-chan abBatch) (map[string]int64, error) {
 	type part struct {
 		f *os.File
 		w *parquet.GenericWriter[Row]
@@ -153,13 +154,13 @@ func writePartitions(j *bake.Job, in <-chan abBatch) ([]string, error) {
 	source := Source(j)
 	dir := j.TableDir(PartitionedName)
 	parts := map[string]*part{}
-	seen := map[string]bool{}
+	seen := map[string]int64{}
 	var rows []Row
 	for b := range in {
 		if firstErr != nil {
 			continue
 		}
-		seen[b.letter] = true
+		seen[b.letter] += int64(len(b.rows))
 		for i := range b.rows {
 			if err := sp.write(b.letter, &b.rows[i]); err != nil {
 				firstErr = err
@@ -205,8 +206,7 @@ func writePartitions(j *bake.Job, in <-chan abBatch) ([]string, error) {
 			errs = append(errs, fmt.Errorf("close %s letter %s: %w", PartitionedName, l, err))
 		}
 	}
-	letters := slices.Sorted(maps.Keys(seen))
-	return letters, errors.Join(errs...)
+	return seen, errors.Join(errs...)
 }
 
 // NameConflictLines adds to err, when it is a gate's failure about

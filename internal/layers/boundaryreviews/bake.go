@@ -463,7 +463,7 @@ func (jn *joiner) joinLetters(ctx context.Context, j *bake.Job, g *bake.JoinGate
 			return err
 		}
 		g.Add(len(addrs), func(i int) string { return addrs[i].UPRN },
-			len(rows), func(i int) (string, string) { return rows[i].UPRN, rows[i].AddressbaseSource })
+			len(rows), func(i int) (string, string) { return rows[i].UPRN, rows[i].AddressbaseSource }, lt.UPRNHashes())
 		mu.Lock()
 		defer mu.Unlock()
 		sum.JoinedRows += int64(len(rows))

@@ -113,7 +113,6 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 	}
 	var (
 		ids     []string
-		hashes  []uint64
 		uprns   gates.UPRNStats
 		pending int64
 	)
@@ -125,7 +124,6 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 		if err := lt.AddIDs(a.UPRN, a.Address, a.Postcode, ids, src); err != nil {
 			return fmt.Errorf("%s letter %s row %d %w", JoinedName, l, st.rows+1, err)
 		}
-		hashes = append(hashes, bake.HashUPRN(a.UPRN))
 		uprns.Checksum += gates.Checksum(string(a.UPRN))
 		st.rows++
 		if pending++; pending == 4096 {
@@ -152,7 +150,7 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 	// The split's de-duplication counted the distinct UPRNs (a duplicate
 	// is either identical and dropped or a conflict, which failed above).
 	uprns.Rows, uprns.Distinct = st.rows, res.Input.Distinct
-	g.AddStats(uprns, uprns, hashes, map[string]int64{source: st.rows})
+	g.AddStats(uprns, uprns, lt.UPRNHashes(), map[string]int64{source: st.rows})
 	return st, nil
 }
 

@@ -1,0 +1,29 @@
+package bake
+
+import (
+	"maps"
+	"slices"
+	"testing"
+)
+
+func TestRepeatedAcross(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lists [][]uint64
+		want  []uint64
+	}{
+		{"none", nil, nil},
+		{"one list", [][]uint64{{1, 2, 3}}, nil},
+		{"disjoint", [][]uint64{{1, 4}, {2, 5}, {3, 6}}, nil},
+		{"in two", [][]uint64{{1, 4}, {2, 5}, {3, 4}}, []uint64{4}},
+		{"in three, odd count", [][]uint64{{1, 9}, {9}, {2, 9}, {3}, {3, 7}}, []uint64{3, 9}},
+		{"empty lists", [][]uint64{{}, {5}, {}, {5}}, []uint64{5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := slices.Sorted(maps.Keys(repeatedAcross(tc.lists)))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
