@@ -199,6 +199,17 @@ func (j *Job) NewSplitter(sp SplitSpec, sum *Split) (*Splitter, error) {
 	return &Splitter{j: j, sp: sp, sum: sum, files: map[string]outcodes.FileStats{}}, nil
 }
 
+// NewLetter returns an empty letter for the layer's join to fill, keeping
+// the UPRN hashes JoinGates needs.
+func (s *Splitter) NewLetter(letter string) (*outcodes.Letter, error) {
+	l, err := outcodes.NewLetter(letter, s.sp.ListColumn)
+	if err != nil {
+		return nil, err
+	}
+	l.KeepUPRNHashes()
+	return l, nil
+}
+
 // Letter writes one letter's outcode files.
 func (s *Splitter) Letter(ctx context.Context, l *outcodes.Letter, letter string) (outcodes.Result, error) {
 	res, err := l.Write(ctx, outcodes.SplitInput{

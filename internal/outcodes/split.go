@@ -104,8 +104,12 @@ func (l *Letter) AddIDs(uprn, address, postcode []byte, ids []string, source []b
 // Len is the number of rows added.
 func (l *Letter) Len() int { return l.t.len() }
 
-// UPRNHashes are the letter's distinct UPRNs hashed with HashUPRN, sorted;
-// they are known once the letter is written.
+// KeepUPRNHashes makes Write keep UPRNHashes, at 8 bytes a row (the
+// outcode Lambda has no use for them).
+func (l *Letter) KeepUPRNHashes() { l.t.keepHashes = true }
+
+// UPRNHashes are the letter's distinct UPRNs hashed with HashUPRN, sorted,
+// once it is written if KeepUPRNHashes was called.
 func (l *Letter) UPRNHashes() []uint64 { return l.t.hashes }
 
 // Write writes the letter's rows as Split does, to in.Dst under

@@ -33,7 +33,10 @@ type table struct {
 	sources   map[string]int64  // addressbase_source -> rows
 
 	checksum int64    // sum of crc32(uprn) over all rows, as in gates.UPRNStats
-	hashes   []uint64 // sorted, distinct HashUPRN of the rows, once written
+	// keepHashes keeps hashes: the sorted, distinct HashUPRN of the rows,
+	// once written.
+	keepHashes bool
+	hashes     []uint64
 
 	key []byte // scratch for interning
 }
@@ -152,8 +155,8 @@ var uprnSeed = maphash.MakeSeed()
 func HashUPRN(uprn []byte) uint64 { return maphash.Bytes(uprnSeed, uprn) }
 
 // duplicateCandidates returns the rows whose uprn hash occurs more than
-// once, sorted by uprn, so equal uprns are adjacent, and keeps the sorted,
-// distinct hashes in t.hashes. Hashing first keeps the common case (no
+// once, sorted by uprn, so equal uprns are adjacent, and with keepHashes
+// keeps the sorted, distinct hashes in t.hashes. Hashing first keeps the common case (no
 // duplicates) to one sort of 64-bit integers instead of a string sort of
 // every row.
 func (t *table) duplicateCandidates() []uint32 {
@@ -169,7 +172,10 @@ func (t *table) duplicateCandidates() []uint32 {
 			repeated[sorted[i]] = true
 		}
 	}
-	t.hashes = slices.Clip(slices.Compact(sorted))
+	if t.keepHashes {
+		t.hashes = slices.Clip(slices.Compact(sorted))
+	}
+	sorted = nil
 	var cand []uint32
 	if len(repeated) > 0 {
 		for i, h := range hs {

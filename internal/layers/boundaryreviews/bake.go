@@ -16,7 +16,6 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
-	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/reviewcsv"
 )
 
@@ -450,7 +449,7 @@ func (jn *joiner) joinLetters(ctx context.Context, j *bake.Job, g *bake.JoinGate
 				return err
 			}
 		}
-		lt, err := outcodes.NewLetter(l, ListColumn)
+		lt, err := sp.NewLetter(l)
 		if err != nil {
 			return err
 		}

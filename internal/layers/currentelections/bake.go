@@ -101,7 +101,7 @@ type letterStats struct {
 // machine's per-letter Map; each address gives exactly one joined row.
 func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *bake.Splitter, g *bake.JoinGates) (letterStats, error) {
 	var st letterStats
-	lt, err := outcodes.NewLetter(l, ListColumn)
+	lt, err := sp.NewLetter(l)
 	if err != nil {
 		return st, err
 	}
