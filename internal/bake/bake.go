@@ -242,6 +242,7 @@ const rowGroupRows = 64 * 1024
 // and only if the new output was published.
 func Run(ctx context.Context, opts Options, layers []Layer) (Summary, error) {
 	start := time.Now()
+	pauseRun.Store(&ctx)
 	if opts.Out == "" {
 		return Summary{}, errors.New("bake: Out is required")
 	}

@@ -1,9 +1,15 @@
 package bake
 
 import (
+	"bufio"
+	"container/heap"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,43 +21,58 @@ import (
 // JoinGates collects, letter by letter, what the state machines' quality
 // gates compare for a layer's joined table (one row per address of the
 // source table): the UPRNs on both sides, the addressbase_source values
-// and each letter's distinct UPRNs, hashed. It is safe for concurrent Add.
+// and each letter's distinct UPRNs, hashed. The hashes go to scratch
+// files, so memory does not grow with the addresses. It is safe for
+// concurrent Add.
 type JoinGates struct {
+	dir      string
 	mu       sync.Mutex
 	src, dst gates.UPRNStats
 	sources  map[string]int64
-	// hashes holds each letter's distinct UPRNs, hashed, to find a UPRN
-	// under two first letters (two postcodes) across the whole table.
-	hashes [][]uint64
+	// hashFiles hold each letter's distinct UPRNs, hashed and sorted, to
+	// find a UPRN under two first letters (two postcodes).
+	hashFiles []string
+}
+
+// NewJoinGates returns the gates of one layer's join, name naming its
+// scratch folder.
+func (j *Job) NewJoinGates(name string) (*JoinGates, error) {
+	dir := filepath.Join(j.Scratch(), name+"-uprn-hashes")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	return &JoinGates{dir: dir, sources: map[string]int64{}}, nil
 }
 
 // Add records one letter: n source rows (srcUPRN(i) is row i's UPRN), m
 // joined rows (dst(i) is row i's UPRN and addressbase_source) and the
 // letter's UPRN hashes (outcodes.Letter.UPRNHashes).
-func (g *JoinGates) Add(n int, srcUPRN func(i int) string, m int, dst func(i int) (uprn, source string), hashes []uint64) {
+func (g *JoinGates) Add(letter string, n int, srcUPRN func(i int) string, m int, dst func(i int) (uprn, source string), hashes []uint64) error {
 	sources := map[string]int64{}
 	for i := range m {
 		_, s := dst(i)
 		sources[s]++
 	}
-	g.AddStats(UPRNStats(n, srcUPRN), UPRNStats(m, func(i int) string { u, _ := dst(i); return u }), hashes, sources)
+	return g.AddStats(letter, UPRNStats(n, srcUPRN), UPRNStats(m, func(i int) string { u, _ := dst(i); return u }), hashes, sources)
 }
 
 // AddStats records one letter from its stats: the source's and the joined
 // rows' UPRNs, their hashes (sorted and distinct, from
 // outcodes.Letter.UPRNHashes) and the joined rows' addressbase_source
 // counts.
-func (g *JoinGates) AddStats(src, dstStats gates.UPRNStats, hashes []uint64, sources map[string]int64) {
+func (g *JoinGates) AddStats(letter string, src, dstStats gates.UPRNStats, hashes []uint64, sources map[string]int64) error {
+	path := filepath.Join(g.dir, letter+".bin")
+	if err := writeHashes(path, hashes); err != nil {
+		return fmt.Errorf("uprn hashes of letter %s: %w", letter, err)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.src, g.dst = g.src.Plus(src), g.dst.Plus(dstStats)
-	g.hashes = append(g.hashes, hashes)
-	if g.sources == nil {
-		g.sources = map[string]int64{}
-	}
+	g.hashFiles = append(g.hashFiles, path)
 	for s, k := range sources {
 		g.sources[s] += k
 	}
+	return nil
 }
 
 // Joined is the UPRN summary of the joined rows added so far.
@@ -74,7 +95,7 @@ func (j *Job) CheckJoin(g *JoinGates, source, joined string, uprns func(letter s
 	if err := gates.OneSource(g.sources); err != nil {
 		return fmt.Errorf("quality gate: %w", err)
 	}
-	if err := j.checkLettersDisjoint(uprns, g.hashes); err != nil {
+	if err := j.checkLettersDisjoint(uprns, g.hashFiles); err != nil {
 		return err
 	}
 	if err := gates.CompareUPRNs(g.src, g.dst); err != nil {
@@ -88,8 +109,11 @@ func (j *Job) CheckJoin(g *JoinGates, source, joined string, uprns func(letter s
 // the per-letter split cannot see. It runs before anything is published.
 // The hashes find candidates cheaply; the letters' UPRNs, read again,
 // confirm them, so a hash collision never fails a bake.
-func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)) error, hashes [][]uint64) error {
-	dup := repeatedAcross(hashes)
+func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)) error, hashFiles []string) error {
+	dup, err := repeatedAcross(hashFiles)
+	if err != nil {
+		return fmt.Errorf("quality gate: uprns under two letters: %w", err)
+	}
 	if len(dup) == 0 {
 		return nil
 	}
@@ -123,36 +147,107 @@ func (j *Job) checkLettersDisjoint(each func(letter string, fn func(uprn []byte)
 	return &LettersConflictError{UPRNs: uprns[:len(examples)], Count: len(uprns), Examples: examples}
 }
 
-// repeatedAcross returns the values found in more than one of lists, each
-// sorted and distinct. It merges the lists in pairs, so its cost is the
-// values times log2 of the lists, not a sort of all of them.
-func repeatedAcross(lists [][]uint64) map[uint64]bool {
-	dup := map[uint64]bool{}
-	for len(lists) > 1 {
-		var next [][]uint64
-		for i := 0; i < len(lists); i += 2 {
-			if i+1 == len(lists) {
-				next = append(next, lists[i])
-				continue
-			}
-			a, b := lists[i], lists[i+1]
-			m := make([]uint64, 0, len(a)+len(b))
-			for len(a) > 0 && len(b) > 0 {
-				switch {
-				case a[0] < b[0]:
-					m, a = append(m, a[0]), a[1:]
-				case a[0] > b[0]:
-					m, b = append(m, b[0]), b[1:]
-				default:
-					dup[a[0]] = true
-					m, a, b = append(m, a[0]), a[1:], b[1:]
-				}
-			}
-			next = append(next, append(append(m, a...), b...))
-		}
-		lists = next
+// writeHashes writes sorted hashes as little-endian uint64s.
+func writeHashes(path string, hashes []uint64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
-	return dup
+	w := bufio.NewWriterSize(f, 64<<10)
+	var b [8]byte
+	for _, h := range hashes {
+		binary.LittleEndian.PutUint64(b[:], h)
+		w.Write(b[:]) // a write error is kept by w and returned by Flush
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// hashStream reads one file of writeHashes.
+type hashStream struct {
+	r   *bufio.Reader
+	f   *os.File
+	cur uint64
+}
+
+func (s *hashStream) next() (bool, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(s.r, b[:]); err != nil {
+		if err == io.EOF {
+			return false, nil
+		}
+		return false, fmt.Errorf("read %s: %w", s.f.Name(), err)
+	}
+	s.cur = binary.LittleEndian.Uint64(b[:])
+	return true, nil
+}
+
+// hashHeap orders streams by their current hash.
+type hashHeap []*hashStream
+
+func (h hashHeap) Len() int           { return len(h) }
+func (h hashHeap) Less(i, j int) bool { return h[i].cur < h[j].cur }
+func (h hashHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hashHeap) Push(x any)        { *h = append(*h, x.(*hashStream)) }
+func (h *hashHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// repeatedAcross returns the hashes found in more than one of the files,
+// each sorted and distinct, merging them as streams: memory holds one
+// buffer per file, not the hashes.
+func repeatedAcross(files []string) (map[uint64]bool, error) {
+	var h hashHeap
+	defer func() {
+		for _, s := range h {
+			s.f.Close()
+		}
+	}()
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		s := &hashStream{f: f, r: bufio.NewReaderSize(f, 64<<10)}
+		ok, err := s.next()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if !ok {
+			f.Close()
+			continue
+		}
+		h = append(h, s)
+	}
+	heap.Init(&h)
+	dup := map[uint64]bool{}
+	var last uint64
+	first := true
+	for len(h) > 0 {
+		s := h[0]
+		if !first && s.cur == last {
+			dup[last] = true
+		}
+		last, first = s.cur, false
+		ok, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			heap.Fix(&h, 0)
+		} else {
+			s.f.Close()
+			heap.Pop(&h)
+		}
+	}
+	return dup, nil
 }
 
 // LettersConflictError is the gate's failure for UPRNs found under two

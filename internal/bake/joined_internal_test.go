@@ -1,7 +1,9 @@
 package bake
 
 import (
+	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -20,7 +22,19 @@ func TestRepeatedAcross(t *testing.T) {
 		{"empty lists", [][]uint64{{}, {5}, {}, {5}}, []uint64{5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := slices.Sorted(maps.Keys(repeatedAcross(tc.lists)))
+			var files []string
+			for i, l := range tc.lists {
+				f := filepath.Join(t.TempDir(), fmt.Sprint(i))
+				if err := writeHashes(f, l); err != nil {
+					t.Fatal(err)
+				}
+				files = append(files, f)
+			}
+			dup, err := repeatedAcross(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(maps.Keys(dup))
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}

@@ -1,11 +1,13 @@
 package bake
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -15,6 +17,9 @@ import (
 // it at exactly that point (or let it go on). With "list" it names each
 // point as it passes it, so a test can find them all.
 var pauseAt = sync.OnceValue(func() string { return os.Getenv("DATABAKER_TEST_PAUSE") })
+
+// pauseRun is the running bake's context, for pause: see there.
+var pauseRun atomic.Pointer[context.Context]
 
 // pause is a named point of a run for the kill tests; see pauseAt.
 func pause(point string) {
@@ -32,6 +37,12 @@ func pause(point string) {
 		go func() {
 			select {
 			case <-sig:
+				// The run's own handler cancels its context on the same
+				// signal, but in its own goroutine: say so only once it
+				// has, so the run cannot go on uncancelled.
+				if ctx := pauseRun.Load(); ctx != nil {
+					<-(*ctx).Done()
+				}
 				fmt.Fprintln(os.Stderr, "databaker: test signal received")
 			case <-done:
 			}

@@ -125,15 +125,18 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	if err != nil {
 		return err
 	}
-	var g bake.JoinGates
-	if err := jn.joinLetters(ctx, j, &g, sp, sum); err != nil {
+	g, err := j.NewJoinGates(JoinedName)
+	if err != nil {
+		return err
+	}
+	if err := jn.joinLetters(ctx, j, g, sp, sum); err != nil {
 		return addressbase.NameConflictLines(j, err)
 	}
 	j.Done(sum.JoinedRows)
-	if err := j.CheckJoin(&g, addressbase.PartitionedName, JoinedName, addressbase.EachUPRN(j)); err != nil {
+	if err := j.CheckJoin(g, addressbase.PartitionedName, JoinedName, addressbase.EachUPRN(j)); err != nil {
 		return addressbase.NameConflictLines(j, err)
 	}
-	return sp.Finish(ctx, &g)
+	return sp.Finish(ctx, g)
 }
 
 // setKey identifies an old or new division's UPRN set, as the SQL's
@@ -461,8 +464,10 @@ func (jn *joiner) joinLetters(ctx context.Context, j *bake.Job, g *bake.JoinGate
 		if _, err := sp.Letter(ctx, lt, l); err != nil {
 			return err
 		}
-		g.Add(len(addrs), func(i int) string { return addrs[i].UPRN },
-			len(rows), func(i int) (string, string) { return rows[i].UPRN, rows[i].AddressbaseSource }, lt.UPRNHashes())
+		if err := g.Add(l, len(addrs), func(i int) string { return addrs[i].UPRN },
+			len(rows), func(i int) (string, string) { return rows[i].UPRN, rows[i].AddressbaseSource }, lt.UPRNHashes()); err != nil {
+			return err
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		sum.JoinedRows += int64(len(rows))

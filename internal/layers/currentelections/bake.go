@@ -66,10 +66,13 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	if err != nil {
 		return err
 	}
-	var g bake.JoinGates
+	g, err := j.NewJoinGates(JoinedName)
+	if err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	err = j.ForEachLetter(ctx, func(l string) error {
-		st, err := joinLetter(ctx, ix, j, l, sp, &g)
+		st, err := joinLetter(ctx, ix, j, l, sp, g)
 		if err != nil {
 			return addressbase.NameConflictLines(j, err)
 		}
@@ -84,10 +87,10 @@ func bakeLayer(ctx context.Context, j *bake.Job) error {
 	}
 	j.Done(sum.JoinedRows)
 	// Quality gates, as in the state machine, before anything is published.
-	if err := j.CheckJoin(&g, addressbase.PartitionedName, JoinedName, addressbase.EachUPRN(j)); err != nil {
+	if err := j.CheckJoin(g, addressbase.PartitionedName, JoinedName, addressbase.EachUPRN(j)); err != nil {
 		return addressbase.NameConflictLines(j, err)
 	}
-	return sp.Finish(ctx, &g)
+	return sp.Finish(ctx, g)
 }
 
 type letterStats struct {
@@ -150,8 +153,7 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 	// The split's de-duplication counted the distinct UPRNs (a duplicate
 	// is either identical and dropped or a conflict, which failed above).
 	uprns.Rows, uprns.Distinct = st.rows, res.Input.Distinct
-	g.AddStats(uprns, uprns, lt.UPRNHashes(), map[string]int64{source: st.rows})
-	return st, nil
+	return st, g.AddStats(l, uprns, uprns, lt.UPRNHashes(), map[string]int64{source: st.rows})
 }
 
 // tableWriter writes a letter's joined rows with --keep-intermediate; its
