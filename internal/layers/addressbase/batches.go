@@ -1,0 +1,343 @@
+package addressbase
+
+// ReadBatches: the AddressBase cleaned CSV parsed by several goroutines.
+// One goroutine cuts the input into chunks at record boundaries, workers
+// split and check each chunk's records, and the caller's goroutine hands
+// the batches to fn in file order. The records and errors are Reader's:
+// the CSV splitting below follows encoding/csv (comma, no comments, strict
+// quotes) and the row rules are parse's.
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// chunkSize is how much input one worker parses at a time: about 10,000
+// rows, so a batch is large enough to amortise the hand-offs and small
+// enough that workers*2 chunks in flight stay a few MB.
+const chunkSize = 1 << 20
+
+// ReadBatches reads an AddressBase cleaned CSV with workers parsing
+// goroutines and calls fn, from one goroutine at a time, with batches of
+// valid records in file order. fn may keep the slice and the records.
+// The first bad row (the earliest in the file) stops the read with the
+// same *ParseError that Reader gives, after fn has had the rows before it;
+// an error from fn stops the read and is returned as it is. rows is the
+// number of records handed to fn.
+func ReadBatches(ctx context.Context, r io.Reader, name string, workers int, fn func([]Record) error) (rows int64, err error) {
+	return readBatches(ctx, r, name, workers, chunkSize, fn)
+}
+
+// chunk is a run of whole records: text starts at a record boundary and,
+// unless final, ends just after the newline that ends a record.
+type chunk struct {
+	text  string
+	line  int  // line of text's first byte (1-based)
+	final bool // text runs to the end of the input
+	err   error
+	done  chan chunkResult
+}
+
+type chunkResult struct {
+	recs []Record
+	// err is the chunk's first bad row (or a read error); when that row is
+	// the chunk's first record, firstErr is what it gets as the file's
+	// first record (a header), if that differs.
+	err, firstErr error
+}
+
+func readBatches(ctx context.Context, r io.Reader, name string, workers, size int, fn func([]Record) error) (int64, error) {
+	workers = max(workers, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // r is not read after ReadBatches returns
+	defer cancel()
+
+	order := make(chan *chunk, 2*workers) // bounds the chunks in flight
+	work := make(chan *chunk)
+	wg.Go(func() {
+		defer close(order)
+		defer close(work)
+		split(ctx, r, name, size, func(c *chunk) bool {
+			c.done = make(chan chunkResult, 1)
+			for _, ch := range []chan *chunk{order, work} {
+				select {
+				case ch <- c:
+				case <-ctx.Done():
+					return false
+				}
+			}
+			return true
+		})
+	})
+	for range workers {
+		wg.Go(func() {
+			var fields []string
+			for c := range work {
+				var res chunkResult
+				if ctx.Err() == nil {
+					res, fields = parseChunk(name, c, fields)
+				}
+				c.done <- res
+			}
+		})
+	}
+
+	var rows int64
+	for c := range order {
+		var res chunkResult
+		select {
+		case res = <-c.done:
+		case <-ctx.Done():
+		}
+		if err := ctx.Err(); err != nil {
+			return rows, fmt.Errorf("read %s: %w", name, err)
+		}
+		if res.err != nil && res.firstErr != nil && rows == 0 && len(res.recs) == 0 {
+			res.err = res.firstErr
+		}
+		if len(res.recs) > 0 {
+			if err := fn(res.recs); err != nil {
+				return rows, err
+			}
+			rows += int64(len(res.recs))
+		}
+		if res.err != nil {
+			return rows, res.err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return rows, fmt.Errorf("read %s: %w", name, err)
+	}
+	if rows == 0 {
+		return 0, &ParseError{File: name, Line: 1, Err: ErrEmpty}
+	}
+	return rows, nil
+}
+
+// split reads r into chunks of about size bytes cut at record boundaries
+// and passes them to emit in order until it returns false. A read error
+// comes as a last chunk with err set, after the whole records before it.
+func split(ctx context.Context, r io.Reader, name string, size int, emit func(*chunk) bool) {
+	var carry []byte // the unfinished record at the end of the last read
+	line, first := 1, true
+	for ctx.Err() == nil {
+		// Each chunk gets its own buffer: its records' strings point into
+		// it, so it is never written again.
+		buf := make([]byte, len(carry), max(len(carry)+size, 2*len(carry), len(bom)))
+		copy(buf, carry)
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			err = fmt.Errorf("%s: read csv: %w", name, err)
+		} else {
+			err = nil
+		}
+		if first {
+			buf = bytes.TrimPrefix(buf, []byte(bom))
+			first = false
+		}
+		end := len(buf)
+		if !eof {
+			end = recordEnd(buf)
+		}
+		if end > 0 || eof {
+			text := buf[:end]
+			c := &chunk{text: unsafe.String(unsafe.SliceData(text), len(text)), line: line, final: eof && err == nil}
+			if !emit(c) {
+				return
+			}
+			line += bytes.Count(text, []byte{'\n'})
+		}
+		carry = buf[end:]
+		if err != nil {
+			emit(&chunk{err: err})
+			return
+		}
+		if eof {
+			return
+		}
+	}
+}
+
+const bom = "\ufeff"
+
+// recordEnd returns the length of b's longest prefix of whole records, 0
+// if none: just after the last newline with an even number of quotes
+// before it. In a CSV file that encoding/csv reads without error, quotes
+// come in pairs within a field, so that newline ends a record. In one it
+// refuses, the cut may be wrong only after the first error, which is
+// reported from a chunk cut rightly.
+func recordEnd(b []byte) int {
+	quotes := bytes.Count(b, []byte{'"'})
+	end := len(b)
+	for {
+		nl := bytes.LastIndexByte(b[:end], '\n')
+		if nl < 0 {
+			return 0
+		}
+		quotes -= bytes.Count(b[nl+1:end], []byte{'"'})
+		if quotes%2 == 0 {
+			return nl + 1
+		}
+		end = nl
+	}
+}
+
+// parseChunk parses a chunk's records; fields is scratch space.
+func parseChunk(name string, c *chunk, fields []string) (chunkResult, []string) {
+	if c.err != nil {
+		return chunkResult{err: c.err}, fields
+	}
+	recs := make([]Record, 0, len(c.text)/64)
+	s := scanner{s: c.text, line: c.line, final: c.final}
+	for {
+		var line int
+		var err error
+		fields, line, err = s.next(fields[:0])
+		if err == io.EOF {
+			return chunkResult{recs: recs}, fields
+		}
+		if err != nil {
+			return chunkResult{recs: recs, err: &ParseError{File: name, Line: line, Err: err}}, fields
+		}
+		rec, err := parse(name, fields, line, false)
+		if err != nil {
+			res := chunkResult{recs: recs, err: err}
+			if len(recs) == 0 {
+				if _, ferr := parse(name, fields, line, true); ferr != nil && ferr.Error() != err.Error() {
+					res.firstErr = ferr
+				}
+			}
+			return res, fields
+		}
+		recs = append(recs, rec)
+	}
+}
+
+// scanner splits a chunk into records as encoding/csv does with its
+// defaults (comma-separated, no comments, LazyQuotes and
+// TrimLeadingSpace off): empty lines are skipped, \r\n ends a line as \n
+// does (also inside quoted fields, where it reads as \n), a \r before the
+// end of the input is dropped, and a quote may only open a field or be
+// doubled inside a quoted one. Fields are substrings of the chunk unless
+// a quoted one needs unescaping.
+type scanner struct {
+	s     string
+	pos   int
+	line  int // line of s[pos]
+	final bool
+}
+
+// next appends the next record's fields to dst and returns them with the
+// record's first line, or io.EOF after the last record. A syntax error is
+// encoding/csv's (ErrQuote or ErrBareQuote) with the record's first line.
+func (sc *scanner) next(dst []string) ([]string, int, error) {
+	s := sc.s
+	// Skip empty lines: "\n", "\r\n", and at the end "" or "\r".
+	for {
+		rest := s[sc.pos:]
+		switch {
+		case strings.HasPrefix(rest, "\n"):
+			sc.pos++
+			sc.line++
+			continue
+		case strings.HasPrefix(rest, "\r\n"):
+			sc.pos += 2
+			sc.line++
+			continue
+		case rest == "" || (rest == "\r" && sc.final):
+			sc.pos = len(s)
+			return dst, sc.line, io.EOF
+		}
+		break
+	}
+	start, line := sc.pos, sc.line
+	defer func() { sc.line = line + strings.Count(s[start:sc.pos], "\n") }()
+	i := sc.pos
+	for {
+		if i < len(s) && s[i] == '"' {
+			// Quoted field: up to a quote that is not doubled.
+			open, escaped := i+1, false
+			j := open
+			for {
+				q := strings.IndexByte(s[j:], '"')
+				if q < 0 {
+					sc.pos = len(s)
+					return dst, line, csv.ErrQuote // the input ends inside the field
+				}
+				j += q + 1
+				if j < len(s) && s[j] == '"' {
+					escaped = true
+					j++
+					continue
+				}
+				break
+			}
+			dst = append(dst, unquote(s[open:j-1], escaped))
+			switch {
+			case j < len(s) && s[j] == ',':
+				i = j + 1
+				continue
+			case j == len(s):
+				sc.pos = j
+				return dst, line, nil
+			case s[j] == '\n':
+				sc.pos = j + 1
+				return dst, line, nil
+			case s[j] == '\r' && (j+1 < len(s) && s[j+1] == '\n'):
+				sc.pos = j + 2
+				return dst, line, nil
+			case s[j] == '\r' && j+1 == len(s) && sc.final:
+				sc.pos = j + 1
+				return dst, line, nil
+			}
+			sc.pos = j
+			return dst, line, csv.ErrQuote
+		}
+		// Unquoted field: up to a comma or the end of the line.
+		end := i + strings.IndexAny(s[i:], ",\n")
+		if end < i {
+			end = len(s)
+		}
+		if end < len(s) && s[end] == ',' {
+			if strings.IndexByte(s[i:end], '"') >= 0 {
+				sc.pos = end
+				return dst, line, csv.ErrBareQuote
+			}
+			dst = append(dst, s[i:end])
+			i = end + 1
+			continue
+		}
+		next := min(end+1, len(s))
+		if end > i && s[end-1] == '\r' && (end < len(s) || sc.final) {
+			end-- // \r\n, or a \r before the end of the input
+		}
+		if strings.IndexByte(s[i:end], '"') >= 0 {
+			sc.pos = next
+			return dst, line, csv.ErrBareQuote
+		}
+		dst = append(dst, s[i:end])
+		sc.pos = next
+		return dst, line, nil
+	}
+}
+
+// unquote returns a quoted field's value from the text between its
+// quotes: doubled quotes undoubled and \r\n read as \n.
+func unquote(raw string, escaped bool) string {
+	if escaped {
+		raw = strings.ReplaceAll(raw, `""`, `"`)
+	}
+	if strings.Contains(raw, "\r\n") {
+		raw = strings.ReplaceAll(raw, "\r\n", "\n")
+	}
+	return raw
+}
