@@ -15,6 +15,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -39,6 +40,7 @@ func ReadBatches(ctx context.Context, r io.Reader, name string, workers int, fn 
 type chunk struct {
 	text  string
 	line  int  // line of text's first byte (1-based)
+	lines int  // newlines in text
 	final bool // text runs to the end of the input
 	err   error
 	done  chan chunkResult
@@ -150,11 +152,12 @@ func split(ctx context.Context, r io.Reader, name string, size int, emit func(*c
 		}
 		if end > 0 || eof {
 			text := buf[:end]
-			c := &chunk{text: unsafe.String(unsafe.SliceData(text), len(text)), line: line, final: eof && err == nil}
+			c := &chunk{text: unsafe.String(unsafe.SliceData(text), len(text)), line: line,
+				lines: bytes.Count(text, []byte{'\n'}), final: eof && err == nil}
 			if !emit(c) {
 				return
 			}
-			line += bytes.Count(text, []byte{'\n'})
+			line += c.lines
 		}
 		carry = buf[end:]
 		if err != nil {
@@ -196,8 +199,11 @@ func parseChunk(name string, c *chunk, fields []string) (chunkResult, []string) 
 	if c.err != nil {
 		return chunkResult{err: c.err}, fields
 	}
-	recs := make([]Record, 0, len(c.text)/64)
+	recs := make([]Record, 0, c.lines+1)
 	s := scanner{s: c.text, line: c.line, final: c.final}
+	// Text is valid UTF-8 only if every field is: fields are cut at ASCII
+	// bytes. One check of the whole chunk is cheaper than one per field.
+	validUTF8 := utf8.ValidString(c.text)
 	for {
 		var line int
 		var err error
@@ -208,11 +214,11 @@ func parseChunk(name string, c *chunk, fields []string) (chunkResult, []string) 
 		if err != nil {
 			return chunkResult{recs: recs, err: &ParseError{File: name, Line: line, Err: err}}, fields
 		}
-		rec, err := parse(name, fields, line, false)
+		rec, err := parse(name, fields, line, false, validUTF8)
 		if err != nil {
 			res := chunkResult{recs: recs, err: err}
 			if len(recs) == 0 {
-				if _, ferr := parse(name, fields, line, true); ferr != nil && ferr.Error() != err.Error() {
+				if _, ferr := parse(name, fields, line, true, validUTF8); ferr != nil && ferr.Error() != err.Error() {
 					res.firstErr = ferr
 				}
 			}
@@ -259,8 +265,7 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 		}
 		break
 	}
-	start, line := sc.pos, sc.line
-	defer func() { sc.line = line + strings.Count(s[start:sc.pos], "\n") }()
+	line, newlines := sc.line, 0 // newlines inside quoted fields
 	i := sc.pos
 	for {
 		if i < len(s) && s[i] == '"' {
@@ -281,7 +286,12 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 				}
 				break
 			}
-			dst = append(dst, unquote(s[open:j-1], escaped))
+			raw := s[open : j-1]
+			if strings.IndexByte(raw, '\n') >= 0 {
+				newlines += strings.Count(raw, "\n")
+			}
+			dst = append(dst, unquote(raw, escaped))
+			sc.line = line + newlines // the record's last line
 			switch {
 			case j < len(s) && s[j] == ',':
 				i = j + 1
@@ -291,9 +301,11 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 				return dst, line, nil
 			case s[j] == '\n':
 				sc.pos = j + 1
+				sc.line++
 				return dst, line, nil
 			case s[j] == '\r' && (j+1 < len(s) && s[j+1] == '\n'):
 				sc.pos = j + 2
+				sc.line++
 				return dst, line, nil
 			case s[j] == '\r' && j+1 == len(s) && sc.final:
 				sc.pos = j + 1
@@ -302,13 +314,18 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 			sc.pos = j
 			return dst, line, csv.ErrQuote
 		}
-		// Unquoted field: up to a comma or the end of the line.
-		end := i + strings.IndexAny(s[i:], ",\n")
-		if end < i {
-			end = len(s)
+		// Unquoted field: up to a comma or the end of the line, and no
+		// quote in it.
+		end, bare := i, false
+		for ; end < len(s); end++ {
+			if c := s[end]; c == ',' || c == '\n' {
+				break
+			} else if c == '"' {
+				bare = true
+			}
 		}
 		if end < len(s) && s[end] == ',' {
-			if strings.IndexByte(s[i:end], '"') >= 0 {
+			if bare {
 				sc.pos = end
 				return dst, line, csv.ErrBareQuote
 			}
@@ -316,16 +333,18 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 			i = end + 1
 			continue
 		}
-		next := min(end+1, len(s))
+		sc.pos, sc.line = end, line+newlines
+		if end < len(s) { // at a newline
+			sc.pos++
+			sc.line++
+		}
 		if end > i && s[end-1] == '\r' && (end < len(s) || sc.final) {
 			end-- // \r\n, or a \r before the end of the input
 		}
-		if strings.IndexByte(s[i:end], '"') >= 0 {
-			sc.pos = next
+		if bare {
 			return dst, line, csv.ErrBareQuote
 		}
 		dst = append(dst, s[i:end])
-		sc.pos = next
 		return dst, line, nil
 	}
 }

@@ -94,7 +94,7 @@ func (r *Reader) Read() (Record, error) {
 		return Record{}, fmt.Errorf("%s: read csv: %w", r.name, err)
 	}
 	line, _ := r.csv.FieldPos(0)
-	rec, err := parse(r.name, fields, line, r.rows == 0)
+	rec, err := parse(r.name, fields, line, r.rows == 0, false)
 	if err != nil {
 		return Record{}, err
 	}
@@ -104,10 +104,11 @@ func (r *Reader) Read() (Record, error) {
 
 // parse turns one CSV record's fields into a Record: the rules of a row,
 // shared by Reader and ReadBatches. first says whether this is the file's
-// first record, the only place a header row is looked for.
-func parse(name string, f []string, line int, first bool) (Record, error) {
+// first record, the only place a header row is looked for; validUTF8 says
+// that the fields are known to be valid UTF-8 already.
+func parse(name string, f []string, line int, first, validUTF8 bool) (Record, error) {
 	for i, v := range f {
-		if !utf8.ValidString(v) {
+		if !validUTF8 && !utf8.ValidString(v) {
 			field := fmt.Sprintf("%d", i+1)
 			if i < Columns {
 				field = fieldNames[i]
