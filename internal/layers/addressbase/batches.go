@@ -214,17 +214,18 @@ func parseChunk(name string, c *chunk, fields []string) (chunkResult, []string) 
 		if err != nil {
 			return chunkResult{recs: recs, err: &ParseError{File: name, Line: line, Err: err}}, fields
 		}
-		rec, err := parse(name, fields, line, false, validUTF8)
-		if err != nil {
-			res := chunkResult{recs: recs, err: err}
-			if len(recs) == 0 {
-				if _, ferr := parse(name, fields, line, true, validUTF8); ferr != nil && ferr.Error() != err.Error() {
+		n := len(recs)
+		recs = append(recs, Record{})
+		if err := parse(&recs[n], name, fields, line, false, validUTF8); err != nil {
+			res := chunkResult{recs: recs[:n], err: err}
+			if n == 0 {
+				var rec Record
+				if ferr := parse(&rec, name, fields, line, true, validUTF8); ferr != nil && ferr.Error() != err.Error() {
 					res.firstErr = ferr
 				}
 			}
 			return res, fields
 		}
-		recs = append(recs, rec)
 	}
 }
 

@@ -94,8 +94,8 @@ func (r *Reader) Read() (Record, error) {
 		return Record{}, fmt.Errorf("%s: read csv: %w", r.name, err)
 	}
 	line, _ := r.csv.FieldPos(0)
-	rec, err := parse(r.name, fields, line, r.rows == 0, false)
-	if err != nil {
+	var rec Record
+	if err := parse(&rec, r.name, fields, line, r.rows == 0, false); err != nil {
 		return Record{}, err
 	}
 	r.rows++
@@ -105,44 +105,43 @@ func (r *Reader) Read() (Record, error) {
 // parse turns one CSV record's fields into a Record: the rules of a row,
 // shared by Reader and ReadBatches. first says whether this is the file's
 // first record, the only place a header row is looked for; validUTF8 says
-// that the fields are known to be valid UTF-8 already.
-func parse(name string, f []string, line int, first, validUTF8 bool) (Record, error) {
+// that the fields are known to be valid UTF-8 already. It fills *rec, which
+// may be an element of a batch (copying a Record costs more than the rest).
+func parse(rec *Record, name string, f []string, line int, first, validUTF8 bool) error {
 	for i, v := range f {
 		if !validUTF8 && !utf8.ValidString(v) {
 			field := fmt.Sprintf("%d", i+1)
 			if i < Columns {
 				field = fieldNames[i]
 			}
-			return Record{}, fail(name, line, field, fmt.Errorf("invalid UTF-8 byte sequence in %q", v))
+			return fail(name, line, field, fmt.Errorf("invalid UTF-8 byte sequence in %q", v))
 		}
 	}
 	if first && looksLikeHeader(f) {
-		return Record{}, fail(name, line, "", fmt.Errorf("first row looks like a header (%s); AddressBase cleaned files have no header row", strings.Join(f, ",")))
+		return fail(name, line, "", fmt.Errorf("first row looks like a header (%s); AddressBase cleaned files have no header row", strings.Join(f, ",")))
 	}
 	if len(f) != Columns {
-		return Record{}, fail(name, line, "", fmt.Errorf("got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns))
+		return fail(name, line, "", fmt.Errorf("got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns))
 	}
-	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4], Line: line}
-	if err := validate.UPRN(rec.UPRN); err != nil {
-		return Record{}, fail(name, line, "uprn", err)
+	if err := validate.UPRN(f[0]); err != nil {
+		return fail(name, line, "uprn", err)
 	}
-	out, err := validate.Postcode(rec.Postcode)
+	out, err := validate.Postcode(f[2])
 	if err != nil {
-		return Record{}, fail(name, line, "postcode", err)
+		return fail(name, line, "postcode", err)
 	}
-	rec.Outcode = out
-	rec.FirstLetter = rec.Postcode[:1]
 	lon, lat, err := geo.ParseEWKTPoint(f[3])
 	if err != nil {
-		return Record{}, fail(name, line, "location", err)
+		return fail(name, line, "location", err)
 	}
 	if err := validate.Point(lon, lat); err != nil {
-		return Record{}, fail(name, line, "location", err)
+		return fail(name, line, "location", err)
 	}
-	rec.Lon, rec.Lat = lon, lat
+	*rec = Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4], Outcode: out, FirstLetter: f[2][:1],
+		Lon: lon, Lat: lat, Line: line}
 	// The fields are never written again (encoding/csv reuses only the
 	// slice, ReadBatches's chunks are immutable), so no copy is needed.
-	return rec, nil
+	return nil
 }
 
 // looksLikeHeader reports whether a record is a header row (uprn,address,...).
@@ -153,7 +152,7 @@ func looksLikeHeader(f []string) bool {
 		strings.EqualFold(strings.TrimSpace(f[1]), "address")
 }
 
-func fail(name string, line int, field string, err error) *ParseError {
+func fail(name string, line int, field string, err error) error {
 	return &ParseError{File: name, Line: line, Field: field, Err: err}
 }
 
