@@ -215,7 +215,11 @@ func parseChunk(name string, c *chunk, fields []string) (chunkResult, []string) 
 			return chunkResult{recs: recs, err: &ParseError{File: name, Line: line, Err: err}}, fields
 		}
 		n := len(recs)
-		recs = append(recs, Record{})
+		if n < cap(recs) {
+			recs = recs[:n+1] // zeroed by make: no need to zero it again
+		} else {
+			recs = append(recs, Record{})
+		}
 		if err := parse(&recs[n], name, fields, line, false, validUTF8); err != nil {
 			res := chunkResult{recs: recs[:n], err: err}
 			if n == 0 {

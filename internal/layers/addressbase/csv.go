@@ -105,8 +105,8 @@ func (r *Reader) Read() (Record, error) {
 // parse turns one CSV record's fields into a Record: the rules of a row,
 // shared by Reader and ReadBatches. first says whether this is the file's
 // first record, the only place a header row is looked for; validUTF8 says
-// that the fields are known to be valid UTF-8 already. It fills *rec, which
-// may be an element of a batch (copying a Record costs more than the rest).
+// that the fields are known to be valid UTF-8 already. It fills every
+// field of *rec, which may be an element of a batch, and only on success.
 func parse(rec *Record, name string, f []string, line int, first, validUTF8 bool) error {
 	for i, v := range f {
 		if !validUTF8 && !utf8.ValidString(v) {
@@ -137,8 +137,11 @@ func parse(rec *Record, name string, f []string, line int, first, validUTF8 bool
 	if err := validate.Point(lon, lat); err != nil {
 		return fail(name, line, "location", err)
 	}
-	*rec = Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4], Outcode: out, FirstLetter: f[2][:1],
-		Lon: lon, Lat: lat, Line: line}
+	// Field by field: assigning a whole Record would copy it with a bulk
+	// write barrier while the collector runs.
+	rec.UPRN, rec.Address, rec.Postcode, rec.AddressType = f[0], f[1], f[2], f[4]
+	rec.Outcode, rec.FirstLetter = out, f[2][:1]
+	rec.Lon, rec.Lat, rec.Line = lon, lat, line
 	// The fields are never written again (encoding/csv reuses only the
 	// slice, ReadBatches's chunks are immutable), so no copy is needed.
 	return nil
