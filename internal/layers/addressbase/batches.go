@@ -292,10 +292,11 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 				break
 			}
 			raw := s[open : j-1]
-			if strings.IndexByte(raw, '\n') >= 0 {
-				newlines += strings.Count(raw, "\n")
+			nl := strings.IndexByte(raw, '\n')
+			if nl >= 0 {
+				newlines += strings.Count(raw[nl:], "\n")
 			}
-			dst = append(dst, unquote(raw, escaped))
+			dst = append(dst, unquote(raw, escaped, nl >= 0))
 			sc.line = line + newlines // the record's last line
 			switch {
 			case j < len(s) && s[j] == ',':
@@ -355,12 +356,13 @@ func (sc *scanner) next(dst []string) ([]string, int, error) {
 }
 
 // unquote returns a quoted field's value from the text between its
-// quotes: doubled quotes undoubled and \r\n read as \n.
-func unquote(raw string, escaped bool) string {
+// quotes: doubled quotes undoubled and \r\n read as \n. escaped and
+// multiline say whether raw has a quote and a newline.
+func unquote(raw string, escaped, multiline bool) string {
 	if escaped {
 		raw = strings.ReplaceAll(raw, `""`, `"`)
 	}
-	if strings.Contains(raw, "\r\n") {
+	if multiline && strings.Contains(raw, "\r\n") {
 		raw = strings.ReplaceAll(raw, "\r\n", "\n")
 	}
 	return raw
