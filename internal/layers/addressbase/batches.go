@@ -24,13 +24,16 @@ import (
 // enough that workers*2 chunks in flight stay a few MB.
 const chunkSize = 1 << 20
 
-// ReadBatches reads an AddressBase cleaned CSV with workers parsing
-// goroutines and calls fn, from one goroutine at a time, with batches of
-// valid records in file order. fn may keep the slice and the records.
-// The first bad row (the earliest in the file) stops the read with the
-// same *ParseError that Reader gives, after fn has had the rows before it;
-// an error from fn stops the read and is returned as it is. rows is the
-// number of records handed to fn.
+// ReadBatches reads an AddressBase cleaned CSV with workers (at least one)
+// parsing goroutines and calls fn, from the caller's goroutine, with
+// batches of valid records in file order. fn may keep the slice and the
+// records; a record's strings point into its 1 MB chunk of the file, which
+// stays in memory while any of them is kept (strings.Clone what is kept
+// long when the rest is not). The first bad row (the earliest in the file)
+// stops the read with the same *ParseError that Reader gives, after fn has
+// had the rows before it; an error from fn stops the read and is returned
+// as it is, and so is ctx's. rows is the number of records handed to fn.
+// r is not read after ReadBatches returns.
 func ReadBatches(ctx context.Context, r io.Reader, name string, workers int, fn func([]Record) error) (rows int64, err error) {
 	return readBatches(ctx, r, name, workers, chunkSize, fn)
 }
