@@ -249,6 +249,76 @@ func (p *wktParser) number() (float64, error) {
 // without a leading zero (`.5956009`, `-.5`) are accepted; the SRID prefix is
 // optional but, when present, must be 4326. It does not allocate on success.
 func ParseEWKTPoint(s string) (lon, lat float64, err error) {
+	if lon, lat, ok := parsePlainPoint(s); ok {
+		return lon, lat, nil
+	}
+	return parseEWKTPoint(s)
+}
+
+// pointPrefix starts every AddressBase location.
+const pointPrefix = "SRID=4326;POINT("
+
+// parsePlainPoint is ParseEWKTPoint's fast path, for the form that every
+// AddressBase row has: pointPrefix, two plain decimals (decimal) and one
+// space between them, ")". It gives parseEWKTPoint's result, and ok is
+// false for anything else.
+func parsePlainPoint(s string) (lon, lat float64, ok bool) {
+	if len(s) <= len(pointPrefix) || s[:len(pointPrefix)] != pointPrefix || s[len(s)-1] != ')' {
+		return 0, 0, false
+	}
+	body := s[len(pointPrefix) : len(s)-1]
+	sp := strings.IndexByte(body, ' ')
+	if sp < 0 {
+		return 0, 0, false
+	}
+	if lon, ok = decimal(body[:sp]); !ok {
+		return 0, 0, false
+	}
+	if lat, ok = decimal(body[sp+1:]); !ok {
+		return 0, 0, false
+	}
+	return lon, lat, true
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// decimal parses -?[0-9]*(.[0-9]*)? with 1 to 15 digits as
+// strconv.ParseFloat does: the digits as an integer and the power of ten
+// are both exact in a float64, so one division rounds the value once,
+// correctly (strconv's own exact path). ok is false for anything else.
+func decimal(t string) (v float64, ok bool) {
+	neg := len(t) > 0 && t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits >= len(pow10) {
+		return 0, false
+	}
+	v = float64(m) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// parseEWKTPoint is ParseEWKTPoint for any form it accepts.
+func parseEWKTPoint(s string) (lon, lat float64, err error) {
 	rest := strings.TrimSpace(s)
 	if rest == "" {
 		return 0, 0, errors.New("parse EWKT point: empty location")

@@ -2,7 +2,9 @@ package geo
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -193,7 +195,7 @@ func FuzzParseWKT(f *testing.F) {
 // FuzzParseEWKTPoint checks that ParseEWKTPoint never panics and only
 // returns finite coordinates.
 func FuzzParseEWKTPoint(f *testing.F) {
-	for _, s := range []string{"SRID=4326;POINT(.5956009 51.3176159)", "POINT(1 2)", "SRID=4326;POINT(", "SRID=;", "POINT()"} {
+	for _, s := range append(plainPoints, "POINT(1 2)", "SRID=4326;POINT(", "SRID=;", "POINT()") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -201,5 +203,73 @@ func FuzzParseEWKTPoint(f *testing.F) {
 		if err == nil && (math.IsNaN(lon) || math.IsNaN(lat) || math.IsInf(lon, 0) || math.IsInf(lat, 0)) {
 			t.Fatalf("ParseEWKTPoint(%q) = %v, %v: non-finite", s, lon, lat)
 		}
+		if d := samePoint(s); d != "" {
+			t.Error(d)
+		}
 	})
+}
+
+// plainPoints are locations in and around the fast path's form.
+var plainPoints = []string{
+	"SRID=4326;POINT(.5956009 51.3176159)", "SRID=4326;POINT(-.1276 51.5072)", "SRID=4326;POINT(-5.9301 54.5973)",
+	"SRID=4326;POINT(-0 -0.0)", "SRID=4326;POINT(-.0 0.)", "SRID=4326;POINT(5. 51)", "SRID=4326;POINT(007 051)",
+	"SRID=4326;POINT(0.1 0.2)", "SRID=4326;POINT(1.0000000000001 2.2250738585072014)",
+	"SRID=4326;POINT(123456789012345 .123456789012345)", "SRID=4326;POINT(1234567890123456 1)",
+	"SRID=4326;POINT(0.30000000000000004 9007199254740993)", "SRID=4326;POINT(-3.4282661 53.5579916)",
+	"SRID=4326;POINT(. 1)", "SRID=4326;POINT(- 1)", "SRID=4326;POINT(1. .)", "SRID=4326;POINT(1..2 3)",
+	"SRID=4326;POINT(1  2)", "SRID=4326;POINT(1 2 )", "SRID=4326;POINT(+1 2)", "SRID=4326;POINT(1e5 2)",
+	"SRID=4326;POINT(--1 2)", "SRID=4326;POINT(1 -)", "SRID=4326;POINT()", "SRID=4326;POINT( )",
+	"SRID=4326;POINT(1\t2)", "SRID=4326;POINT(0x1p-2 1)", "SRID=4326;POINT(1_0 2)", "SRID=4326;POINT(Inf 2)",
+}
+
+// samePoint compares ParseEWKTPoint with the general parser on s: the
+// same coordinates bit for bit (so -0 stays -0), or the same error.
+func samePoint(s string) string {
+	lon, lat, err := ParseEWKTPoint(s)
+	wlon, wlat, werr := parseEWKTPoint(s)
+	if fmt.Sprint(err) != fmt.Sprint(werr) || math.Float64bits(lon) != math.Float64bits(wlon) || math.Float64bits(lat) != math.Float64bits(wlat) {
+		return fmt.Sprintf("ParseEWKTPoint(%q) = %v, %v, %v; general parser %v, %v, %v", s, lon, lat, err, wlon, wlat, werr)
+	}
+	return ""
+}
+
+// TestParsePlainPoint: the fast path agrees with the general parser on
+// plainPoints and on random plain decimals of every length it takes.
+func TestParsePlainPoint(t *testing.T) {
+	for _, s := range plainPoints {
+		if d := samePoint(s); d != "" {
+			t.Error(d)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	digits := func() string {
+		var b strings.Builder
+		if rng.IntN(2) == 0 {
+			b.WriteByte('-')
+		}
+		n, dot := 1+rng.IntN(16), rng.IntN(18)
+		for i := range n {
+			if i == dot {
+				b.WriteByte('.')
+			}
+			b.WriteByte(byte('0' + rng.IntN(10)))
+		}
+		if dot == n {
+			b.WriteByte('.')
+		}
+		return b.String()
+	}
+	fast := 0
+	for range 200000 {
+		s := "SRID=4326;POINT(" + digits() + " " + digits() + ")"
+		if _, _, ok := parsePlainPoint(s); ok {
+			fast++
+		}
+		if d := samePoint(s); d != "" {
+			t.Fatal(d)
+		}
+	}
+	if fast < 100000 {
+		t.Errorf("only %d of 200000 plain points took the fast path", fast)
+	}
 }

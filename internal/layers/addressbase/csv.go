@@ -94,54 +94,69 @@ func (r *Reader) Read() (Record, error) {
 		return Record{}, fmt.Errorf("%s: read csv: %w", r.name, err)
 	}
 	line, _ := r.csv.FieldPos(0)
-	rec, err := r.parse(fields, line)
-	if err != nil {
+	var rec Record
+	if err := parse(&rec, r.name, fields, line, r.rows == 0, false); err != nil {
 		return Record{}, err
 	}
 	r.rows++
 	return rec, nil
 }
 
-func (r *Reader) parse(f []string, line int) (Record, error) {
-	fail := func(field string, format string, args ...any) (Record, error) {
-		return Record{}, &ParseError{File: r.name, Line: line, Field: field, Err: fmt.Errorf(format, args...)}
-	}
+// parse turns one CSV record's fields into a Record: the rules of a row,
+// shared by Reader and ReadBatches. first says whether this is the file's
+// first record, the only place a header row is looked for; validUTF8 says
+// that the fields are known to be valid UTF-8 already. It fills every
+// field of *rec, which may be an element of a batch, and only on success.
+func parse(rec *Record, name string, f []string, line int, first, validUTF8 bool) error {
 	for i, v := range f {
-		if !utf8.ValidString(v) {
-			name := fmt.Sprintf("%d", i+1)
+		if !validUTF8 && !utf8.ValidString(v) {
+			field := fmt.Sprintf("%d", i+1)
 			if i < Columns {
-				name = fieldNames[i]
+				field = fieldNames[i]
 			}
-			return fail(name, "invalid UTF-8 byte sequence in %q", v)
+			return fail(name, line, field, fmt.Errorf("invalid UTF-8 byte sequence in %q", v))
 		}
 	}
-	if r.rows == 0 && len(f) >= 2 && strings.EqualFold(strings.TrimSpace(f[0]), "uprn") &&
-		strings.EqualFold(strings.TrimSpace(f[1]), "address") {
-		return fail("", "first row looks like a header (%s); AddressBase cleaned files have no header row", strings.Join(f, ","))
+	if first && looksLikeHeader(f) {
+		return fail(name, line, "", fmt.Errorf("first row looks like a header (%s); AddressBase cleaned files have no header row", strings.Join(f, ",")))
 	}
 	if len(f) != Columns {
-		return fail("", "got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns)
+		return fail(name, line, "", fmt.Errorf("got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns))
 	}
-	rec := Record{UPRN: f[0], Address: f[1], Postcode: f[2], AddressType: f[4], Line: line}
-	if err := validate.UPRN(rec.UPRN); err != nil {
-		return fail("uprn", "%w", err)
+	if err := validate.UPRN(f[0]); err != nil {
+		return fail(name, line, "uprn", err)
 	}
-	out, err := validate.Postcode(rec.Postcode)
+	out, err := validate.Postcode(f[2])
 	if err != nil {
-		return fail("postcode", "%w", err)
+		return fail(name, line, "postcode", err)
 	}
-	rec.Outcode = out
-	rec.FirstLetter = rec.Postcode[:1]
 	lon, lat, err := geo.ParseEWKTPoint(f[3])
 	if err != nil {
-		return fail("location", "%w", err)
+		return fail(name, line, "location", err)
 	}
 	if err := validate.Point(lon, lat); err != nil {
-		return fail("location", "%w", err)
+		return fail(name, line, "location", err)
 	}
-	rec.Lon, rec.Lat = lon, lat
-	// encoding/csv reuses only the slice, not the strings, so no copy is needed.
-	return rec, nil
+	// Field by field: assigning a whole Record would copy it with a bulk
+	// write barrier while the collector runs.
+	rec.UPRN, rec.Address, rec.Postcode, rec.AddressType = f[0], f[1], f[2], f[4]
+	rec.Outcode, rec.FirstLetter = out, f[2][:1]
+	rec.Lon, rec.Lat, rec.Line = lon, lat, line
+	// The fields are never written again (encoding/csv reuses only the
+	// slice, ReadBatches's chunks are immutable), so no copy is needed.
+	return nil
+}
+
+// looksLikeHeader reports whether a record is a header row (uprn,address,...).
+// Such a row always fails the uprn rule too, so only the file's first
+// record needs the clearer message.
+func looksLikeHeader(f []string) bool {
+	return len(f) >= 2 && strings.EqualFold(strings.TrimSpace(f[0]), "uprn") &&
+		strings.EqualFold(strings.TrimSpace(f[1]), "address")
+}
+
+func fail(name string, line int, field string, err error) error {
+	return &ParseError{File: name, Line: line, Field: field, Err: err}
 }
 
 // Lines returns the lines of path on which each of uprns occurs. It reads

@@ -11,7 +11,7 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/layers/addressbase"
 )
 
-func readAll(t *testing.T, name, in string) ([]addressbase.Record, error) {
+func readAll(t testing.TB, name, in string) ([]addressbase.Record, error) {
 	t.Helper()
 	r := addressbase.NewReader(strings.NewReader(in), name)
 	var out []addressbase.Record
