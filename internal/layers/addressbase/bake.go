@@ -1,11 +1,9 @@
 package addressbase
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -56,15 +54,10 @@ var Bake = bake.Layer{
 	},
 }
 
-// abBatch is a run of rows of one first letter.
-type abBatch struct {
-	letter string
-	rows   []Record
-}
-
-// partition streams the CSV into the letters' spill files (and tables)
-// and returns the rows of each letter and in all. Parsing and writing run
-// in two goroutines, joined by batches.
+// partition reads the CSV (ReadBatches, with the job's workers) into the
+// letters' spill files, and with KeepIntermediate into
+// addressbase_partitioned/first_letter=X/, and returns the rows of each
+// letter and in all.
 func partition(ctx context.Context, j *bake.Job) (map[string]int64, int64, error) {
 	path := j.Input(Input)
 	f, err := os.Open(path)
@@ -72,133 +65,88 @@ func partition(ctx context.Context, j *bake.Job) (map[string]int64, int64, error
 		return nil, 0, fmt.Errorf("open addressbase: %w", err)
 	}
 	defer f.Close()
-
-	batches := make(chan abBatch, 8)
-	type result struct {
-		letters map[string]int64
-		err     error
+	sp, err := newSpiller(filepath.Dir(spillFile(j, "A")))
+	if err != nil {
+		return nil, 0, err
 	}
-	done := make(chan result, 1)
-	go func() {
-		l, err := writePartitions(j, batches)
-		done <- result{l, err}
-	}()
-
-	n, perr := parseCSV(ctx, f, path, batches, j)
-	close(batches)
-	res := <-done
-	if perr != nil {
-		return nil, 0, perr
+	tables := newPartitionWriter(j.TableDir(PartitionedName), Source(j))
+	perLetter := map[string]int64{}
+	n, err := ReadBatches(ctx, f, path, j.Workers, func(recs []Record) error {
+		for i := range recs {
+			r := &recs[i]
+			perLetter[r.FirstLetter]++
+			if err := sp.write(r.FirstLetter, r); err != nil {
+				return err
+			}
+			if err := tables.add(r); err != nil {
+				return err
+			}
+		}
+		j.Add(int64(len(recs)))
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("addressbase: %w", err)
 	}
-	if res.err != nil {
-		return nil, 0, res.err
-	}
-	return res.letters, n, nil
+	return perLetter, n, errors.Join(err, sp.close(), tables.close())
 }
 
-// parseCSV reads the CSV and sends rows in per-letter batches.
-func parseCSV(ctx context.Context, r io.Reader, path string, out chan<- abBatch, j *bake.Job) (int64, error) {
-	const batchRows = 4096
-	var n int64
-	pending := map[string][]Record{}
-	send := func(b abBatch) error {
-		select {
-		case out <- b:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+// partitionWriter writes addressbase_partitioned's files when dir is not
+// "", a batch of rows at a time.
+type partitionWriter struct {
+	dir, source string
+	parts       map[string]*part
+}
+
+type part struct {
+	f    *os.File
+	w    *parquet.GenericWriter[Row]
+	rows []Row
+}
+
+func newPartitionWriter(dir, source string) *partitionWriter {
+	return &partitionWriter{dir: dir, source: source, parts: map[string]*part{}}
+}
+
+func (pw *partitionWriter) add(r *Record) error {
+	if pw.dir == "" {
+		return nil
 	}
-	ar := NewReader(bufio.NewReaderSize(r, 1<<20), path)
-	for {
-		rec, err := ar.Read()
-		if err == io.EOF {
-			break
+	l := r.FirstLetter
+	p := pw.parts[l]
+	if p == nil {
+		path := bake.PartitionFile(pw.dir, l)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 		}
+		f, err := os.Create(path)
 		if err != nil {
-			return n, fmt.Errorf("addressbase: %w", err)
+			return fmt.Errorf("create partition: %w", err)
 		}
-		b := append(pending[rec.FirstLetter], rec)
-		if len(b) == batchRows {
-			if err := send(abBatch{rec.FirstLetter, b}); err != nil {
-				return n, err
-			}
-			b = make([]Record, 0, batchRows)
-		}
-		pending[rec.FirstLetter] = b
-		if n++; n%batchRows == 0 {
-			j.Add(batchRows)
-		}
+		p = &part{f: f, w: bake.ParquetWriter[Row](f)}
+		pw.parts[l] = p
 	}
-	for l, b := range pending {
-		if len(b) > 0 {
-			if err := send(abBatch{l, b}); err != nil {
-				return n, err
-			}
-		}
+	p.rows = append(p.rows, Row{Outcode: r.Outcode, UPRN: r.UPRN, Address: r.Address, Postcode: r.Postcode,
+		Longitude: r.Lon, Latitude: r.Lat, AddressbaseSource: pw.source})
+	if len(p.rows) < 4096 {
+		return nil
 	}
-	j.Add(n % batchRows)
-	return n, nil
+	return pw.flush(l, p)
 }
 
-// writePartitions writes each batch to its letter's spill file and, with
-// KeepIntermediate, to addressbase_partitioned/first_letter=X/; it
-// returns the rows of each letter. After an error it keeps draining in so
-// the sender never blocks.
-func writePartitions(j *bake.Job, in <-chan abBatch) (map[string]int64, error) {
-	type part struct {
-		f *os.File
-		w *parquet.GenericWriter[Row]
+func (pw *partitionWriter) flush(l string, p *part) error {
+	if _, err := p.w.Write(p.rows); err != nil {
+		return fmt.Errorf("write %s letter %s: %w", PartitionedName, l, err)
 	}
-	sp, firstErr := newSpiller(filepath.Dir(spillFile(j, "A")))
-	source := Source(j)
-	dir := j.TableDir(PartitionedName)
-	parts := map[string]*part{}
-	seen := map[string]int64{}
-	var rows []Row
-	for b := range in {
-		if firstErr != nil {
-			continue
-		}
-		seen[b.letter] += int64(len(b.rows))
-		for i := range b.rows {
-			if err := sp.write(b.letter, &b.rows[i]); err != nil {
-				firstErr = err
-				break
-			}
-		}
-		if dir == "" || firstErr != nil {
-			continue
-		}
-		p := parts[b.letter]
-		if p == nil {
-			path := bake.PartitionFile(dir, b.letter)
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				firstErr = fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-				continue
-			}
-			f, err := os.Create(path)
-			if err != nil {
-				firstErr = fmt.Errorf("create partition: %w", err)
-				continue
-			}
-			p = &part{f: f, w: bake.ParquetWriter[Row](f)}
-			parts[b.letter] = p
-		}
-		rows = rows[:0]
-		for _, r := range b.rows {
-			rows = append(rows, Row{Outcode: r.Outcode, UPRN: r.UPRN, Address: r.Address, Postcode: r.Postcode,
-				Longitude: r.Lon, Latitude: r.Lat, AddressbaseSource: source})
-		}
-		if _, err := p.w.Write(rows); err != nil {
-			firstErr = fmt.Errorf("write %s letter %s: %w", PartitionedName, b.letter, err)
-		}
-	}
-	errs := []error{firstErr}
-	if sp != nil {
-		errs = append(errs, sp.close())
-	}
-	for l, p := range parts {
+	p.rows = p.rows[:0]
+	return nil
+}
+
+// close flushes and closes every file.
+func (pw *partitionWriter) close() error {
+	var errs []error
+	for l, p := range pw.parts {
+		errs = append(errs, pw.flush(l, p))
 		if err := p.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("write %s letter %s: %w", PartitionedName, l, err))
 		}
@@ -206,7 +154,7 @@ func writePartitions(j *bake.Job, in <-chan abBatch) (map[string]int64, error) {
 			errs = append(errs, fmt.Errorf("close %s letter %s: %w", PartitionedName, l, err))
 		}
 	}
-	return seen, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // NameConflictLines adds to err, when it is a gate's failure about
