@@ -218,69 +218,102 @@ func procTicks(pid int, children bool) (int64, error) {
 	return sum, nil
 }
 
-// BenchmarkBakeVsPostGIS runs the local bake and the PostGIS path on the
-// same synthetic data in one run, checks that they agree on every UPRN, and
-// reports both times and their ratio. It needs postgresql-15 and
-// postgresql-15-postgis-3 (see internal/pgtest); 1M runs only when named:
+// BenchmarkBakeVsPostGIS runs the DuckDB floor (BenchmarkFloor), the local
+// bake and the PostGIS path on the same synthetic data in one run, checks
+// that bake and PostGIS agree on every UPRN, and reports each one's wall
+// time, CPU time and peak RSS, with the bake ÷ floor and PostGIS ÷ bake
+// ratios. The CSVs are read once first, so all three find them in the page
+// cache; each iteration then runs floor, bake, PostGIS in that order. It
+// needs postgresql-15 and postgresql-15-postgis-3 (see internal/pgtest) and
+// `npm ci --prefix internal/bake/testdata/duckfloor`; 1M and 10M run only
+// when named:
 //
-//	go test ./internal/bake -run '^$' -bench 'BakeVsPostGIS/addresses=1M$' -benchtime 1x
+//	go test ./internal/bake -run '^$' -bench '^BenchmarkBakeVsPostGIS$/^addresses=1M$' -benchtime 1x -timeout 30m
+//	go test ./internal/bake -run '^$' -bench '^BenchmarkBakeVsPostGIS$/^addresses=10M$' -benchtime 1x -timeout 90m
+//
+// Peak RSS: the floor's is the node child's (rusage), the bake's this
+// process's high-water mark reset just before it (so it includes the test
+// binary's baseline), PostGIS's the high-water mark of the connection's
+// backend process, reset just before it: it leaves out the parallel
+// workers and counts the shared buffers only as far as the backend touched
+// them.
 func BenchmarkBakeVsPostGIS(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		n    int
-	}{{"100k", 100_000}, {"1M", 1_000_000}} {
-		b.Run("addresses="+tc.name, func(b *testing.B) {
-			if tc.n > 100_000 && !selected(tc.name) {
-				b.Skipf("run with -bench 'BakeVsPostGIS/addresses=%s$'", tc.name)
-			}
-			ab, ballots := benchData(b, synth.Options{Seed: 1, Addresses: tc.n, Ballots: 500})
-			dsn := pgtest.Start(b)
-			ctx := context.Background()
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close(ctx)
-			var backend int
-			if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
-				b.Fatal(err)
-			}
-			tmp := b.TempDir()
-			var goTotal, pgTotal, goCPU, pgCPU time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				c0 := benchmeter.CPU()
-				_, goTime := bakeOnce(b, ab, ballots, filepath.Join(tmp, "out"))
-				goCPU += benchmeter.CPU() - c0
-				goTotal += goTime
-
-				pgOut := filepath.Join(tmp, fmt.Sprintf("postgis-%d", i))
-				c0, c1 := benchmeter.CPU(), mustClusterCPU(b, backend)
-				t0 := time.Now()
-				pg, err := postgisBake(ctx, conn, ab, ballots, pgOut)
-				pgTotal += time.Since(t0)
-				// The PostGIS side's CPU: the cluster's plus this process's
-				// (pgx and writing the per-outcode files).
-				pgCPU += mustClusterCPU(b, backend) - c1 + benchmeter.CPU() - c0
-				if err != nil {
-					b.Fatalf("postgis: %v", err)
-				}
-				if i == 0 {
-					b.StopTimer()
-					compareWithBake(b, pg, filepath.Join(tmp, "out"))
-					b.StartTimer()
-				}
-			}
+	eachSize(b, "BakeVsPostGIS", func(b *testing.B, addresses int) {
+		ab, ballots := benchData(b, synth.Options{Seed: 1, Addresses: addresses, Ballots: 500})
+		dsn := pgtest.Start(b)
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var backend int
+		if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+			b.Fatal(err)
+		}
+		tmp, source := b.TempDir(), fileSource(b, ab)
+		readThrough(b, ab, ballots)
+		var floor, bk, pg struct {
+			wall, cpu time.Duration
+			rss       uint64
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			floorOut := filepath.Join(tmp, fmt.Sprintf("floor-%d", i))
+			fr := runFloor(b, ab, floorOut, floorThreads(), source)
+			floor.wall += fr.Wall
+			floor.cpu += fr.CPU
+			floor.rss = max(floor.rss, fr.MaxRSS)
 			b.StopTimer()
-			n := float64(b.N)
-			b.ReportMetric(goTotal.Seconds()/n, "go-s")
-			b.ReportMetric(pgTotal.Seconds()/n, "postgis-s")
-			b.ReportMetric(pgTotal.Seconds()/goTotal.Seconds(), "postgis/go")
-			b.ReportMetric(goCPU.Seconds()/n, "go-cpu-s")
-			b.ReportMetric(pgCPU.Seconds()/n, "postgis-cpu-s")
-			b.ReportMetric(pgCPU.Seconds()/goCPU.Seconds(), "postgis/go-cpu")
-		})
-	}
+			if err := os.RemoveAll(floorOut); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+
+			br := bakeOnce(b, ab, ballots, filepath.Join(tmp, "out"))
+			bk.wall += br.Wall
+			bk.cpu += br.CPU
+			bk.rss = max(bk.rss, br.PeakRSS)
+
+			pgOut := filepath.Join(tmp, fmt.Sprintf("postgis-%d", i))
+			resetErr := benchmeter.ResetPeakRSSOf(backend)
+			c0, c1 := benchmeter.CPU(), mustClusterCPU(b, backend)
+			t0 := time.Now()
+			got, err := postgisBake(ctx, conn, ab, ballots, pgOut)
+			pg.wall += time.Since(t0)
+			// The PostGIS side's CPU: the cluster's plus this process's
+			// (pgx and writing the per-outcode files).
+			pg.cpu += mustClusterCPU(b, backend) - c1 + benchmeter.CPU() - c0
+			if err != nil {
+				b.Fatalf("postgis: %v", err)
+			}
+			if resetErr == nil {
+				if rss, err := benchmeter.PeakRSSOf(backend); err == nil {
+					pg.rss = max(pg.rss, rss)
+				}
+			}
+			if i == 0 {
+				b.StopTimer()
+				compareWithBake(b, got, filepath.Join(tmp, "out"))
+				b.StartTimer()
+			}
+		}
+		b.StopTimer()
+		n := float64(b.N)
+		b.ReportMetric(floor.wall.Seconds()/n, "floor-s")
+		b.ReportMetric(bk.wall.Seconds()/n, "bake-s")
+		b.ReportMetric(pg.wall.Seconds()/n, "postgis-s")
+		b.ReportMetric(floor.cpu.Seconds()/n, "floor-cpu-s")
+		b.ReportMetric(bk.cpu.Seconds()/n, "bake-cpu-s")
+		b.ReportMetric(pg.cpu.Seconds()/n, "postgis-cpu-s")
+		reportRSS(b, floor.rss, "floor-maxrss-MB")
+		reportRSS(b, bk.rss, "bake-maxrss-MB")
+		reportRSS(b, pg.rss, "postgis-backend-maxrss-MB")
+		b.ReportMetric(bk.wall.Seconds()/floor.wall.Seconds(), "bake/floor")
+		b.ReportMetric(pg.wall.Seconds()/bk.wall.Seconds(), "postgis/bake")
+		b.ReportMetric(bk.cpu.Seconds()/floor.cpu.Seconds(), "bake/floor-cpu")
+		b.ReportMetric(pg.cpu.Seconds()/bk.cpu.Seconds(), "postgis/bake-cpu")
+	})
 }
 
 func mustClusterCPU(b *testing.B, backend int) time.Duration {

@@ -61,8 +61,14 @@ func Peak(fn func()) (heap, total uint64) {
 
 // ResetPeakRSS resets the kernel's peak RSS of this process (Linux 4.0+),
 // so PeakRSS measures from now.
-func ResetPeakRSS() error {
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+func ResetPeakRSS() error { return resetPeakRSS("self") }
+
+// ResetPeakRSSOf resets the peak RSS of process pid, as ResetPeakRSS does
+// for this one (root, or the same user, may).
+func ResetPeakRSSOf(pid int) error { return resetPeakRSS(strconv.Itoa(pid)) }
+
+func resetPeakRSS(proc string) error {
+	if err := os.WriteFile("/proc/"+proc+"/clear_refs", []byte("5"), 0); err != nil {
 		return fmt.Errorf("reset the peak RSS: %w", err)
 	}
 	return nil
@@ -70,8 +76,13 @@ func ResetPeakRSS() error {
 
 // PeakRSS reads VmHWM, the peak RSS in bytes since the process started or
 // the last ResetPeakRSS.
-func PeakRSS() (uint64, error) {
-	status, err := os.ReadFile("/proc/self/status")
+func PeakRSS() (uint64, error) { return peakRSS("self") }
+
+// PeakRSSOf reads process pid's VmHWM, as PeakRSS does for this one.
+func PeakRSSOf(pid int) (uint64, error) { return peakRSS(strconv.Itoa(pid)) }
+
+func peakRSS(proc string) (uint64, error) {
+	status, err := os.ReadFile("/proc/" + proc + "/status")
 	if err != nil {
 		return 0, fmt.Errorf("peak RSS: %w", err)
 	}
@@ -84,5 +95,5 @@ func PeakRSS() (uint64, error) {
 			return kb << 10, nil
 		}
 	}
-	return 0, errors.New("peak RSS: no VmHWM in /proc/self/status")
+	return 0, errors.New("peak RSS: no VmHWM in /proc/" + proc + "/status")
 }

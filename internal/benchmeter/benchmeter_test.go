@@ -1,6 +1,7 @@
 package benchmeter_test
 
 import (
+	"os/exec"
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/benchmeter"
@@ -34,5 +35,24 @@ func TestMeters(t *testing.T) {
 	}
 	if rss, err := benchmeter.PeakRSS(); err != nil || rss == 0 {
 		t.Errorf("PeakRSS = %d, %v", rss, err)
+	}
+}
+
+// Another process's peak RSS can be reset and read (the PostGIS backend's,
+// in the bake benchmark).
+func TestPeakRSSOf(t *testing.T) {
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := benchmeter.ResetPeakRSSOf(cmd.Process.Pid); err != nil {
+		t.Skip(err)
+	}
+	if rss, err := benchmeter.PeakRSSOf(cmd.Process.Pid); err != nil || rss == 0 {
+		t.Errorf("PeakRSSOf(sleep) = %d, %v", rss, err)
+	}
+	if _, err := benchmeter.PeakRSSOf(-1); err == nil {
+		t.Error("PeakRSSOf(-1): no error")
 	}
 }

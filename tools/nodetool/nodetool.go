@@ -16,7 +16,7 @@ import (
 )
 
 // ErrNotInstalled means node_modules (or node itself) is missing.
-var ErrNotInstalled = errors.New("npm tools are not installed: run `npm ci` in the repository root")
+var ErrNotInstalled = errors.New("npm tools are not installed")
 
 // Root returns the repository root: the nearest directory above the working
 // directory that holds both go.mod and package.json.
@@ -47,7 +47,7 @@ func isFile(p string) bool {
 func Installed(root string) error {
 	for _, pkg := range []string{"asl-validator", "aws-local-stepfunctions", "dt-sql-parser", "esbuild"} {
 		if !isFile(filepath.Join(root, "node_modules", pkg, "package.json")) {
-			return fmt.Errorf("node_modules/%s is missing: %w", pkg, ErrNotInstalled)
+			return fmt.Errorf("node_modules/%s is missing (run `npm ci` in the repository root): %w", pkg, ErrNotInstalled)
 		}
 	}
 	if _, err := exec.LookPath("npx"); err != nil {

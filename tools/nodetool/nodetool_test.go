@@ -59,3 +59,18 @@ func TestRunReportsStderr(t *testing.T) {
 		t.Fatalf("err = %v, want exit status 3 with stderr", err)
 	}
 }
+
+// RequirePackage skips a test whose npm folder has not been installed
+// (outside CI), so a quick local go test needs no npm ci.
+func TestRequirePackageSkipsWhenMissing(t *testing.T) {
+	t.Setenv("CI", "")
+	skipped := false
+	t.Run("missing", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		nodetool.RequirePackage(t, t.TempDir(), "nodejs-polars")
+		t.Error("RequirePackage returned for a folder with no node_modules")
+	})
+	if !skipped {
+		t.Error("the test was not skipped")
+	}
+}

@@ -4,7 +4,6 @@ package outcodestest
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
+	"github.com/DemocracyClub/dc-data-baker/tools/nodetool"
 )
 
 // polarsDir holds a pinned nodejs-polars, the Rust polars reader that WDIV
@@ -38,22 +38,13 @@ func PolarsSchema(listColumn string) [][2]string {
 }
 
 // ReadPolars reads each of paths with polars and returns them by outcode
-// (the file's base name). A null list is an error: consumers expect []. It
-// skips t when nodejs-polars is not installed, except in CI (CI=true),
-// where that is a failure.
+// (the file's base name). A null list or string is an error: consumers
+// expect [] and "". It skips t when nodejs-polars is not installed, except
+// in CI (CI=true), where that is a failure (nodetool.RequirePackage).
 func ReadPolars(t testing.TB, listColumn string, paths ...string) map[string]PolarsFile {
 	t.Helper()
 	dir := polarsDir()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "nodejs-polars")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("nodejs-polars is not installed in %s (npm ci --prefix internal/outcodes/testdata/polarscheck): %v", dir, err)
-		}
-		t.Skipf("nodejs-polars not installed in %s", dir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node not found: %v", err)
-	}
+	node := nodetool.RequirePackage(t, dir, "nodejs-polars")
 	out, err := exec.Command(node, append([]string{filepath.Join(dir, "check.js")}, paths...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("polars: %v\n%s", err, out)
@@ -78,6 +69,9 @@ func ReadPolars(t testing.TB, listColumn string, paths ...string) map[string]Pol
 			var o outcodes.OutRow
 			for col, dst := range map[string]any{"uprn": &o.UPRN, "address": &o.Address, "postcode": &o.Postcode,
 				"addressbase_source": &o.AddressbaseSource, listColumn: &o.List, "outcode": &o.Outcode} {
+				if string(r[col]) == "null" && col != listColumn {
+					t.Errorf("%s: uprn %s: polars read %s as null, want a string (\"\" when empty)", oc, r["uprn"], col)
+				}
 				if err := json.Unmarshal(r[col], dst); err != nil {
 					t.Fatalf("%s: polars row %s: column %s: %v", oc, line, col, err)
 				}
