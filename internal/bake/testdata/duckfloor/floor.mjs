@@ -9,9 +9,10 @@
 // "split":[...]} on stdout: "split" lists the outcodes DuckDB wrote as more
 // than one file; those are named <OUTCODE>.parquet, <OUTCODE>-1.parquet, ...
 //
-// The files match the product's schema (uprn, address, postcode,
-// addressbase_source, ballot_ids list<string>, outcode; zstd, as
-// internal/outcodes writes them). DuckDB refuses PRESERVE_ORDER with
+// The COPY's options are the issue's, with DuckDB's default compression
+// (Snappy; the product is zstd, which costs more), plus
+// WRITE_PARTITION_COLUMNS so that the files have the product's outcode
+// column. DuckDB refuses PRESERVE_ORDER with
 // PARTITION_BY, so a file's rows are not guaranteed to be in postcode, uprn
 // order, although the ORDER BY is paid for.
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -42,7 +43,7 @@ const sql = `COPY (
     columns = {'uprn': 'VARCHAR', 'address': 'VARCHAR', 'postcode': 'VARCHAR', 'location': 'VARCHAR', 'address_type': 'VARCHAR'},
     force_not_null = ['uprn', 'address', 'postcode', 'location', 'address_type'])
   ORDER BY postcode, uprn
-) TO ${lit(outDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (outcode), WRITE_PARTITION_COLUMNS true)`;
+) TO ${lit(outDir)} (FORMAT parquet, PARTITION_BY (outcode), WRITE_PARTITION_COLUMNS true)`;
 
 const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
 const conn = await instance.connect();
