@@ -32,7 +32,7 @@ type table struct {
 	setIndex  map[string]uint32 // setKey of a list -> index in sets
 	sources   map[string]int64  // addressbase_source -> rows
 
-	checksum int64    // sum of crc32(uprn) over all rows, as in gates.UPRNStats
+	checksum int64 // sum of crc32(uprn) over all rows, as in gates.UPRNStats
 	// keepHashes keeps hashes: the sorted, distinct HashUPRN of the rows,
 	// once written.
 	keepHashes bool
