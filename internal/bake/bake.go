@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/blob"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/manifest"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 	"github.com/DemocracyClub/dc-data-baker/internal/validate"
@@ -179,8 +180,10 @@ type Job struct {
 	// Letters are the postcode first letters of the AddressBase
 	// partitions, sorted: the unit of work of every later layer.
 	Letters []string
-	// LetterRows are the AddressBase rows of each letter, for scheduling.
-	LetterRows map[string]int64
+	// LetterUPRNs are the UPRN rows and checksum of each letter's
+	// AddressBase rows as read from the CSV (Distinct is not counted):
+	// for scheduling, and for the gates to check what later layers read.
+	LetterUPRNs map[string]gates.UPRNStats
 
 	prog       *progress
 	inputs     []manifest.Input // the input files, hashed while the layers run

@@ -38,7 +38,7 @@ func UPRNStats(n int, uprn func(i int) string) gates.UPRNStats {
 // ForEachLetter runs fn for every letter of the job with at most Workers at
 // a time, as the state machines' per-letter Maps do, and returns the first
 // error; later letters are not started after one. The largest letters
-// (LetterRows) start first, so that no worker is left with a large one
+// (LetterUPRNs) start first, so that no worker is left with a large one
 // at the end while the others idle.
 func (j *Job) ForEachLetter(ctx context.Context, fn func(letter string) error) error {
 	var (
@@ -48,7 +48,7 @@ func (j *Job) ForEachLetter(ctx context.Context, fn func(letter string) error) e
 	)
 	sem := make(chan struct{}, max(j.Workers, 1))
 	order := slices.Clone(j.Letters)
-	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(j.LetterRows[b], j.LetterRows[a]) })
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(j.LetterUPRNs[b].Rows, j.LetterUPRNs[a].Rows) })
 	for _, l := range order {
 		mu.Lock()
 		stop := firstErr != nil

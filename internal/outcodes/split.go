@@ -30,6 +30,9 @@ const exampleLimit = 5
 // already hold identical bytes are not rewritten, so a retry is harmless.
 func Split(ctx context.Context, in SplitInput) (Result, error) {
 	l, err := NewLetter(in.Letter, in.ListColumn)
+	if err == nil {
+		err = checkDstPrefix(in)
+	}
 	if err != nil {
 		return Result{Letter: in.Letter, Outcodes: []string{}}, err
 	}
@@ -101,9 +104,6 @@ func (l *Letter) AddIDs(uprn, address, postcode []byte, ids []string, source []b
 	return l.Add(uprn, address, postcode, l.items, source)
 }
 
-// Len is the number of rows added.
-func (l *Letter) Len() int { return l.t.len() }
-
 // KeepUPRNHashes makes Write keep UPRNHashes, at 8 bytes a row (the
 // outcode Lambda has no use for them).
 func (l *Letter) KeepUPRNHashes() { l.t.keepHashes = true }
@@ -122,6 +122,14 @@ func (l *Letter) Write(ctx context.Context, in SplitInput) (Result, error) {
 	return l.write(ctx, in, time.Now(), "rows_added", l.t.len())
 }
 
+// checkDstPrefix refuses a destination prefix that is not a folder.
+func checkDstPrefix(in SplitInput) error {
+	if in.DstPrefix != "" && !strings.HasSuffix(in.DstPrefix, "/") {
+		return fmt.Errorf("split letter %s: destination prefix %q must end with /", in.Letter, in.DstPrefix)
+	}
+	return nil
+}
+
 func logger(in SplitInput) *slog.Logger {
 	if in.Logger == nil {
 		return slog.Default()
@@ -134,8 +142,8 @@ func (l *Letter) write(ctx context.Context, in SplitInput, start time.Time, read
 	log := logger(in)
 	t := l.t
 	res := Result{Letter: in.Letter, Outcodes: []string{}}
-	if in.DstPrefix != "" && !strings.HasSuffix(in.DstPrefix, "/") {
-		return res, fmt.Errorf("split letter %s: destination prefix %q must end with /", in.Letter, in.DstPrefix)
+	if err := checkDstPrefix(in); err != nil {
+		return res, err
 	}
 	if t.len() == 0 {
 		return res, nil

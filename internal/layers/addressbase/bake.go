@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
+	"github.com/DemocracyClub/dc-data-baker/internal/gates"
 	"github.com/DemocracyClub/dc-data-baker/internal/outcodes"
 )
 
@@ -48,7 +49,7 @@ var Bake = bake.Layer{
 			return err
 		}
 		letters := slices.Sorted(maps.Keys(perLetter))
-		j.Letters, j.LetterRows, j.Summary.Letters, j.Summary.AddressRows = letters, perLetter, len(letters), rows
+		j.Letters, j.LetterUPRNs, j.Summary.Letters, j.Summary.AddressRows = letters, perLetter, len(letters), rows
 		j.Done(rows)
 		return nil
 	},
@@ -56,25 +57,28 @@ var Bake = bake.Layer{
 
 // partition reads the CSV (ReadBatches, with the job's workers) into the
 // letters' spill files, and with KeepIntermediate into
-// addressbase_partitioned/first_letter=X/, and returns the rows of each
-// letter and in all.
-func partition(ctx context.Context, j *bake.Job) (map[string]int64, int64, error) {
+// addressbase_partitioned/first_letter=X/, and returns each letter's UPRN
+// rows and checksum, and the rows in all.
+func partition(ctx context.Context, j *bake.Job) (map[string]gates.UPRNStats, int64, error) {
 	path := j.Input(Input)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open addressbase: %w", err)
 	}
 	defer f.Close()
-	sp, err := newSpiller(filepath.Dir(spillFile(j, "A")))
+	sp, err := newSpiller(spillDir(j))
 	if err != nil {
 		return nil, 0, err
 	}
 	tables := newPartitionWriter(j.TableDir(PartitionedName), Source(j))
-	perLetter := map[string]int64{}
+	perLetter := map[string]gates.UPRNStats{}
 	n, err := ReadBatches(ctx, f, path, j.Workers, func(recs []Record) error {
 		for i := range recs {
 			r := &recs[i]
-			perLetter[r.FirstLetter]++
+			st := perLetter[r.FirstLetter]
+			st.Rows++
+			st.Checksum += gates.Checksum(r.UPRN)
+			perLetter[r.FirstLetter] = st
 			if err := sp.write(r.FirstLetter, r); err != nil {
 				return err
 			}
@@ -126,8 +130,10 @@ func (pw *partitionWriter) add(r *Record) error {
 		p = &part{f: f, w: bake.ParquetWriter[Row](f)}
 		pw.parts[l] = p
 	}
-	p.rows = append(p.rows, Row{Outcode: r.Outcode, UPRN: r.UPRN, Address: r.Address, Postcode: r.Postcode,
-		Longitude: r.Lon, Latitude: r.Lat, AddressbaseSource: pw.source})
+	// Cloned: a record's strings point into its chunk of the file, which a
+	// rare letter's pending rows would otherwise keep, one chunk each.
+	p.rows = append(p.rows, Row{Outcode: strings.Clone(r.Outcode), UPRN: strings.Clone(r.UPRN), Address: strings.Clone(r.Address),
+		Postcode: strings.Clone(r.Postcode), Longitude: r.Lon, Latitude: r.Lat, AddressbaseSource: pw.source})
 	if len(p.rows) < 4096 {
 		return nil
 	}

@@ -153,10 +153,19 @@ func split(ctx context.Context, r io.Reader, name string, size int, emit func(*c
 		if !eof {
 			end = recordEnd(buf)
 		}
+		// No even cut in MaxRecordBytes and more: a stray quote has thrown
+		// the quote count out, so recordEnd would find none until the end
+		// of the file. The text from the last good cut holds the first bad
+		// record, which parsing it as the last chunk reports (a valid
+		// record is never that long).
+		forced := end == 0 && !eof && len(buf) > 2*MaxRecordBytes+size
+		if forced {
+			end = len(buf)
+		}
 		if end > 0 || eof {
 			text := buf[:end]
 			c := &chunk{text: unsafe.String(unsafe.SliceData(text), len(text)), line: line,
-				lines: bytes.Count(text, []byte{'\n'}), final: eof && err == nil}
+				lines: bytes.Count(text, []byte{'\n'}), final: (eof && err == nil) || forced}
 			if !emit(c) {
 				return
 			}
@@ -167,7 +176,7 @@ func split(ctx context.Context, r io.Reader, name string, size int, emit func(*c
 			emit(&chunk{err: err})
 			return
 		}
-		if eof {
+		if eof || forced {
 			return
 		}
 	}

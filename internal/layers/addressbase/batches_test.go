@@ -288,3 +288,48 @@ func FuzzReadBatches(f *testing.F) {
 		}
 	})
 }
+
+// countingReader counts the bytes read from r.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// A stray quote throws the quote count out for the rest of the file, so no
+// later newline looks like a record's end; the reader must still report it
+// at once, as Reader does, not after holding the rest of the file.
+func TestReadBatchesStrayQuoteStopsEarly(t *testing.T) {
+	row := "10001,1 HIGH STREET,AB1 2CD,SRID=4326;POINT(-2 57),D\n"
+	for name, bad := range map[string]string{
+		"bare quote":    "10002,12 O\"BRIEN ROAD,AB1 2CD,SRID=4326;POINT(-2 57),D\n",
+		"odd quotes":    "10002,\"ab\"c\",AB1 2CD,SRID=4326;POINT(-2 57),D\n",
+		"opened quote":  "10002,\"12 OBRIEN ROAD,AB1 2CD,SRID=4326;POINT(-2 57),D\n",
+		"row too large": "10002,\"" + strings.Repeat("x", addressbase.MaxRecordBytes) + "\",AB1 2CD,SRID=4326;POINT(-2 57),D\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := strings.Repeat(row, 2) + bad + strings.Repeat(row, 200_000) // ~10 MB after it
+			_, wantErr := readAll(t, "ab.csv", in)
+			var pe *addressbase.ParseError
+			if !errors.As(wantErr, &pe) || pe.Line != 3 {
+				t.Fatalf("Reader: %v, want an error at line 3", wantErr)
+			}
+			cr := &countingReader{r: strings.NewReader(in)}
+			_, err := addressbase.ReadBatchesSize(context.Background(), cr, "ab.csv", 2, 4096,
+				func([]addressbase.Record) error { return nil })
+			if d := sameError(wantErr, err); d != "" {
+				t.Error(d)
+			}
+			// What the reader holds before it cuts: the bound and the chunks
+			// in flight, far less than the file.
+			if limit := int64(4*addressbase.MaxRecordBytes + 64*4096); cr.n > limit {
+				t.Errorf("read %d of %d bytes before reporting the error; want at most %d", cr.n, len(in), limit)
+			}
+		})
+	}
+}

@@ -20,6 +20,11 @@ import (
 // Columns is the number of columns in every AddressBase cleaned row.
 const Columns = 5
 
+// MaxRecordBytes bounds a row's fields, together: real rows are a few
+// hundred bytes, and the bound keeps what one row can make the bake hold
+// (a chunk of the file, a spill record) small.
+const MaxRecordBytes = 64 << 10
+
 // Record is one parsed AddressBase row with its derived fields.
 type Record struct {
 	UPRN        string
@@ -122,6 +127,9 @@ func parse(rec *Record, name string, f []string, line int, first, validUTF8 bool
 	}
 	if len(f) != Columns {
 		return fail(name, line, "", fmt.Errorf("got %d columns, want %d (uprn,address,postcode,location,address_type)", len(f), Columns))
+	}
+	if n := len(f[0]) + len(f[1]) + len(f[2]) + len(f[3]) + len(f[4]); n > MaxRecordBytes {
+		return fail(name, line, "", fmt.Errorf("row of %d bytes; no AddressBase row is longer than %d", n, MaxRecordBytes))
 	}
 	if err := validate.UPRN(f[0]); err != nil {
 		return fail(name, line, "uprn", err)

@@ -38,9 +38,15 @@ func Source(j *bake.Job) string {
 	return (&url.URL{Scheme: "file", Path: j.Input(Input)}).String()
 }
 
+func spillDir(j *bake.Job) string { return filepath.Join(j.Scratch(), "addresses") }
+
 func spillFile(j *bake.Job, letter string) string {
-	return filepath.Join(j.Scratch(), "addresses", letter+".bin")
+	return filepath.Join(spillDir(j), letter+".bin")
 }
+
+// spillBuffer is the spill files' read buffer: a record (MaxRecordBytes at
+// most, and its prefixes) always fits.
+const spillBuffer = 256 << 10
 
 // spiller appends records to one file per letter.
 type spiller struct {
@@ -108,7 +114,7 @@ func EachAddress(j *bake.Job, letter string, fn func(a *Address) error) (int64, 
 		return 0, fmt.Errorf("read %s of letter %s: %w", PartitionedName, letter, err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
+	br := bufio.NewReaderSize(f, spillBuffer)
 	var a Address
 	var n int64
 	for {
@@ -137,8 +143,11 @@ func EachAddress(j *bake.Job, letter string, fn func(a *Address) error) (int64, 
 func nextRecord(br *bufio.Reader) ([]byte, error) {
 	for want := 64; ; want = min(2*want, br.Size()) {
 		b, err := br.Peek(want)
-		if len(b) == 0 && err == io.EOF {
-			return nil, io.EOF // at a record boundary
+		if len(b) == 0 && err != nil {
+			return nil, err // io.EOF at a record boundary
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
 		}
 		n, ok, lerr := recordLen(b)
 		if lerr != nil {

@@ -150,10 +150,15 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 	if err != nil {
 		return st, err
 	}
-	// The split's de-duplication counted the distinct UPRNs (a duplicate
-	// is either identical and dropped or a conflict, which failed above).
-	uprns.Rows, uprns.Distinct = st.rows, res.Input.Distinct
-	return st, g.AddStats(l, uprns, uprns, lt.UPRNHashes(), map[string]int64{source: st.rows})
+	// The source side is the letter as the CSV gave it, the joined side
+	// the rows read back from the spill and joined: the gates compare
+	// their rows and checksums. The split's de-duplication counted the
+	// distinct UPRNs (a duplicate is either identical and dropped or a
+	// conflict, which failed above); the bake counts them once.
+	csv := j.LetterUPRNs[l]
+	uprns.Rows = st.rows
+	csv.Distinct, uprns.Distinct = res.Input.Distinct, res.Input.Distinct
+	return st, g.AddStats(l, csv, uprns, lt.UPRNHashes(), map[string]int64{source: st.rows})
 }
 
 // tableWriter writes a letter's joined rows with --keep-intermediate; its
