@@ -84,9 +84,13 @@ type Options struct {
 	Progress io.Writer
 	// ProgressEvery is the progress interval; 0 means 2s.
 	ProgressEvery time.Duration
-	// Workers is the parallelism of CSV parsing and of per-letter work (the
-	// letters in memory at once); 0 means GOMAXPROCS.
+	// Workers is the parallelism of CSV parsing and of per-letter work;
+	// 0 means GOMAXPROCS.
 	Workers int
+	// MaxRowsInMemory bounds the AddressBase rows of the letters joined
+	// at once, and so the bake's memory, whatever Workers is; 0 means
+	// DefaultMaxRowsInMemory.
+	MaxRowsInMemory int64
 	// Logger receives structured logs from the shared layer code (such as
 	// the duplicate report); nil logs warnings as JSON to Progress.
 	Logger *slog.Logger

@@ -21,16 +21,11 @@ import (
 	"github.com/DemocracyClub/dc-data-baker/internal/synth"
 )
 
-// benchData returns synthetic CSVs for opts, generated once into a cache
-// folder (DATABAKER_BENCH_DIR, default $TMPDIR/databaker-bench) because
-// generating 10M addresses takes longer than baking them.
+// benchData returns synthetic CSVs for opts, generated once into
+// synth.CacheDir(opts).
 func benchData(b *testing.B, opts synth.Options) (ab, ballots string) {
 	b.Helper()
-	root := os.Getenv("DATABAKER_BENCH_DIR")
-	if root == "" {
-		root = filepath.Join(os.TempDir(), "databaker-bench")
-	}
-	dir := filepath.Join(root, fmt.Sprintf("a%d-b%d-v%d-%d-s%d", opts.Addresses, opts.Ballots, opts.MinVertices, opts.MaxVertices, opts.Seed))
+	dir := synth.CacheDir(opts)
 	ab, ballots = filepath.Join(dir, "addressbase_cleaned.csv"), filepath.Join(dir, "current_elections.csv")
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return ab, ballots

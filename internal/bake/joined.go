@@ -313,6 +313,7 @@ func (s *Splitter) Letter(ctx context.Context, l *outcodes.Letter, letter string
 		Letter:     letter,
 		ListColumn: s.sp.ListColumn,
 		Logger:     s.j.Logger,
+		Stats:      true,
 	})
 	if err != nil {
 		return res, err

@@ -88,6 +88,8 @@ type SplitInput struct {
 	// StatsKey, when set, is where the split writes the LetterStats of the
 	// files it wrote, after them (outside DstPrefix).
 	StatsKey string
+	// Stats fills Result.Stats (StatsKey implies it).
+	Stats bool
 }
 
 // Result reports one letter's split. It is also the per-letter Lambda's
@@ -105,8 +107,9 @@ type Result struct {
 	// Input summarises the UPRNs read, duplicates included, for comparison
 	// with the source table's gates.UPRNStats.
 	Input gates.UPRNStats `json:"input_uprns"`
-	// Stats are the written files' stats (what StatsKey receives); not in
-	// the JSON, which the state machine carries.
+	// Stats are the written files' stats (what StatsKey receives), when
+	// SplitInput asks for them; not in the JSON, which the state machine
+	// carries.
 	Stats LetterStats `json:"-"`
 }
 

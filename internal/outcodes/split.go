@@ -196,7 +196,9 @@ func (l *Letter) write(ctx context.Context, in SplitInput, start time.Time, read
 		if empty {
 			res.Empty++
 		}
-		res.Stats.Outcodes[oc] = StatsOf(data, enc.rows)
+		if in.Stats || in.StatsKey != "" {
+			res.Stats.Outcodes[oc] = StatsOf(data, enc.rows)
+		}
 		if !up.put(FileKey(in.DstPrefix, oc), data) {
 			break // an upload failed; wait reports it
 		}

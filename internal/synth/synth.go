@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // Options controls Generate. Zero vertex bounds select the defaults.
@@ -25,6 +27,23 @@ type Options struct {
 	// Reviews is the number of boundary reviews GenerateWithReviews writes,
 	// each over its own organisation (so at most the organisation count).
 	Reviews int
+}
+
+// Version changes whenever the same Options would generate other bytes,
+// so files cached by an older generator are not taken for current ones.
+// 2: UPRNs zero-padded to 12 digits.
+const Version = 2
+
+// CacheDir is the folder where benchmarks cache the files of opts, made
+// once because generating 10M addresses takes longer than baking them:
+// $DATABAKER_BENCH_DIR, or $TMPDIR/databaker-bench, then a name made of
+// opts and Version.
+func CacheDir(opts Options) string {
+	root := os.Getenv("DATABAKER_BENCH_DIR")
+	if root == "" {
+		root = filepath.Join(os.TempDir(), "databaker-bench")
+	}
+	return filepath.Join(root, fmt.Sprintf("g%d-a%d-b%d-v%d-%d-s%d", Version, opts.Addresses, opts.Ballots, opts.MinVertices, opts.MaxVertices, opts.Seed))
 }
 
 // Default vertex bounds used when Options leaves both at zero.

@@ -22,11 +22,7 @@ import (
 func benchCSV(b *testing.B) string {
 	b.Helper()
 	const n = 1_000_000
-	root := os.Getenv("DATABAKER_BENCH_DIR")
-	if root == "" {
-		root = filepath.Join(os.TempDir(), "databaker-bench")
-	}
-	dir := filepath.Join(root, fmt.Sprintf("a%d-b0-v0-0-s1", n))
+	dir := synth.CacheDir(synth.Options{Seed: 1, Addresses: n})
 	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
 		return filepath.Join(dir, "addressbase_cleaned.csv")
 	}

@@ -127,7 +127,7 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 		if err := lt.AddIDs(a.UPRN, a.Address, a.Postcode, ids, src); err != nil {
 			return fmt.Errorf("%s letter %s row %d %w", JoinedName, l, st.rows+1, err)
 		}
-		uprns.Checksum += gates.Checksum(string(a.UPRN))
+		uprns.Checksum += gates.ChecksumBytes(a.UPRN)
 		st.rows++
 		if pending++; pending == 4096 {
 			j.Add(pending)
