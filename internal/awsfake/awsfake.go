@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 type Call struct {
 	Target string // e.g. "AmazonAthena.ListNamedQueries"
 	Body   []byte
+	// InvocationID is the SDK's amz-sdk-invocation-id header: the same on
+	// every attempt of one operation call.
+	InvocationID string
 }
 
 // Server is an httptest server routing AWS JSON-protocol requests.
@@ -75,7 +79,8 @@ func New(contentType string, routes Routes) *Server {
 	return s
 }
 
-// Calls returns the requests received so far for target ("" for all).
+// Calls returns the operations called so far for target ("" for all),
+// each once however many attempts it took.
 func (s *Server) Calls(target string) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,7 +131,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Target: target, Body: body})
+	// A retried attempt (Config's retryer retries a connection reset,
+	// which a loaded machine's loopback sometimes gives) replaces the
+	// attempt before it: Calls lists the operations the client made.
+	c := Call{Target: target, Body: body, InvocationID: r.Header.Get("Amz-Sdk-Invocation-Id")}
+	if i := slices.IndexFunc(s.calls, func(p Call) bool { return c.InvocationID != "" && p.InvocationID == c.InvocationID }); i >= 0 {
+		s.calls[i] = c
+	} else {
+		s.calls = append(s.calls, c)
+	}
 	h, ok := s.routes[target]
 	s.mu.Unlock()
 	if !ok {

@@ -106,3 +106,32 @@ func TestRejectsUnsignedAndNonJSON(t *testing.T) {
 		})
 	}
 }
+
+// A dropped connection is retried by Config's retryer, as the SDK's standard
+// one would; Calls still lists the operation once, so tests that count
+// calls count what the code under test did, not what the loopback did.
+func TestCallsCountsOperationsNotAttempts(t *testing.T) {
+	attempts := 0
+	srv := awsfake.New(awsfake.JSON11, awsfake.Routes{
+		"AWSGlue.GetDatabase": func([]byte) (any, error) {
+			attempts++
+			if attempts == 1 {
+				panic(http.ErrAbortHandler) // the server drops the connection without answering
+			}
+			return map[string]any{"Database": map[string]any{"Name": "dc_data_baker"}}, nil
+		},
+	})
+	t.Cleanup(srv.Close)
+	client := glue.NewFromConfig(srv.Config())
+	for range 2 {
+		if _, err := client.GetDatabase(context.Background(), &glue.GetDatabaseInput{Name: aws.String("dc_data_baker")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if attempts != 3 {
+		t.Fatalf("%d attempts, want 3 (the first dropped and retried)", attempts)
+	}
+	if n := len(srv.Calls("AWSGlue.GetDatabase")); n != 2 {
+		t.Errorf("Calls(GetDatabase) = %d, want 2 operations", n)
+	}
+}
