@@ -81,7 +81,7 @@ func runBake(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fs.StringVar(&opts.Out, "out", "", "output `dir`, replaced atomically on success")
 	fs.IntVar(&opts.Workers, "workers", 0, "CSV parsers, and first letters joined at once (0 = number of CPUs)")
-	fs.Int64Var(&opts.MaxRowsInMemory, "max-rows-in-memory", bake.DefaultMaxRowsInMemory, "AddressBase `rows` of the first letters joined at once, whatever --workers is: bounds memory (about 220 bytes a row)")
+	fs.Int64Var(&opts.MaxRowsInMemory, "max-rows-in-memory", bake.DefaultMaxRowsInMemory, "AddressBase `rows` of the first letters joined at once, whatever --workers is: bounds memory (about 230 bytes a row)")
 	fs.DurationVar(&opts.ProgressEvery, "progress", 0, "progress line interval (0 = 2s)")
 	fs.BoolVar(&opts.KeepIntermediate, "keep-intermediate", false, "also write the intermediate tables (addressbase_partitioned, the joined tables) as on S3")
 	fs.BoolVar(&opts.AcceptChange, "accept-change", false, "publish even if the plausibility gate finds the run implausible (a change made on purpose)")

@@ -37,7 +37,7 @@ func UPRNStats(n int, uprn func(i int) string) gates.UPRNStats {
 }
 
 // DefaultMaxRowsInMemory is Options.MaxRowsInMemory's default: at about
-// 220 bytes of peak RSS a row in flight (measured at 10M addresses), some
+// 230 bytes of peak RSS a row in flight (measured at 10M addresses), some
 // 900 MB.
 const DefaultMaxRowsInMemory = 4_000_000
 
