@@ -104,25 +104,76 @@ func ParquetWriter[T any](w io.Writer) *parquet.GenericWriter[T] {
 
 // WritePartition writes rows as the letter's partition file of dir.
 func WritePartition[T any](dir, letter string, rows []T) error {
+	w, err := NewPartitionWriter[T](dir, letter)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := w.Add(r); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// PartitionWriter writes one letter's partition file of a table a batch of
+// rows at a time. A nil one, which NewPartitionWriter returns for no
+// folder (a table not kept), writes nothing.
+type PartitionWriter[T any] struct {
+	f    *os.File
+	w    *parquet.GenericWriter[T]
+	path string
+	rows []T
+}
+
+// NewPartitionWriter creates the letter's partition file of dir, or
+// returns nil when dir is "".
+func NewPartitionWriter[T any](dir, letter string) (*PartitionWriter[T], error) {
+	if dir == "" {
+		return nil, nil
+	}
 	path := PartitionFile(dir, letter)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	w := ParquetWriter[T](f)
-	if _, err := w.Write(rows); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	return &PartitionWriter[T]{f: f, w: ParquetWriter[T](f), path: path}, nil
+}
+
+// Add writes r (buffered).
+func (p *PartitionWriter[T]) Add(r T) error {
+	if p == nil {
+		return nil
 	}
-	if err := w.Close(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if p.rows = append(p.rows, r); len(p.rows) < 4096 {
+		return nil
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
+	return p.flush()
+}
+
+func (p *PartitionWriter[T]) flush() error {
+	if _, err := p.w.Write(p.rows); err != nil {
+		return fmt.Errorf("write %s: %w", p.path, err)
 	}
+	p.rows = p.rows[:0]
 	return nil
+}
+
+// Close writes what is buffered and closes the file.
+func (p *PartitionWriter[T]) Close() error {
+	if p == nil {
+		return nil
+	}
+	err := p.flush()
+	if cerr := p.w.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s: %w", p.path, cerr)
+	}
+	if cerr := p.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", p.path, cerr)
+	}
+	return err
 }

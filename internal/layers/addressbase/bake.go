@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
 	"github.com/DemocracyClub/dc-data-baker/internal/gates"
@@ -95,70 +92,40 @@ func partition(ctx context.Context, j *bake.Job) (map[string]gates.UPRNStats, in
 	return perLetter, n, errors.Join(err, sp.close(), tables.close())
 }
 
-// partitionWriter writes addressbase_partitioned's files when dir is not
-// "", a batch of rows at a time.
+// partitionWriter writes addressbase_partitioned's files, one per letter,
+// when dir is not "".
 type partitionWriter struct {
 	dir, source string
-	parts       map[string]*part
-}
-
-type part struct {
-	f    *os.File
-	w    *parquet.GenericWriter[Row]
-	rows []Row
+	parts       map[string]*bake.PartitionWriter[Row]
 }
 
 func newPartitionWriter(dir, source string) *partitionWriter {
-	return &partitionWriter{dir: dir, source: source, parts: map[string]*part{}}
+	return &partitionWriter{dir: dir, source: source, parts: map[string]*bake.PartitionWriter[Row]{}}
 }
 
 func (pw *partitionWriter) add(r *Record) error {
 	if pw.dir == "" {
 		return nil
 	}
-	l := r.FirstLetter
-	p := pw.parts[l]
+	p := pw.parts[r.FirstLetter]
 	if p == nil {
-		path := bake.PartitionFile(pw.dir, l)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+		var err error
+		if p, err = bake.NewPartitionWriter[Row](pw.dir, r.FirstLetter); err != nil {
+			return err
 		}
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("create partition: %w", err)
-		}
-		p = &part{f: f, w: bake.ParquetWriter[Row](f)}
-		pw.parts[l] = p
+		pw.parts[r.FirstLetter] = p
 	}
 	// Cloned: a record's strings point into its chunk of the file, which a
 	// rare letter's pending rows would otherwise keep, one chunk each.
-	p.rows = append(p.rows, Row{Outcode: strings.Clone(r.Outcode), UPRN: strings.Clone(r.UPRN), Address: strings.Clone(r.Address),
+	return p.Add(Row{Outcode: strings.Clone(r.Outcode), UPRN: strings.Clone(r.UPRN), Address: strings.Clone(r.Address),
 		Postcode: strings.Clone(r.Postcode), Longitude: r.Lon, Latitude: r.Lat, AddressbaseSource: pw.source})
-	if len(p.rows) < 4096 {
-		return nil
-	}
-	return pw.flush(l, p)
 }
 
-func (pw *partitionWriter) flush(l string, p *part) error {
-	if _, err := p.w.Write(p.rows); err != nil {
-		return fmt.Errorf("write %s letter %s: %w", PartitionedName, l, err)
-	}
-	p.rows = p.rows[:0]
-	return nil
-}
-
-// close flushes and closes every file.
+// close closes every file.
 func (pw *partitionWriter) close() error {
 	var errs []error
-	for l, p := range pw.parts {
-		errs = append(errs, pw.flush(l, p))
-		if err := p.w.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("write %s letter %s: %w", PartitionedName, l, err))
-		}
-		if err := p.f.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close %s letter %s: %w", PartitionedName, l, err))
-		}
+	for _, p := range pw.parts {
+		errs = append(errs, p.Close())
 	}
 	return errors.Join(errs...)
 }

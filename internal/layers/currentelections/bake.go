@@ -3,11 +3,8 @@ package currentelections
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 
-	"github.com/parquet-go/parquet-go"
 	"github.com/paulmach/orb"
 
 	"github.com/DemocracyClub/dc-data-baker/internal/bake"
@@ -110,7 +107,7 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 	}
 	source := addressbase.Source(j)
 	src := []byte(source)
-	tw, err := newTableWriter(j, l)
+	tw, err := bake.NewPartitionWriter[outcodes.Row](j.TableDir(JoinedName), l)
 	if err != nil {
 		return st, err
 	}
@@ -136,14 +133,18 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 				return err
 			}
 		}
-		return tw.add(a, ids, source)
+		if tw == nil {
+			return nil // the table is not kept: build no row for it
+		}
+		return tw.Add(outcodes.Row{UPRN: string(a.UPRN), Address: string(a.Address), Postcode: string(a.Postcode),
+			AddressbaseSource: source, BallotIDs: append([]string{}, ids...)})
 	})
 	j.Add(pending)
 	if err != nil {
-		tw.close()
+		tw.Close()
 		return st, err
 	}
-	if err := tw.close(); err != nil {
+	if err := tw.Close(); err != nil {
 		return st, err
 	}
 	res, err := sp.Letter(ctx, lt, l)
@@ -159,63 +160,4 @@ func joinLetter(ctx context.Context, ix *geo.Index, j *bake.Job, l string, sp *b
 	uprns.Rows = st.rows
 	csv.Distinct, uprns.Distinct = res.Input.Distinct, res.Input.Distinct
 	return st, g.AddStats(l, csv, uprns, lt.UPRNHashes(), map[string]int64{source: st.rows})
-}
-
-// tableWriter writes a letter's joined rows with --keep-intermediate; its
-// methods do nothing without.
-type tableWriter struct {
-	w    *parquet.GenericWriter[outcodes.Row]
-	f    *os.File
-	path string
-	rows []outcodes.Row
-}
-
-func newTableWriter(j *bake.Job, l string) (*tableWriter, error) {
-	dir := j.TableDir(JoinedName)
-	if dir == "" {
-		return &tableWriter{}, nil
-	}
-	path := bake.PartitionFile(dir, l)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
-	}
-	return &tableWriter{w: bake.ParquetWriter[outcodes.Row](f), f: f, path: path}, nil
-}
-
-func (t *tableWriter) add(a *addressbase.Address, ids []string, source string) error {
-	if t.w == nil {
-		return nil
-	}
-	t.rows = append(t.rows, outcodes.Row{UPRN: string(a.UPRN), Address: string(a.Address), Postcode: string(a.Postcode),
-		AddressbaseSource: source, BallotIDs: append([]string{}, ids...)})
-	if len(t.rows) < 4096 {
-		return nil
-	}
-	return t.flush()
-}
-
-func (t *tableWriter) flush() error {
-	if _, err := t.w.Write(t.rows); err != nil {
-		return fmt.Errorf("write %s: %w", t.path, err)
-	}
-	t.rows = t.rows[:0]
-	return nil
-}
-
-func (t *tableWriter) close() error {
-	if t.w == nil {
-		return nil
-	}
-	err := t.flush()
-	if cerr := t.w.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write %s: %w", t.path, cerr)
-	}
-	if cerr := t.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("close %s: %w", t.path, cerr)
-	}
-	return err
 }
